@@ -1,0 +1,53 @@
+"""Allocator function: consumes the table stream.
+
+Level-triggered: a batch is reduced to the set of SKUs whose supply or demand changed
+and the set of orders whose allotment changed; each SKU is recomputed once and each
+order's pending shipment synced once, from current state. Duplicated, reordered or
+retried records are therefore harmless. A SKU or order that fails marks exactly the
+records that pointed at it as failed (ReportBatchItemFailures).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from aws_lambda_powertools import Logger
+from aws_lambda_powertools.utilities.batch import BatchProcessor, EventType, process_partial_response
+from aws_lambda_powertools.utilities.data_classes.dynamo_db_stream_event import DynamoDBRecord
+from aws_lambda_powertools.utilities.typing import LambdaContext
+from backorders.bootstrap import services
+from backorders.services.triggers import Triggers, triggers_of
+
+logger = Logger()
+processor = BatchProcessor(event_type=EventType.DynamoDBStreams)
+
+
+@logger.inject_lambda_context(log_event=False)
+def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
+    svc = services()
+    records = event.get("Records", [])
+    wanted = Triggers.collect(triggers_of(r) for r in records)
+    failed: set[tuple[str, str]] = set()
+    for sku, event_name in sorted(wanted.skus.items()):
+        try:
+            result = svc.allocator.recompute(sku, event=event_name)
+            if result.plan.changes:
+                logger.info(
+                    "allotment changed",
+                    extra={"sku": sku, "changes": len(result.plan.changes), "read": result.plan.lines_read},
+                )
+        except Exception:
+            logger.exception("recompute failed", extra={"sku": sku})
+            failed.add(("sku", sku))
+    for shop, order_id in sorted(wanted.orders):
+        try:
+            svc.shipments.sync_pending(shop, order_id)
+        except Exception:
+            logger.exception("pending shipment sync failed", extra={"order_id": order_id})
+            failed.add(("order", f"{shop}#{order_id}"))
+
+    def record_handler(record: DynamoDBRecord) -> None:
+        if triggers_of(record.raw_event).keys() & failed:
+            raise RuntimeError("this record's SKU or order could not be processed; it will be retried")
+
+    return process_partial_response(event=event, record_handler=record_handler, processor=processor, context=context)

@@ -1,0 +1,150 @@
+"""The one place where errors become HTTP responses, and where callers are authenticated.
+
+Every error body is ``{"error": <code>, "message": <text>, "field": <name or null>}``
+(plus ``"fields"`` for several validation problems). Nothing is written when an
+error is returned: validation happens before any service call, and services raise
+before they commit.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from typing import Any
+
+from aws_lambda_powertools import Logger
+from aws_lambda_powertools.event_handler import APIGatewayHttpResolver, Response
+from aws_lambda_powertools.event_handler.openapi.exceptions import RequestValidationError
+from backorders.adapters.api_keys import ApiKeyRing
+from backorders.domain.errors import (
+    Conflict,
+    DomainError,
+    InvalidInput,
+    NotFound,
+    Throttled,
+    TooLarge,
+    Unauthorized,
+)
+
+logger = Logger(child=True)
+
+STATUS = {
+    InvalidInput: 422,
+    NotFound: 404,
+    Conflict: 409,
+    TooLarge: 413,
+    Throttled: 429,
+    Unauthorized: 401,
+}
+
+_keyring: ApiKeyRing | None = None
+
+
+def _json(status: int, payload: dict[str, Any], headers: dict[str, str] | None = None) -> Response[str]:
+    return Response(
+        status_code=status,
+        content_type="application/json",
+        body=json.dumps(payload),
+        headers=headers or {},
+    )
+
+
+def response(status: int, code: str, message: str, field: str | None = None) -> dict[str, Any]:
+    """A raw API Gateway response, for errors raised before the router runs."""
+    return {
+        "statusCode": status,
+        "headers": {"Content-Type": "application/json"},
+        "body": json.dumps({"error": code, "message": message, "field": field}),
+    }
+
+
+def authenticate(event: dict[str, Any]) -> str | dict[str, Any]:
+    """The caller's shop, from ``Authorization: Bearer <api key>``; or a 401 response."""
+    global _keyring
+    headers = {k.lower(): v for k, v in (event.get("headers") or {}).items()}
+    scheme, _, key = (headers.get("authorization") or "").partition(" ")
+    if scheme.lower() != "bearer" or not key.strip():
+        return response(401, "unauthorized", "send an API key as 'Authorization: Bearer <key>'", "authorization")
+    if _keyring is None:
+        _keyring = ApiKeyRing(os.environ["API_KEYS_SECRET_ARN"])
+    shop = _keyring.shop_for(key.strip())
+    if shop is None:
+        return response(401, "unauthorized", "unknown API key", "authorization")
+    return shop
+
+
+def _field_name(loc: tuple[Any, ...]) -> str:
+    parts = [p for p in loc if p not in ("body", "query", "path", "header")]
+    name = ""
+    for p in parts:
+        name += f"[{p}]" if isinstance(p, int) else (f".{p}" if name else str(p))
+    return name or "body"
+
+
+def register(app: APIGatewayHttpResolver) -> None:
+    @app.exception_handler(RequestValidationError)
+    def invalid_request(exc: RequestValidationError) -> Response[str]:
+        problems = []
+        for err in exc.errors():
+            loc = tuple(err.get("loc", ()))
+            kind = err.get("type", "")
+            if kind == "json_invalid":
+                return _json(
+                    400,
+                    {"error": "malformed_json", "message": "request body is not valid JSON", "field": "body"},
+                )
+            message = str(err.get("msg", "invalid"))
+            if kind == "missing":
+                message = "is required"
+            elif kind == "extra_forbidden":
+                message = "is not a known field"
+            problems.append({"field": _field_name(loc), "problem": message})
+        first = problems[0] if problems else {"field": "body", "problem": "invalid"}
+        return _json(
+            422,
+            {
+                "error": "invalid_request",
+                "message": f"{first['field']}: {first['problem']}",
+                "field": first["field"],
+                "fields": problems,
+            },
+        )
+
+    @app.exception_handler(DomainError)
+    def domain_error(exc: DomainError) -> Response[str]:
+        status = next((code for cls, code in STATUS.items() if isinstance(exc, cls)), 400)
+        if status >= 429:
+            logger.warning("request throttled", extra={"error": exc.code})
+        return _json(status, {"error": exc.code, "message": exc.message, "field": exc.field})
+
+    @app.not_found
+    def not_found(_: Exception) -> Response[str]:
+        method = app.current_event.http_method.upper()
+        path = app.current_event.path
+        allowed = sorted(
+            {
+                route.method.upper()
+                for route in _routes(app)
+                if route.rule.match(path) and route.method.upper() != method
+            }
+        )
+        if allowed:
+            return _json(
+                405,
+                {
+                    "error": "method_not_allowed",
+                    "message": f"{method} is not allowed on {path}",
+                    "field": None,
+                },
+                headers={"Allow": ", ".join(allowed)},
+            )
+        return _json(404, {"error": "not_found", "message": f"no route {method} {path}", "field": None})
+
+    @app.exception_handler(Exception)
+    def unexpected(exc: Exception) -> Response[str]:
+        logger.exception("unhandled error")
+        return _json(500, {"error": "internal", "message": "internal error; it has been logged", "field": None})
+
+
+def _routes(app: APIGatewayHttpResolver) -> list[Any]:
+    return list(app._static_routes) + list(app._dynamic_routes)

@@ -1,0 +1,67 @@
+"""Catalogue and settings: products, suppliers, shop and customer settings, manual fill."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+from aws_lambda_powertools.event_handler.openapi.params import Body
+from aws_lambda_powertools.event_handler.router import APIGatewayHttpRouter
+from backorders.bootstrap import services
+from backorders.domain.model import FillMode, LinePolicy, ShopSettings
+from schemas import CustomerSettingsIn, FillIn, ProductIn, ShopIn, SupplierIn
+
+router = APIGatewayHttpRouter()
+
+
+@router.put("/v1/products/<sku>")
+def put_product(sku: str, body: Annotated[ProductIn, Body()]) -> dict[str, Any]:
+    svc = services()
+    svc.store.upsert_product(sku, body.model_dump(), at=svc.clock())
+    return {"status": "saved", "sku": sku}
+
+
+@router.put("/v1/suppliers/<supplier_id>")
+def put_supplier(supplier_id: str, body: Annotated[SupplierIn, Body()]) -> dict[str, Any]:
+    data = body.model_dump(mode="json")
+    name = data.pop("name")
+    services().store.put_supplier(supplier_id, name, data)
+    return {"status": "saved", "supplier_id": supplier_id}
+
+
+@router.get("/v1/suppliers/<supplier_id>")
+def get_supplier(supplier_id: str) -> dict[str, Any]:
+    from backorders.domain.errors import NotFound
+
+    supplier = services().store.supplier(supplier_id)
+    if supplier is None:
+        raise NotFound(f"supplier {supplier_id} not found", field="supplier_id")
+    return supplier
+
+
+@router.put("/v1/shop")
+def put_shop(body: Annotated[ShopIn, Body()]) -> dict[str, Any]:
+    shop = str(router.context["shop"])
+    settings = ShopSettings(shop, LinePolicy(body.line_policy), FillMode(body.fill_mode), body.notify_customers)
+    services().store.put_shop_settings(settings)
+    return {"status": "saved", "shop": shop, **body.model_dump()}
+
+
+@router.put("/v1/customers/<customer_id>")
+def put_customer(customer_id: str, body: Annotated[CustomerSettingsIn, Body()]) -> dict[str, Any]:
+    policy = LinePolicy(body.line_policy) if body.line_policy else None
+    services().store.put_customer_policy(str(router.context["shop"]), customer_id, policy)
+    return {"status": "saved", "customer_id": customer_id, "line_policy": body.line_policy}
+
+
+@router.post("/v1/fill")
+def fill(body: Annotated[FillIn, Body()]) -> dict[str, Any]:
+    report = services().fill.fill(
+        str(router.context["shop"]),
+        skus=set(body.skus) if body.skus else None,
+        only_complete=body.only_complete_orders,
+    )
+    return {
+        "orders_considered": report.orders_considered,
+        "lines_released": report.lines_released,
+        "filled": report.filled,
+    }

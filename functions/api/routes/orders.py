@@ -1,0 +1,94 @@
+"""Orders: intake, detail, edits, shipments."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+from aws_lambda_powertools.event_handler import Response
+from aws_lambda_powertools.event_handler.openapi.params import Body
+from aws_lambda_powertools.event_handler.router import APIGatewayHttpRouter
+from backorders.bootstrap import services
+from backorders.domain.model import Customer, LinePolicy, NewLine, Order, ShipType
+from backorders.domain.orders import fingerprint
+from schemas import CancelIn, ForceBackorderIn, LinePatchIn, OrderIn, OrderPatchIn
+
+router = APIGatewayHttpRouter()
+
+
+def _shop() -> str:
+    return str(router.context["shop"])
+
+
+def _utc(value: Any) -> str:
+    from datetime import UTC
+
+    return value.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+
+
+@router.post("/v1/orders")
+def create_order(body: Annotated[OrderIn, Body()]) -> Response[dict[str, Any]]:
+    order = Order(
+        shop=_shop(),
+        order_id=body.id,
+        entered_at=_utc(body.entered_at),
+        customer=Customer(body.customer.id, body.customer.email, body.customer.name),
+        priority=body.priority,
+        ship_type=ShipType(body.ship_type),
+        policy=LinePolicy(body.line_policy) if body.line_policy else None,
+        lines=tuple(
+            NewLine(line.line or i, line.sku, line.quantity, line.unit_price) for i, line in enumerate(body.lines, 1)
+        ),
+        fingerprint=fingerprint(body.model_dump(mode="json")),
+    )
+    result = services().orders.create(order)
+    status = 201 if result.status == "created" else 200
+    return Response(status, body={"status": result.status, "order_id": result.order_id, "lines": result.lines})
+
+
+@router.get("/v1/orders/<order_id>")
+def get_order(order_id: str) -> dict[str, Any]:
+    return services().queries.order(_shop(), order_id)
+
+
+@router.patch("/v1/orders/<order_id>")
+def change_order(order_id: str, body: Annotated[OrderPatchIn, Body()]) -> dict[str, Any]:
+    changes = services().orders.change_priority(_shop(), order_id, body.priority)
+    return {"status": "changed" if changes else "unchanged", "order_id": order_id, "priority": body.priority}
+
+
+@router.post("/v1/orders/<order_id>/cancel")
+def cancel_order(order_id: str, body: Annotated[CancelIn, Body()]) -> dict[str, Any]:
+    changes = services().orders.cancel(_shop(), order_id, body.line, body.units)
+    return {"status": "cancelled" if changes else "unchanged", "order_id": order_id, "lines": len(changes)}
+
+
+@router.patch("/v1/orders/<order_id>/lines/<line_no>")
+def change_line(order_id: str, line_no: int, body: Annotated[LinePatchIn, Body()]) -> dict[str, Any]:
+    changes = services().orders.change_quantity(_shop(), order_id, line_no, body.quantity)
+    return {"status": "changed" if changes else "unchanged", "order_id": order_id, "line": line_no}
+
+
+@router.post("/v1/orders/<order_id>/lines/<line_no>/force-backorder")
+def force_backorder(order_id: str, line_no: int, body: Annotated[ForceBackorderIn, Body()]) -> dict[str, Any]:
+    changes = services().orders.force_backorder(_shop(), order_id, line_no, body.units)
+    return {"status": "changed" if changes else "unchanged", "order_id": order_id, "line": line_no}
+
+
+@router.post("/v1/orders/<order_id>/shipments/<shipment_no>/release")
+def release_shipment(order_id: str, shipment_no: int) -> dict[str, Any]:
+    result = services().shipments.release(_shop(), order_id, shipment_no)
+    return {
+        "status": result.status,
+        "shipment": result.shipment.shipment_no,
+        "state": result.shipment.status.value,
+    }
+
+
+@router.post("/v1/orders/<order_id>/shipments/<shipment_no>/ship")
+def ship_shipment(order_id: str, shipment_no: int) -> dict[str, Any]:
+    result = services().shipments.ship(_shop(), order_id, shipment_no)
+    return {
+        "status": result.status,
+        "shipment": result.shipment.shipment_no,
+        "state": result.shipment.status.value,
+    }

@@ -1,0 +1,50 @@
+"""SKU balances and the backorder report."""
+
+from __future__ import annotations
+
+import csv
+import io
+from typing import Annotated, Any
+
+from aws_lambda_powertools.event_handler import Response
+from aws_lambda_powertools.event_handler.openapi.params import Query
+from aws_lambda_powertools.event_handler.router import APIGatewayHttpRouter
+from backorders.bootstrap import services
+
+router = APIGatewayHttpRouter()
+
+REPORT_COLUMNS = [
+    "order_id", "line", "sku", "customer_id", "entered_at", "age_days", "priority",
+    "backordered", "forced_backorder", "awaiting_fill", "unit_price", "value",
+]  # fmt: skip
+
+
+@router.get("/v1/skus/<sku>")
+def get_sku(sku: str, history: Annotated[bool, Query()] = False) -> dict[str, Any]:
+    return services().queries.sku(sku, with_log=history)
+
+
+@router.get("/v1/backorders")
+def backorders(
+    sku: Annotated[str | None, Query(max_length=64)] = None,
+    customer: Annotated[str | None, Query(max_length=64)] = None,
+    min_age_days: Annotated[int | None, Query(ge=0, le=3650)] = None,
+    limit: Annotated[int, Query(ge=1, le=5000)] = 1000,
+) -> Response[Any]:
+    rows = list(
+        services().queries.backorders(
+            shop=str(router.context["shop"]),
+            sku=sku,
+            customer=customer,
+            min_age_days=min_age_days,
+            limit=limit,
+        )
+    )
+    accept = router.current_event.headers.get("accept", "")
+    if "text/csv" in accept:
+        out = io.StringIO()
+        writer = csv.DictWriter(out, fieldnames=REPORT_COLUMNS, lineterminator="\n")
+        writer.writeheader()
+        writer.writerows(rows)
+        return Response(200, content_type="text/csv", body=out.getvalue())
+    return Response(200, body={"backorders": rows, "count": len(rows)})

@@ -1,0 +1,560 @@
+"""The DynamoDB store: reads that return domain objects, and a unit of work that
+commits one conditional transaction.
+
+Concurrency is explicit here:
+- every order line is written with ``version == <the version read>``;
+- every SKU balance change is a set of ``ADD`` counters that also bumps ``version``;
+  a write that lowers ``available`` carries ``available >= <amount>``, so the
+  database itself refuses to take ``available`` below zero;
+- a recompute that planned from a snapshot also requires ``version == <read>``;
+- new items (orders, lines, ledger entries) require ``attribute_not_exists``.
+Storage errors leave this module as domain errors (``Conflict``, ``Throttled``).
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections import defaultdict
+from collections.abc import Callable, Iterable, Iterator
+from dataclasses import dataclass, field
+from typing import Any
+
+from backorders.adapters.dynamodb.models import (
+    BACKORDER_SHARDS,
+    CustomerItem,
+    LedgerItem,
+    LineItem,
+    LogItem,
+    OrderItem,
+    ShipmentItem,
+    ShopItem,
+    SkuItem,
+    SupplierItem,
+    bind,
+    line_sk,
+    order_pk,
+    shipment_sk,
+    sku_pk,
+)
+from backorders.domain.allotment import LineChange
+from backorders.domain.errors import Conflict, Throttled
+from backorders.domain.model import (
+    Customer,
+    FillMode,
+    LinePolicy,
+    Movement,
+    Order,
+    OrderLine,
+    Shipment,
+    ShopSettings,
+    SkuBalance,
+)
+from pynamodb.connection import Connection
+from pynamodb.exceptions import GetError, PutError, QueryError, TransactWriteError, UpdateError
+from pynamodb.expressions.condition import Condition
+from pynamodb.expressions.update import Action
+from pynamodb.transactions import TransactWrite
+
+MAX_TRANSACTION_ITEMS = 100
+_THROTTLE_CODES = {
+    "ThrottlingException",
+    "ProvisionedThroughputExceededException",
+    "RequestLimitExceeded",
+    "ThrottlingError",
+}
+
+
+@dataclass(slots=True)
+class _SkuDelta:
+    on_hand: int = 0
+    allotted: int = 0
+    locked: int = 0
+    backordered: int = 0
+    expect_version: int | None = None
+    set_fields: dict[str, Any] = field(default_factory=dict)
+    must_exist: bool = False
+
+    @property
+    def available(self) -> int:
+        return self.on_hand - self.allotted
+
+
+@dataclass(frozen=True, slots=True)
+class LogEntry:
+    at: str
+    event: str
+    message: str
+    sku: str | None
+    order_id: str | None
+    line_no: int | None
+    delta: int | None
+
+
+@dataclass(frozen=True, slots=True)
+class OrderView:
+    order: Order
+    lines: tuple[OrderLine, ...]
+    shipments: tuple[Shipment, ...]
+    log: tuple[LogEntry, ...]
+    next_shipment_no: int
+
+
+def _map_error(exc: Exception, what: str) -> Exception:
+    code = getattr(exc, "cause_response_code", None)
+    if code in _THROTTLE_CODES:
+        return Throttled(f"{what}: storage is busy, retry")
+    return exc
+
+
+class DynamoUnitOfWork:
+    """Collects writes; ``commit`` sends them as one TransactWriteItems call."""
+
+    def __init__(self, store: DynamoStore, *, writer: str, event: str, at: str) -> None:
+        self._store = store
+        self.writer = writer
+        self.event = event
+        self.at = at
+        self._ops: list[tuple[str, Any, dict[str, Any]]] = []
+        self._skus: dict[str, _SkuDelta] = defaultdict(_SkuDelta)
+        self._labels: list[str] = []
+
+    # -------------------------------------------------------------- lines
+    def add_line(self, line: OrderLine) -> None:
+        item = LineItem.from_domain(line, writer=self.writer, event=self.event, at=self.at)
+        self._op("save", item, condition=LineItem.pk.does_not_exist(), label=f"line:{line.line_no}")
+        delta = self._skus[line.sku]
+        delta.allotted += line.allotted
+        delta.locked += line.locked
+        delta.backordered += line.backordered
+
+    def change_line(self, change: LineChange) -> None:
+        before, after = change.before, change.after
+        assert before.ref == after.ref, "a change must keep its line"
+        assert before.sku == after.sku, "a change must keep its SKU"
+        after.check()
+        item = LineItem.from_domain(
+            _with_version(after, before.version + 1), writer=self.writer, event=self.event, at=self.at
+        )
+        self._op("save", item, condition=LineItem.version == before.version, label=f"line:{before.line_no}")
+        delta = self._skus[before.sku]
+        delta.allotted += after.allotted - before.allotted
+        delta.locked += after.locked - before.locked
+        delta.backordered += after.backordered - before.backordered
+        delta.on_hand -= after.shipped - before.shipped
+
+    # -------------------------------------------------------------- SKUs
+    def touch_sku(
+        self,
+        sku: str,
+        *,
+        on_hand: int = 0,
+        expect_version: int | None = None,
+        must_exist: bool = False,
+        **set_fields: Any,
+    ) -> None:
+        delta = self._skus[sku]
+        delta.on_hand += on_hand
+        if expect_version is not None:
+            delta.expect_version = expect_version
+        delta.must_exist = delta.must_exist or must_exist
+        delta.set_fields.update(set_fields)
+
+    def add_ledger(self, movement: Movement, delta: int, on_hand_after: int) -> None:
+        item = LedgerItem(
+            pk=sku_pk(movement.sku),
+            sk=f"LEDGER#{movement.movement_id}",
+            sku=movement.sku,
+            movement_id=movement.movement_id,
+            kind=movement.kind.value,
+            quantity=movement.quantity,
+            delta=delta,
+            on_hand_after=on_hand_after,
+            at=self.at,
+            note=movement.note or None,
+        )
+        self._op("save", item, condition=LedgerItem.pk.does_not_exist(), label="ledger")
+
+    # -------------------------------------------------------------- orders
+    def add_order(self, order: Order) -> None:
+        item = OrderItem(
+            pk=order_pk(order.shop, order.order_id),
+            sk="ORDER",
+            shop=order.shop,
+            order_id=order.order_id,
+            entered_at=order.entered_at,
+            priority=order.priority,
+            ship_type=order.ship_type.value,
+            policy=order.policy.value if order.policy else None,
+            customer_id=order.customer.id,
+            customer_email=order.customer.email,
+            customer_name=order.customer.name,
+            fingerprint=order.fingerprint,
+            line_count=len(order.lines),
+            next_shipment_no=1,
+            version=0,
+            created_at=self.at,
+        )
+        self._op("save", item, condition=OrderItem.pk.does_not_exist(), label="order")
+
+    def update_order(self, shop: str, order_id: str, version: int, **fields: Any) -> None:
+        item = OrderItem(pk=order_pk(shop, order_id), sk="ORDER")
+        actions: list[Action] = [OrderItem.version.add(1)]
+        actions += [getattr(OrderItem, name).set(value) for name, value in fields.items()]
+        self._op("update", item, actions=actions, condition=OrderItem.version == version, label="order")
+
+    def put_shipment(self, shipment: Shipment, *, expect_version: int | None) -> None:
+        item = ShipmentItem.from_domain(_with_version(shipment, (expect_version or 0) + 1), self.at)
+        condition: Condition
+        if expect_version is None:
+            item.version = 0
+            condition = ShipmentItem.pk.does_not_exist()
+        else:
+            condition = ShipmentItem.version == expect_version
+        self._op("save", item, condition=condition, label=f"shipment:{shipment.shipment_no}")
+
+    def delete_shipment(self, shipment: Shipment) -> None:
+        item = ShipmentItem(pk=order_pk(shipment.shop, shipment.order_id), sk=shipment_sk(shipment.shipment_no))
+        self._op("delete", item, condition=ShipmentItem.version == shipment.version, label="shipment")
+
+    # -------------------------------------------------------------- record log
+    def log(
+        self,
+        message: str,
+        *,
+        sku: str | None = None,
+        shop: str | None = None,
+        order_id: str | None = None,
+        line_no: int | None = None,
+        delta: int | None = None,
+    ) -> None:
+        """One record-log entry, in the order's partition when it is about an order
+        line, else in the SKU's."""
+        pk = order_pk(shop, order_id) if shop and order_id else sku_pk(sku or "")
+        item = LogItem(
+            pk=pk,
+            sk=f"LOG#{self.at}#{uuid.uuid4().hex[:10]}",
+            at=self.at,
+            event=self.event[:200],
+            message=message[:500],
+            sku=sku,
+            shop=shop,
+            order_id=order_id,
+            line_no=line_no,
+            delta=delta,
+        )
+        self._op("save", item, condition=None, label="log")
+
+    # -------------------------------------------------------------- commit
+    @property
+    def size(self) -> int:
+        return len(self._ops) + len(self._skus)
+
+    def _op(self, kind: str, item: Any, *, condition: Condition | None, label: str, **kw: Any) -> None:
+        self._ops.append((kind, item, {"condition": condition, **kw}))
+        self._labels.append(label)
+
+    def commit(self) -> None:
+        if not self._ops and not self._skus:
+            return
+        labels = list(self._labels)
+        ops = list(self._ops)
+        for sku, delta in self._skus.items():
+            ops.append(("update", *self._sku_update(sku, delta)))
+            labels.append(f"sku:{sku}")
+        if len(ops) > MAX_TRANSACTION_ITEMS:
+            raise ValueError(f"transaction of {len(ops)} items exceeds {MAX_TRANSACTION_ITEMS}")
+        try:
+            with TransactWrite(connection=self._store.connection) as tx:
+                for kind, item, kw in ops:
+                    if kind == "save":
+                        tx.save(item, condition=kw["condition"])
+                    elif kind == "delete":
+                        tx.delete(item, condition=kw["condition"])
+                    else:
+                        tx.update(item, actions=kw["actions"], condition=kw["condition"])
+        except TransactWriteError as exc:
+            reasons = exc.cancellation_reasons or []
+            codes = [r.code if r else None for r in reasons]
+            if exc.cause_response_code in _THROTTLE_CODES or "ThrottlingError" in codes:
+                raise Throttled("storage is busy, retry") from exc
+            failed = tuple(label for label, code in zip(labels, codes, strict=False) if code)
+            if "ConditionalCheckFailed" in codes or "TransactionConflict" in codes:
+                raise Conflict("stored state changed meanwhile", failed=failed) from exc
+            if exc.cause_response_code == "TransactionInProgressException":
+                raise Conflict("a transaction on the same items is in progress", failed=failed) from exc
+            raise
+        finally:
+            self._ops.clear()
+            self._labels.clear()
+            self._skus.clear()
+
+    def _sku_update(self, sku: str, delta: _SkuDelta) -> tuple[SkuItem, dict[str, Any]]:
+        item = SkuItem(pk=sku_pk(sku), sk="SKU")
+        actions: list[Action] = [
+            SkuItem.sku.set(sku),
+            SkuItem.version.add(1),
+            SkuItem.writer.set(self.writer),
+            SkuItem.last_event.set(self.event[:200]),
+            SkuItem.updated_at.set(self.at),
+        ]
+        for name in ("on_hand", "allotted", "locked", "backordered", "available"):
+            value = getattr(delta, name)
+            # ADD 0 still creates the counter on a new item, so every balance has all five.
+            actions.append(getattr(SkuItem, name).add(value))
+        for name, value in delta.set_fields.items():
+            attr = getattr(SkuItem, name)
+            actions.append(attr.remove() if value is None else attr.set(value))
+        conditions: list[Condition] = []
+        if delta.expect_version is not None:
+            if delta.expect_version == 0:
+                conditions.append(SkuItem.version.does_not_exist() | (SkuItem.version == 0))
+            else:
+                conditions.append(SkuItem.version == delta.expect_version)
+        if delta.available < 0:
+            conditions.append(SkuItem.available >= -delta.available)
+        if delta.must_exist:
+            conditions.append(SkuItem.pk.exists())
+        condition: Condition | None = None
+        for c in conditions:
+            condition = c if condition is None else condition & c
+        return item, {"actions": actions, "condition": condition}
+
+
+def _with_version[T: (OrderLine, Shipment)](obj: T, version: int) -> T:
+    from dataclasses import replace
+
+    return replace(obj, version=version)
+
+
+class DynamoStore:
+    """Reads return domain objects; writes go through ``unit_of_work``."""
+
+    def __init__(self, *, table_name: str, region: str, host: str | None = None) -> None:
+        bind(table_name, region, host)
+        self.table_name = table_name
+        self.connection = Connection(region=region, host=host)
+
+    def unit_of_work(self, *, writer: str, event: str, at: str) -> DynamoUnitOfWork:
+        return DynamoUnitOfWork(self, writer=writer, event=event, at=at)
+
+    # -------------------------------------------------------------- SKUs
+    def balance_item(self, sku: str) -> SkuItem | None:
+        try:
+            return SkuItem.get(sku_pk(sku), "SKU", consistent_read=True)
+        except SkuItem.DoesNotExist:
+            return None
+        except GetError as exc:
+            raise _map_error(exc, "read balance") from exc
+
+    def balance(self, sku: str) -> SkuBalance | None:
+        item = self.balance_item(sku)
+        return item.to_domain() if item else None
+
+    def balances(self, skus: Iterable[str]) -> dict[str, SkuBalance]:
+        keys = [(sku_pk(s), "SKU") for s in sorted(set(skus))]
+        return {item.sku: item.to_domain() for item in SkuItem.batch_get(keys)}
+
+    def upsert_product(self, sku: str, fields: dict[str, Any], *, at: str) -> None:
+        uow = self.unit_of_work(writer="api", event=f"product {sku} updated", at=at)
+        uow.touch_sku(sku, known=True, **fields)
+        uow.commit()
+
+    def ledger(self, sku: str, movement_id: str) -> LedgerItem | None:
+        try:
+            return LedgerItem.get(sku_pk(sku), f"LEDGER#{movement_id}", consistent_read=True)
+        except LedgerItem.DoesNotExist:
+            return None
+
+    def ledger_entries(self, sku: str) -> list[LedgerItem]:
+        return list(LedgerItem.query(sku_pk(sku), LedgerItem.sk.startswith("LEDGER#"), consistent_read=True))
+
+    def sku_log(self, sku: str, limit: int = 100) -> list[LogEntry]:
+        items = LogItem.query(sku_pk(sku), LogItem.sk.startswith("LOG#"), scan_index_forward=False, limit=limit)
+        return [_log_entry(i) for i in items]
+
+    # -------------------------------------------------------------- allotment reads
+    def demand(self, sku: str, page_hint: Callable[[], int]) -> Iterator[OrderLine]:
+        """The SKU's lines that hold or may receive units, in allotment order, read a
+        page at a time; each page is sized by ``page_hint`` at the moment it is read."""
+        last: dict[str, Any] | None = None
+        while True:
+            page = LineItem.demand_index.query(
+                sku_pk(sku), limit=page_hint(), page_size=page_hint(), last_evaluated_key=last
+            )
+            yield from (item.to_domain() for item in page)
+            last = page.last_evaluated_key
+            if not last:
+                return
+
+    def holders_after(self, sku: str, key: str) -> Iterator[OrderLine]:
+        for item in LineItem.holders_index.query(sku_pk(sku), LineItem.demand_sk > key, page_size=100):
+            yield item.to_domain()
+
+    def holders_from_end(self, sku: str) -> Iterator[OrderLine]:
+        for item in LineItem.holders_index.query(sku_pk(sku), scan_index_forward=False, page_size=25):
+            yield item.to_domain()
+
+    def line(self, shop: str, order_id: str, line_no: int) -> OrderLine | None:
+        try:
+            return LineItem.get(order_pk(shop, order_id), line_sk(line_no), consistent_read=True).to_domain()
+        except LineItem.DoesNotExist:
+            return None
+
+    # -------------------------------------------------------------- orders
+    def order_view(self, shop: str, order_id: str, *, with_log: bool = True) -> OrderView | None:
+        """The whole order partition in one strongly consistent query."""
+        order: OrderItem | None = None
+        lines: list[OrderLine] = []
+        shipments: list[Shipment] = []
+        log: list[LogEntry] = []
+        try:
+            raw = LineItem._get_connection().query(  # one query, many item types
+                order_pk(shop, order_id), consistent_read=True
+            )
+            items: list[dict[str, Any]] = list(raw.get("Items", []))
+            while raw.get("LastEvaluatedKey"):
+                raw = LineItem._get_connection().query(
+                    order_pk(shop, order_id),
+                    consistent_read=True,
+                    exclusive_start_key=raw["LastEvaluatedKey"],
+                )
+                items.extend(raw.get("Items", []))
+        except QueryError as exc:
+            raise _map_error(exc, "read order") from exc
+        for data in items:
+            sk = data["sk"]["S"]
+            if sk == "ORDER":
+                order = OrderItem.from_raw_data(data)
+            elif sk.startswith("LINE#"):
+                lines.append(LineItem.from_raw_data(data).to_domain())
+            elif sk.startswith("SHIPMENT#"):
+                shipments.append(ShipmentItem.from_raw_data(data).to_domain())
+            elif sk.startswith("LOG#") and with_log:
+                log.append(_log_entry(LogItem.from_raw_data(data)))
+        if order is None:
+            return None
+        domain_order = Order(
+            shop=order.shop,
+            order_id=order.order_id,
+            entered_at=order.entered_at,
+            customer=Customer(order.customer_id, order.customer_email, order.customer_name),
+            priority=int(order.priority),
+            ship_type=order.ship_type_enum,
+            policy=LinePolicy(order.policy) if order.policy else None,
+            fingerprint=order.fingerprint,
+            version=int(order.version),
+        )
+        return OrderView(domain_order, tuple(lines), tuple(shipments), tuple(log), int(order.next_shipment_no or 1))
+
+    def order_exists(self, shop: str, order_id: str) -> OrderItem | None:
+        try:
+            return OrderItem.get(order_pk(shop, order_id), "ORDER", consistent_read=True)
+        except OrderItem.DoesNotExist:
+            return None
+
+    def backordered_lines(self, *, since: str | None = None, until: str | None = None) -> Iterator[OrderLine]:
+        """Every line with backordered units, oldest first (merged over the shards)."""
+        import heapq
+
+        def shard(n: int) -> Iterator[tuple[str, OrderLine]]:
+            condition: Condition | None = None
+            if since and until:
+                condition = LineItem.backorder_sk.between(since, until + "~")
+            elif since:
+                condition = LineItem.backorder_sk >= since
+            elif until:
+                condition = LineItem.backorder_sk <= until + "~"
+            for item in LineItem.backorders_index.query(f"BO#{n}", condition, page_size=200):
+                yield (item.backorder_sk or "", item.to_domain())
+
+        for _, line in heapq.merge(*(shard(n) for n in range(BACKORDER_SHARDS)), key=lambda t: t[0]):
+            yield line
+
+    # -------------------------------------------------------------- settings
+    def shop_settings(self, shop: str) -> ShopSettings:
+        try:
+            item = ShopItem.get(f"SHOP#{shop}", "SHOP")
+        except ShopItem.DoesNotExist:
+            return ShopSettings(shop)
+        return ShopSettings(
+            shop,
+            line_policy=LinePolicy(item.line_policy or "split"),
+            fill_mode=FillMode(item.fill_mode or "auto"),
+            notify_customers=bool(item.notify_customers),
+        )
+
+    def manual_shops(self) -> frozenset[str]:
+        """Shops that fill backorders by hand (one small item, kept by put_shop_settings)."""
+        try:
+            item = ShopItem.get("CONFIG", "MANUAL_SHOPS")
+        except ShopItem.DoesNotExist:
+            return frozenset()
+        return frozenset(item.manual_shops or ())
+
+    def put_shop_settings(self, settings: ShopSettings) -> None:
+        registry = ShopItem(pk="CONFIG", sk="MANUAL_SHOPS")
+        shops = {settings.shop}
+        action = (
+            ShopItem.manual_shops.add(shops)
+            if settings.fill_mode is FillMode.MANUAL
+            else (ShopItem.manual_shops.delete(shops))
+        )
+        try:
+            registry.update(actions=[action])
+            ShopItem(
+                pk=f"SHOP#{settings.shop}",
+                sk="SHOP",
+                shop=settings.shop,
+                line_policy=settings.line_policy.value,
+                fill_mode=settings.fill_mode.value,
+                notify_customers=settings.notify_customers,
+            ).save()
+        except PutError as exc:
+            raise _map_error(exc, "save shop") from exc
+
+    def customer_policy(self, shop: str, customer_id: str) -> LinePolicy | None:
+        try:
+            item = CustomerItem.get(f"SHOP#{shop}", f"CUSTOMER#{customer_id}")
+        except CustomerItem.DoesNotExist:
+            return None
+        return LinePolicy(item.line_policy) if item.line_policy else None
+
+    def put_customer_policy(self, shop: str, customer_id: str, policy: LinePolicy | None) -> None:
+        CustomerItem(
+            pk=f"SHOP#{shop}",
+            sk=f"CUSTOMER#{customer_id}",
+            shop=shop,
+            customer_id=customer_id,
+            line_policy=policy.value if policy else None,
+        ).save()
+
+    def put_supplier(self, supplier_id: str, name: str | None, settings: dict[str, Any]) -> None:
+        try:
+            SupplierItem(
+                pk=f"SUPPLIER#{supplier_id}",
+                sk="SUPPLIER",
+                supplier_id=supplier_id,
+                name=name,
+                settings=settings,
+            ).save()
+        except (PutError, UpdateError) as exc:
+            raise _map_error(exc, "save supplier") from exc
+
+    def supplier(self, supplier_id: str) -> dict[str, Any] | None:
+        try:
+            item = SupplierItem.get(f"SUPPLIER#{supplier_id}", "SUPPLIER")
+        except SupplierItem.DoesNotExist:
+            return None
+        return {"id": item.supplier_id, "name": item.name, **item.settings}
+
+
+def _log_entry(item: LogItem) -> LogEntry:
+    return LogEntry(
+        at=item.at,
+        event=item.event,
+        message=item.message,
+        sku=item.sku,
+        order_id=item.order_id,
+        line_no=int(item.line_no) if item.line_no is not None else None,
+        delta=int(item.delta) if item.delta is not None else None,
+    )

@@ -1,0 +1,62 @@
+"""The composition root: the one place that builds real adapters and services.
+
+Handlers call ``services()``; tests call ``build(settings, clock=...)`` with their own
+settings (a moto endpoint) or pass a fake clock.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from functools import lru_cache
+
+from backorders.adapters.dynamodb.store import DynamoStore
+from backorders.config import Settings, settings
+from backorders.services.allocation import Allocator
+from backorders.services.fill import FillService
+from backorders.services.orders import OrderService
+from backorders.services.queries import QueryService
+from backorders.services.shipments import ShipmentService
+from backorders.services.stock import StockService
+from backorders.services.sweep import Sweep
+
+
+def utc_now() -> str:
+    """The service's timestamp format: UTC, microseconds, sortable as text."""
+    return datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+
+
+@dataclass(frozen=True, slots=True)
+class Services:
+    store: DynamoStore
+    orders: OrderService
+    stock: StockService
+    shipments: ShipmentService
+    allocator: Allocator
+    queries: QueryService
+    fill: FillService
+    sweep: Sweep
+    clock: Callable[[], str]
+
+
+def build(config: Settings, *, clock: Callable[[], str] = utc_now) -> Services:
+    store = DynamoStore(table_name=config.table_name, region=config.region, host=config.endpoint_url)
+    orders = OrderService(store, clock=clock)
+    allocator = Allocator(store, clock=clock)
+    return Services(
+        store=store,
+        orders=orders,
+        stock=StockService(store, clock=clock),
+        shipments=ShipmentService(store, clock=clock),
+        allocator=allocator,
+        queries=QueryService(store, clock=clock),
+        fill=FillService(store, orders, allocator, clock=clock),
+        sweep=Sweep(store, allocator),
+        clock=clock,
+    )
+
+
+@lru_cache(maxsize=1)
+def services() -> Services:
+    return build(settings())

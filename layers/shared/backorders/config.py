@@ -1,0 +1,38 @@
+"""Typed configuration, read from the environment once, lazily, and passed in."""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from functools import lru_cache
+
+
+@dataclass(frozen=True, slots=True)
+class Settings:
+    table_name: str
+    region: str
+    idempotency_table_name: str = ""
+    api_keys_secret_arn: str = ""
+    sender_email: str = ""
+    endpoint_url: str | None = None  # set locally (moto); None on AWS
+
+    @classmethod
+    def from_env(cls, env: dict[str, str] | None = None) -> Settings:
+        e = os.environ if env is None else env
+        missing = [name for name in ("TABLE_NAME",) if not e.get(name)]
+        if missing:
+            raise RuntimeError(f"missing environment variables: {', '.join(missing)}")
+        return cls(
+            table_name=e["TABLE_NAME"],
+            region=e.get("AWS_REGION") or e.get("AWS_DEFAULT_REGION") or "us-east-1",
+            idempotency_table_name=e.get("IDEMPOTENCY_TABLE_NAME", ""),
+            api_keys_secret_arn=e.get("API_KEYS_SECRET_ARN", ""),
+            sender_email=e.get("SENDER_EMAIL", ""),
+            endpoint_url=e.get("AWS_ENDPOINT_URL_DYNAMODB") or e.get("AWS_ENDPOINT_URL") or None,
+        )
+
+
+@lru_cache(maxsize=1)
+def settings() -> Settings:
+    """The process-wide settings (read at first use, not at import)."""
+    return Settings.from_env()

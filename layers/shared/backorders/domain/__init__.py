@@ -1,0 +1,1 @@
+"""The rules of the service. Plain Python: no boto3, pynamodb or powertools here."""

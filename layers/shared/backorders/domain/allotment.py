@@ -1,0 +1,137 @@
+"""Allotment: which open lines of one SKU hold its units.
+
+The rule (PRODUCT.md, "Orders and allotment"): lines are served in allotment order
+(priority high first, then entry time, order id and line number). Each line takes
+``min(cap, remaining)`` units under the ``split`` policy, and all of its cap or
+nothing under ``whole``. Units locked in released shipments never move; they are
+outside the pool. A recompute is level-triggered: it looks at the current state and
+returns the changes that make it the greedy result, so replays are harmless.
+
+The caller hands lines in lazily (an iterator over a sparse index in allotment order)
+and the planner stops pulling as soon as the pool is spent: a recompute reads the
+lines that hold units or can receive them now, never the whole backlog. Lines after
+that point that still hold units are fetched separately (``holders_after``) and give
+their units back.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Iterator
+from dataclasses import dataclass, replace
+
+from backorders.domain.model import LinePolicy, OrderLine, SkuBalance
+
+
+@dataclass(frozen=True, slots=True)
+class LineChange:
+    before: OrderLine
+    after: OrderLine
+
+    @property
+    def delta(self) -> int:
+        """Units this change takes (positive) or gives back (negative)."""
+        return self.after.allotted - self.before.allotted
+
+
+@dataclass(frozen=True, slots=True)
+class AllotmentPlan:
+    sku: str
+    changes: tuple[LineChange, ...]
+    lines_read: int
+
+    @property
+    def releases(self) -> tuple[LineChange, ...]:
+        return tuple(c for c in self.changes if c.delta < 0)
+
+    @property
+    def takes(self) -> tuple[LineChange, ...]:
+        return tuple(c for c in self.changes if c.delta >= 0)
+
+    @property
+    def net(self) -> int:
+        return sum(c.delta for c in self.changes)
+
+
+class GreedyAllotter:
+    """Hands out a pool of units to lines offered in allotment order."""
+
+    def __init__(self, pool: int | None) -> None:
+        self.remaining = pool  # None: unlimited (untracked product)
+
+    @property
+    def exhausted(self) -> bool:
+        return self.remaining == 0
+
+    def offer(self, line: OrderLine) -> int:
+        """The movable units ``line`` should hold, given every earlier line was offered."""
+        cap = line.cap
+        if self.remaining is None:
+            return cap
+        give = min(cap, self.remaining)
+        if line.policy is LinePolicy.WHOLE and give < cap:
+            give = 0
+        self.remaining -= give
+        return give
+
+    def page_hint(self, maximum: int = 100) -> int:
+        """How many more lines are worth reading: each line that gets anything takes
+        at least one unit, so ``remaining + 1`` lines settle the pool in the usual case."""
+        if self.remaining is None:
+            return maximum
+        return max(1, min(maximum, self.remaining + 1))
+
+
+def settle(line: OrderLine, target: int, *, manual: bool) -> OrderLine:
+    """The line after the recompute gave it ``target`` movable units. In manual fill
+    mode a line left short waits for a fill command from now on."""
+    after = line.with_movable(target)
+    if manual and after.backordered - after.forced > 0 and not after.awaiting_fill:
+        after = replace(after, awaiting_fill=True)
+    return after
+
+
+def plan_allotment(
+    balance: SkuBalance,
+    demand: Iterable[OrderLine],
+    holders_after: Callable[[str], Iterable[OrderLine]],
+    *,
+    manual_shops: frozenset[str] = frozenset(),
+    allotter: GreedyAllotter | None = None,
+) -> AllotmentPlan:
+    """Plan one SKU's recompute.
+
+    ``demand`` yields the SKU's lines with ``cap > 0`` or movable units, in allotment
+    order. ``holders_after(key)`` yields lines with movable units whose allotment key
+    is greater than ``key``. Lines of shops in ``manual_shops`` that are left short
+    start waiting for a fill command; while any shop fills by hand the whole demand
+    index is read (it then holds only fresh lines and holders), so none is missed.
+    """
+    allotter = allotter or GreedyAllotter(balance.pool)
+    changes: list[LineChange] = []
+    seen: set[str] = set()
+    read = 0
+    last_key = ""
+    iterator: Iterator[OrderLine] = iter(demand)
+    for line in iterator:
+        read += 1
+        seen.add(line.key)
+        last_key = line.key
+        after = settle(line, allotter.offer(line), manual=line.shop in manual_shops)
+        if after != line:
+            changes.append(LineChange(line, after))
+        if allotter.exhausted and not manual_shops:
+            break
+    else:
+        last_key = ""  # demand fully read: every holder was seen
+    if last_key:
+        for line in holders_after(last_key):
+            read += 1
+            if line.key in seen:
+                continue
+            after = settle(line, 0, manual=line.shop in manual_shops)
+            if after != line:
+                changes.append(LineChange(line, after))
+    # Releases first: a writer that applies them in this order never needs more
+    # units than are free at any point.
+    changes.sort(key=lambda c: (c.delta >= 0, c.after.key))
+    return AllotmentPlan(balance.sku, tuple(changes), read)

@@ -1,0 +1,249 @@
+"""The things the rules talk about: SKU balances, order lines, orders, shipments, movements.
+
+Plain dataclasses. Quantities are whole units (int); money is Decimal. Every ordered
+unit of a line is, at every moment, exactly one of shipped, allotted, backordered or
+cancelled: ``quantity == shipped + allotted + backordered + cancelled``. Units in a
+released shipment are ``locked`` (a part of ``allotted`` no higher priority may take).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field, replace
+from decimal import Decimal
+from enum import StrEnum
+
+from backorders.domain.errors import InvalidInput
+
+PRIORITY_MIN = -9999
+PRIORITY_MAX = 9999
+
+
+class LinePolicy(StrEnum):
+    """What happens to a line when stock is short (aACE "split by availability")."""
+
+    SPLIT = "split"  # allot what is there, backorder the rest
+    WHOLE = "whole"  # backorder the whole line until all of it can be allotted
+
+
+class ShipType(StrEnum):
+    PARTIAL = "partial"  # ship what is allotted
+    COMPLETE = "complete"  # ship only when every line is fully allotted
+
+
+class FillMode(StrEnum):
+    AUTO = "auto"  # returned and received stock goes to waiting lines by itself
+    MANUAL = "manual"  # waiting lines are filled only by a fill command (Stone Edge)
+
+
+class MovementKind(StrEnum):
+    RECEIPT = "receipt"
+    RETURN = "return"
+    ADJUSTMENT = "adjustment"
+    COUNT = "count"
+    SHIPMENT = "shipment"
+
+
+class ShipmentStatus(StrEnum):
+    PENDING = "pending"
+    RELEASED = "released"
+    SHIPPED = "shipped"
+
+
+def allotment_key(priority: int, entered_at: str, shop: str, order_id: str, line_no: int) -> str:
+    """Sort key that puts lines in allotment order: priority (high first), entry time,
+    then shop, order id and line number as a stable tie-break. Lexicographic order of
+    the key is allotment order, so a DynamoDB index can hand lines out in that order."""
+    if not PRIORITY_MIN <= priority <= PRIORITY_MAX:
+        raise InvalidInput(f"priority must be between {PRIORITY_MIN} and {PRIORITY_MAX}", field="priority")
+    return f"{PRIORITY_MAX - priority:05d}#{entered_at}#{shop}#{order_id}#{line_no:04d}"
+
+
+@dataclass(frozen=True, slots=True)
+class LineRef:
+    shop: str
+    order_id: str
+    line_no: int
+
+
+@dataclass(frozen=True, slots=True)
+class OrderLine:
+    shop: str
+    order_id: str
+    line_no: int
+    sku: str
+    quantity: int
+    unit_price: Decimal
+    priority: int
+    entered_at: str
+    policy: LinePolicy
+    customer_id: str = ""
+    allotted: int = 0
+    locked: int = 0
+    shipped: int = 0
+    cancelled: int = 0
+    forced: int = 0
+    awaiting_fill: bool = False
+    version: int = 0
+
+    @property
+    def ref(self) -> LineRef:
+        return LineRef(self.shop, self.order_id, self.line_no)
+
+    @property
+    def key(self) -> str:
+        return allotment_key(self.priority, self.entered_at, self.shop, self.order_id, self.line_no)
+
+    @property
+    def backordered(self) -> int:
+        return self.quantity - self.shipped - self.allotted - self.cancelled
+
+    @property
+    def movable(self) -> int:
+        """Allotted units a higher priority may still take (not in a released shipment)."""
+        return self.allotted - self.locked
+
+    @property
+    def need(self) -> int:
+        """Units this line may hold as movable allotment: not shipped, cancelled,
+        locked, or forced onto backorder by hand."""
+        return max(0, self.quantity - self.shipped - self.cancelled - self.locked - self.forced)
+
+    @property
+    def cap(self) -> int:
+        """The most a recompute may give this line. A line waiting for a manual fill
+        keeps what it holds but gets nothing more until the fill."""
+        if self.awaiting_fill:
+            return min(self.need, self.movable)
+        return self.need
+
+    @property
+    def is_open(self) -> bool:
+        return self.shipped + self.cancelled < self.quantity
+
+    def with_movable(self, movable: int) -> OrderLine:
+        return replace(self, allotted=self.locked + movable)
+
+    def check(self) -> None:
+        """The per-line invariant; raises AssertionError with the line when broken."""
+        parts = (self.shipped, self.allotted, self.cancelled, self.locked, self.forced)
+        assert min(parts) >= 0, self
+        assert self.locked <= self.allotted, self
+        assert self.backordered >= 0, self
+        assert self.forced <= self.backordered, self
+
+
+@dataclass(frozen=True, slots=True)
+class SkuBalance:
+    """Quantities of one SKU. ``available = on_hand - allotted`` is stored too, so the
+    database can refuse any write that would take it below zero."""
+
+    sku: str
+    on_hand: int = 0
+    allotted: int = 0
+    locked: int = 0
+    backordered: int = 0
+    known: bool = False
+    tracked: bool = True
+    version: int = 0
+
+    @property
+    def available(self) -> int:
+        return self.on_hand - self.allotted
+
+    @property
+    def stock_position(self) -> int:
+        return self.available - self.backordered
+
+    @property
+    def pool(self) -> int | None:
+        """Units a recompute may hand out as movable allotment; None = unlimited
+        (untracked products: services, gift cards). Unknown SKUs hand out nothing."""
+        if not self.tracked and self.known:
+            return None
+        if not self.known:
+            return 0
+        return max(0, self.on_hand - self.locked)
+
+
+@dataclass(frozen=True, slots=True)
+class ShopSettings:
+    shop: str
+    line_policy: LinePolicy = LinePolicy.SPLIT
+    fill_mode: FillMode = FillMode.AUTO
+    notify_customers: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class Customer:
+    id: str
+    email: str | None = None
+    name: str | None = None
+
+    def __repr__(self) -> str:  # never print personal data
+        return f"Customer(id={self.id!r})"
+
+
+@dataclass(frozen=True, slots=True)
+class NewLine:
+    line_no: int
+    sku: str
+    quantity: int
+    unit_price: Decimal
+
+
+@dataclass(frozen=True, slots=True)
+class Order:
+    shop: str
+    order_id: str
+    entered_at: str
+    customer: Customer
+    priority: int = 0
+    ship_type: ShipType = ShipType.PARTIAL
+    policy: LinePolicy | None = None  # None: shop / customer default
+    lines: tuple[NewLine, ...] = field(default_factory=tuple)
+    fingerprint: str = ""
+    version: int = 0
+
+
+@dataclass(frozen=True, slots=True)
+class Shipment:
+    shop: str
+    order_id: str
+    shipment_no: int
+    status: ShipmentStatus
+    lines: dict[int, int]  # line_no -> units
+    skus: dict[int, str]  # line_no -> sku
+    version: int = 0
+
+    @property
+    def units(self) -> int:
+        return sum(self.lines.values())
+
+
+@dataclass(frozen=True, slots=True)
+class Movement:
+    """A change of on_hand with a caller-supplied id, unique per SKU: replaying it
+    changes nothing. For a count, ``quantity`` is the counted on_hand."""
+
+    movement_id: str
+    sku: str
+    kind: MovementKind
+    quantity: int
+    note: str = ""
+
+    def delta(self, on_hand: int) -> int:
+        if self.kind is MovementKind.COUNT:
+            return self.quantity - on_hand
+        if self.kind is MovementKind.SHIPMENT:
+            return -self.quantity
+        return self.quantity
+
+    def validate(self) -> None:
+        if not self.movement_id.strip():
+            raise InvalidInput("movement id must not be empty", field="id")
+        if self.kind in (MovementKind.RECEIPT, MovementKind.RETURN) and self.quantity <= 0:
+            raise InvalidInput(f"a {self.kind} must have a positive quantity", field="quantity")
+        if self.kind is MovementKind.ADJUSTMENT and self.quantity == 0:
+            raise InvalidInput("an adjustment must not be zero", field="quantity")
+        if self.kind is MovementKind.COUNT and self.quantity < 0:
+            raise InvalidInput("a count cannot be negative", field="quantity")

@@ -1,0 +1,172 @@
+"""Order use cases: intake, cancellation, quantity and priority changes, forced
+backorders. Each writes the changed lines and their SKU counters in one conditional
+transaction; the allocator picks the change up from the stream."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Literal
+
+from backorders.adapters.dynamodb.store import DynamoStore, OrderView
+from backorders.domain import orders as rules
+from backorders.domain.allotment import LineChange
+from backorders.domain.errors import Conflict, NotFound, Throttled
+from backorders.domain.model import Order, OrderLine
+from backorders.services.allocation import MAX_ATTEMPTS, backoff
+
+
+@dataclass(frozen=True, slots=True)
+class IntakeResult:
+    status: Literal["created", "duplicate"]
+    order_id: str
+    lines: int
+
+
+class OrderService:
+    def __init__(self, store: DynamoStore, *, clock: Callable[[], str]) -> None:
+        self.store = store
+        self.clock = clock
+
+    # -------------------------------------------------------------- intake
+    def create(self, order: Order) -> IntakeResult:
+        """Store an order and its lines; every unit starts on backorder until the
+        allocator allots it. Replaying the same order changes nothing; the same id
+        with different content is a conflict."""
+        rules.validate_order(order)
+        existing = self.store.order_exists(order.shop, order.order_id)
+        if existing is not None:
+            return self._replay(order, existing.fingerprint)
+        shop = self.store.shop_settings(order.shop)
+        policy = rules.resolve_policy(order, self.store.customer_policy(order.shop, order.customer.id), shop)
+        uow = self.store.unit_of_work(writer="api", event=f"order {order.order_id} created", at=self.clock())
+        uow.add_order(order)
+        for line in rules.lines_of(order, policy):
+            uow.add_line(line)
+            uow.touch_sku(line.sku)
+        uow.log(
+            f"order {order.order_id} entered with {len(order.lines)} line(s), priority {order.priority}, "
+            f"ship type {order.ship_type}, line policy {policy}",
+            shop=order.shop,
+            order_id=order.order_id,
+        )
+        try:
+            uow.commit()
+        except Conflict:
+            again = self.store.order_exists(order.shop, order.order_id)
+            if again is None:
+                raise
+            return self._replay(order, again.fingerprint)  # a concurrent delivery of the same order
+        return IntakeResult("created", order.order_id, len(order.lines))
+
+    def _replay(self, order: Order, stored_fingerprint: str) -> IntakeResult:
+        if stored_fingerprint != order.fingerprint:
+            raise Conflict(
+                f"order {order.order_id} already exists with different content; change it with the order edit routes",
+                field="id",
+            )
+        return IntakeResult("duplicate", order.order_id, len(order.lines))
+
+    # -------------------------------------------------------------- edits
+    def view(self, shop: str, order_id: str) -> OrderView:
+        view = self.store.order_view(shop, order_id, with_log=False)
+        if view is None:
+            raise NotFound(f"order {order_id} not found", field="order_id")
+        return view
+
+    def edit_lines(
+        self,
+        shop: str,
+        order_id: str,
+        edit: Callable[[OrderLine], OrderLine],
+        *,
+        event: str,
+        line_nos: set[int] | None = None,
+        order_fields: dict[str, object] | None = None,
+    ) -> list[LineChange]:
+        """Apply ``edit`` to the chosen lines (all when ``line_nos`` is None) and write
+        the result with the SKU counters, retrying on a concurrent change."""
+        for attempt in range(1, MAX_ATTEMPTS + 1):
+            view = self.view(shop, order_id)
+            chosen = [ln for ln in view.lines if line_nos is None or ln.line_no in line_nos]
+            if line_nos is not None:
+                missing = line_nos - {ln.line_no for ln in chosen}
+                if missing:
+                    raise NotFound(f"order {order_id} has no line {min(missing)}", field="line")
+            changes = [LineChange(ln, after) for ln in chosen if (after := edit(ln)) != ln]
+            if not changes and not order_fields:
+                return []
+            uow = self.store.unit_of_work(writer="api", event=event, at=self.clock())
+            for change in changes:
+                uow.change_line(change)
+                uow.log(
+                    f"line {change.after.line_no} ({change.after.sku}): {event}",
+                    sku=change.after.sku,
+                    shop=shop,
+                    order_id=order_id,
+                    line_no=change.after.line_no,
+                    delta=change.delta,
+                )
+            if order_fields:
+                uow.update_order(shop, order_id, view.order.version, **order_fields)
+            try:
+                uow.commit()
+                return changes
+            except (Conflict, Throttled):
+                if attempt == MAX_ATTEMPTS:
+                    raise
+                backoff(attempt)
+        return []
+
+    def cancel(
+        self, shop: str, order_id: str, line_no: int | None = None, units: int | None = None
+    ) -> list[LineChange]:
+        if line_no is None:
+            # cancel every line that still has cancellable units
+            return self.edit_lines(
+                shop,
+                order_id,
+                lambda ln: rules.cancel(ln) if rules.open_units(ln) > 0 else ln,
+                event=f"order {order_id} cancelled",
+            )
+        return self.edit_lines(
+            shop,
+            order_id,
+            lambda ln: rules.cancel(ln, units),
+            event=f"order {order_id} line {line_no} cancelled ({units if units else 'all open'} units)",
+            line_nos={line_no},
+        )
+
+    def change_quantity(self, shop: str, order_id: str, line_no: int, quantity: int) -> list[LineChange]:
+        return self.edit_lines(
+            shop,
+            order_id,
+            lambda ln: rules.change_quantity(ln, quantity),
+            event=f"order {order_id} line {line_no} quantity changed to {quantity}",
+            line_nos={line_no},
+        )
+
+    def change_priority(self, shop: str, order_id: str, priority: int) -> list[LineChange]:
+        return self.edit_lines(
+            shop,
+            order_id,
+            lambda ln: rules.reprioritize(ln, priority) if ln.is_open else ln,
+            event=f"order {order_id} priority changed to {priority}",
+            order_fields={"priority": priority},
+        )
+
+    def force_backorder(self, shop: str, order_id: str, line_no: int, units: int | None) -> list[LineChange]:
+        def force(line: OrderLine) -> OrderLine:
+            room = line.quantity - line.shipped - line.cancelled - line.locked
+            return rules.force_backorder(line, room if units is None else units)
+
+        return self.edit_lines(
+            shop,
+            order_id,
+            force,
+            event=f"order {order_id} line {line_no} forced onto backorder",
+            line_nos={line_no},
+        )
+
+    def mark_fill(self, shop: str, order_id: str, line_nos: set[int], *, event: str) -> list[LineChange]:
+        return self.edit_lines(shop, order_id, rules.request_fill, event=event, line_nos=line_nos)

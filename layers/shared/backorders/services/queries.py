@@ -1,0 +1,137 @@
+"""Read models: SKU balance with its demand list, order detail, backorder report."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from datetime import UTC, datetime, timedelta
+from itertools import islice
+from typing import Any
+
+from backorders.adapters.dynamodb.store import DynamoStore, LogEntry
+from backorders.domain.errors import NotFound
+from backorders.domain.model import OrderLine, SkuBalance
+
+DEMAND_LIST_LIMIT = 200
+
+
+def line_state(line: OrderLine) -> dict[str, Any]:
+    return {
+        "line": line.line_no,
+        "sku": line.sku,
+        "quantity": line.quantity,
+        "unit_price": str(line.unit_price),
+        "priority": line.priority,
+        "policy": line.policy.value,
+        "shipped": line.shipped,
+        "allotted": line.allotted,
+        "locked": line.locked,
+        "backordered": line.backordered,
+        "cancelled": line.cancelled,
+        "forced_backorder": line.forced,
+        "awaiting_fill": line.awaiting_fill,
+    }
+
+
+def balance_view(balance: SkuBalance) -> dict[str, Any]:
+    return {
+        "sku": balance.sku,
+        "known": balance.known,
+        "tracked": balance.tracked,
+        "on_hand": balance.on_hand,
+        "allotted": balance.allotted,
+        "available": balance.available,
+        "locked": balance.locked,
+        "backordered": balance.backordered,
+        "stock_position": balance.stock_position,
+    }
+
+
+def log_view(entry: LogEntry) -> dict[str, Any]:
+    view: dict[str, Any] = {"at": entry.at, "event": entry.event, "message": entry.message}
+    optional = {"sku": entry.sku, "order_id": entry.order_id, "line": entry.line_no, "delta": entry.delta}
+    view.update({k: v for k, v in optional.items() if v is not None})
+    return view
+
+
+class QueryService:
+    def __init__(self, store: DynamoStore, *, clock: Callable[[], str]) -> None:
+        self.store = store
+        self.clock = clock
+
+    def sku(self, sku: str, *, with_demand: bool = True, with_log: bool = False) -> dict[str, Any]:
+        item = self.store.balance_item(sku)
+        if item is None:
+            raise NotFound(f"sku {sku} not found", field="sku")
+        view = balance_view(item.to_domain())
+        view["product"] = item.product()
+        if with_demand:
+            # lines that hold or may receive units, in allotment order
+            demand = islice(self.store.demand(sku, lambda: 100), DEMAND_LIST_LIMIT)
+            view["demand"] = [
+                {"shop": ln.shop, "order_id": ln.order_id, **line_state(ln), "entered_at": ln.entered_at}
+                for ln in demand
+            ]
+        if with_log:
+            view["history"] = [log_view(e) for e in self.store.sku_log(sku)]
+        return view
+
+    def order(self, shop: str, order_id: str) -> dict[str, Any]:
+        view = self.store.order_view(shop, order_id)
+        if view is None:
+            raise NotFound(f"order {order_id} not found", field="order_id")
+        order = view.order
+        return {
+            "order_id": order.order_id,
+            "entered_at": order.entered_at,
+            "priority": order.priority,
+            "ship_type": order.ship_type.value,
+            "line_policy": order.policy.value if order.policy else None,
+            "customer": {"id": order.customer.id},
+            "lines": [line_state(ln) for ln in sorted(view.lines, key=lambda ln: ln.line_no)],
+            "shipments": [
+                {
+                    "shipment": s.shipment_no,
+                    "status": s.status.value,
+                    "lines": [{"line": n, "sku": s.skus.get(n), "units": u} for n, u in sorted(s.lines.items())],
+                }
+                for s in sorted(view.shipments, key=lambda s: s.shipment_no)
+            ],
+            "history": [log_view(e) for e in sorted(view.log, key=lambda e: e.at)],
+        }
+
+    def backorders(
+        self,
+        *,
+        shop: str,
+        sku: str | None = None,
+        customer: str | None = None,
+        min_age_days: int | None = None,
+        limit: int = 1000,
+    ) -> Iterator[dict[str, Any]]:
+        """Open backordered lines of ``shop``, oldest first."""
+        now = datetime.fromisoformat(self.clock().replace("Z", "+00:00"))
+        until = None
+        if min_age_days is not None:
+            until = (now - timedelta(days=min_age_days)).astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+        count = 0
+        for line in self.store.backordered_lines(until=until):
+            if line.shop != shop or (sku and line.sku != sku) or (customer and line.customer_id != customer):
+                continue
+            entered = datetime.fromisoformat(line.entered_at.replace("Z", "+00:00"))
+            yield {
+                "order_id": line.order_id,
+                "line": line.line_no,
+                "sku": line.sku,
+                "customer_id": line.customer_id,
+                "entered_at": line.entered_at,
+                "age_days": (now - entered).days,
+                "priority": line.priority,
+                "backordered": line.backordered,
+                "forced_backorder": line.forced,
+                "awaiting_fill": line.awaiting_fill,
+                "unit_price": str(line.unit_price),
+                "value": str(line.unit_price * line.backordered),
+            }
+            count += 1
+            if count >= limit:
+                return

@@ -1,0 +1,159 @@
+"""Shipments: the pending shipment of an order follows its allotment; release locks
+its units; a shipped confirmation lowers on_hand and allotted together."""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Callable
+from dataclasses import dataclass, replace
+from typing import Literal
+
+from backorders.adapters.dynamodb.store import DynamoStore, OrderView
+from backorders.domain.allotment import LineChange
+from backorders.domain.errors import Conflict, NotFound, Throttled
+from backorders.domain.model import Movement, MovementKind, Shipment, ShipmentStatus
+from backorders.domain.shipments import pending_content
+from backorders.services.allocation import MAX_ATTEMPTS, backoff, retrying
+
+
+@dataclass(frozen=True, slots=True)
+class ShipmentResult:
+    status: Literal["released", "shipped", "unchanged"]
+    shipment: Shipment
+
+
+class ShipmentService:
+    def __init__(self, store: DynamoStore, *, clock: Callable[[], str]) -> None:
+        self.store = store
+        self.clock = clock
+
+    # -------------------------------------------------------------- pending
+    def sync_pending(self, shop: str, order_id: str) -> Shipment | None:
+        """Create, append to, shrink or drop the order's pending shipment so that it
+        holds exactly the units that may ship now (level-triggered, idempotent)."""
+        for attempt in range(1, MAX_ATTEMPTS + 1):
+            view = self.store.order_view(shop, order_id, with_log=False)
+            if view is None:
+                return None
+            content = pending_content(view.order.ship_type, view.lines)
+            skus = {ln.line_no: ln.sku for ln in view.lines if ln.line_no in content}
+            pending = next((s for s in view.shipments if s.status is ShipmentStatus.PENDING), None)
+            if (pending.lines if pending else {}) == content:
+                return pending
+            event = f"allotment of order {order_id} changed"
+            uow = self.store.unit_of_work(writer="allocator", event=event, at=self.clock())
+            result: Shipment | None
+            if pending is not None and not content:
+                uow.delete_shipment(pending)
+                uow.log(
+                    f"pending shipment {pending.shipment_no} dropped: nothing may ship now",
+                    shop=shop,
+                    order_id=order_id,
+                )
+                result = None
+            elif pending is not None:
+                result = replace(pending, lines=content, skus=skus)
+                uow.put_shipment(result, expect_version=pending.version)
+                uow.log(
+                    f"pending shipment {pending.shipment_no} now holds {_units(content)}",
+                    shop=shop,
+                    order_id=order_id,
+                )
+            else:
+                result = Shipment(shop, order_id, view.next_shipment_no, ShipmentStatus.PENDING, content, skus)
+                uow.put_shipment(result, expect_version=None)
+                uow.update_order(shop, order_id, view.order.version, next_shipment_no=view.next_shipment_no + 1)
+                uow.log(
+                    f"pending shipment {result.shipment_no} created with {_units(content)}",
+                    shop=shop,
+                    order_id=order_id,
+                )
+            try:
+                uow.commit()
+                return result
+            except (Conflict, Throttled):
+                if attempt == MAX_ATTEMPTS:
+                    raise
+                backoff(attempt)
+        return None
+
+    # -------------------------------------------------------------- release / ship
+    def _shipment(self, shop: str, order_id: str, shipment_no: int) -> tuple[OrderView, Shipment]:
+        view = self.store.order_view(shop, order_id, with_log=False)
+        if view is None:
+            raise NotFound(f"order {order_id} not found", field="order_id")
+        shipment = next((s for s in view.shipments if s.shipment_no == shipment_no), None)
+        if shipment is None:
+            raise NotFound(f"order {order_id} has no shipment {shipment_no}", field="shipment_no")
+        return view, shipment
+
+    def release(self, shop: str, order_id: str, shipment_no: int) -> ShipmentResult:
+        """Release a pending shipment to the warehouse: its units are locked and no
+        higher priority can take them any more."""
+        return retrying(lambda: self._release(shop, order_id, shipment_no))
+
+    def ship(self, shop: str, order_id: str, shipment_no: int) -> ShipmentResult:
+        """The warehouse shipped a released shipment: on_hand and allotted go down
+        together, with a ledger entry per SKU."""
+        return retrying(lambda: self._ship(shop, order_id, shipment_no))
+
+    def _release(self, shop: str, order_id: str, shipment_no: int) -> ShipmentResult:
+        view, shipment = self._shipment(shop, order_id, shipment_no)
+        if shipment.status is not ShipmentStatus.PENDING:
+            return ShipmentResult("unchanged", shipment)
+        lines = {ln.line_no: ln for ln in view.lines}
+        changes = []
+        for line_no, units in shipment.lines.items():
+            line = lines[line_no]
+            if line.movable < units:
+                raise Conflict(
+                    f"shipment {shipment_no} is out of date (line {line_no} holds {line.movable} movable units); "
+                    "read the order again",
+                    field="shipment_no",
+                )
+            changes.append(LineChange(line, replace(line, locked=line.locked + units)))
+        released = replace(shipment, status=ShipmentStatus.RELEASED)
+        event = f"shipment {shipment_no} of order {order_id} released"
+        uow = self.store.unit_of_work(writer="api", event=event, at=self.clock())
+        for change in changes:
+            uow.change_line(change)
+        uow.put_shipment(released, expect_version=shipment.version)
+        uow.log(
+            f"shipment {shipment_no} released with {_units(shipment.lines)}; its units are locked",
+            shop=shop,
+            order_id=order_id,
+        )
+        uow.commit()
+        return ShipmentResult("released", replace(released, version=shipment.version + 1))
+
+    def _ship(self, shop: str, order_id: str, shipment_no: int) -> ShipmentResult:
+        view, shipment = self._shipment(shop, order_id, shipment_no)
+        if shipment.status is ShipmentStatus.SHIPPED:
+            return ShipmentResult("unchanged", shipment)
+        if shipment.status is not ShipmentStatus.RELEASED:
+            raise Conflict(f"shipment {shipment_no} must be released before it ships", field="shipment_no")
+        lines = {ln.line_no: ln for ln in view.lines}
+        event = f"shipment {shipment_no} of order {order_id} shipped"
+        uow = self.store.unit_of_work(writer="api", event=event, at=self.clock())
+        per_sku: dict[str, int] = defaultdict(int)
+        for line_no, units in shipment.lines.items():
+            line = lines[line_no]
+            after = replace(
+                line, shipped=line.shipped + units, allotted=line.allotted - units, locked=line.locked - units
+            )
+            uow.change_line(LineChange(line, after))
+            per_sku[line.sku] += units
+        balances = self.store.balances(per_sku)
+        for sku, units in per_sku.items():
+            movement = Movement(f"shipment:{shop}:{order_id}:{shipment_no}", sku, MovementKind.SHIPMENT, units)
+            on_hand = balances[sku].on_hand if sku in balances else 0
+            uow.add_ledger(movement, -units, on_hand - units)
+        shipped = replace(shipment, status=ShipmentStatus.SHIPPED)
+        uow.put_shipment(shipped, expect_version=shipment.version)
+        uow.log(f"shipment {shipment_no} shipped with {_units(shipment.lines)}", shop=shop, order_id=order_id)
+        uow.commit()
+        return ShipmentResult("shipped", replace(shipped, version=shipment.version + 1))
+
+
+def _units(content: dict[int, int]) -> str:
+    return ", ".join(f"line {n}: {u}" for n, u in sorted(content.items())) or "nothing"

@@ -1,0 +1,103 @@
+"""Stock movements: receipts, returns, adjustments and counts, each with a ledger
+entry whose id makes a replay harmless.
+
+A movement that raises on_hand is one transaction (ledger entry + counters). One that
+lowers on_hand below what is free first takes units back from the last lines in
+allotment order (releases go before the decrease), so ``available`` never drops
+below zero, not even for a moment.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Literal
+
+from backorders.adapters.dynamodb.store import DynamoStore
+from backorders.domain.allotment import LineChange
+from backorders.domain.errors import Conflict, Throttled
+from backorders.domain.model import Movement, MovementKind, SkuBalance
+from backorders.services.allocation import MAX_ATTEMPTS, backoff, commit_changes
+
+
+@dataclass(frozen=True, slots=True)
+class MovementResult:
+    status: Literal["recorded", "duplicate"]
+    movement_id: str
+    delta: int
+    balance: SkuBalance
+
+
+class StockService:
+    def __init__(self, store: DynamoStore, *, clock: Callable[[], str]) -> None:
+        self.store = store
+        self.clock = clock
+
+    def record(self, movement: Movement) -> MovementResult:
+        movement.validate()
+        event = f"{movement.kind} {movement.movement_id}"
+        for attempt in range(1, MAX_ATTEMPTS + 1):
+            replay = self._replayed(movement)
+            if replay is not None:
+                return replay
+            balance = self.store.balance(movement.sku) or SkuBalance(movement.sku)
+            delta = movement.delta(balance.on_hand)
+            after = balance.on_hand + delta
+            if after < 0:
+                raise Conflict(
+                    f"{movement.sku} has {balance.on_hand} on hand; {movement.kind} {delta:+d} would go below zero",
+                    field="quantity",
+                )
+            if after < balance.locked:
+                raise Conflict(
+                    f"{movement.sku}: {balance.locked} unit(s) are in released shipments; "
+                    f"on hand cannot drop to {after}",
+                    field="quantity",
+                )
+            try:
+                shortfall = -delta - balance.available
+                if delta < 0 and shortfall > 0:
+                    self._release(balance, shortfall, event)
+                    continue  # re-read: the releases bumped the version
+                uow = self.store.unit_of_work(writer="api", event=event, at=self.clock())
+                uow.add_ledger(movement, delta, after)
+                # A count is computed from the on_hand it read, so it needs that exact
+                # version; other movements only add, and the available guard suffices.
+                expect = balance.version if movement.kind is MovementKind.COUNT else None
+                uow.touch_sku(movement.sku, on_hand=delta, expect_version=expect)
+                uow.commit()
+                fresh = self.store.balance(movement.sku) or balance
+                return MovementResult("recorded", movement.movement_id, delta, fresh)
+            except (Conflict, Throttled) as exc:
+                if isinstance(exc, Conflict) and "ledger" in exc.failed:
+                    continue  # a concurrent delivery of the same movement won: report the replay
+                if attempt == MAX_ATTEMPTS:
+                    raise
+                backoff(attempt)
+        raise Conflict(f"{movement.sku} kept changing; movement {movement.movement_id} not recorded, retry")
+
+    def _replayed(self, movement: Movement) -> MovementResult | None:
+        entry = self.store.ledger(movement.sku, movement.movement_id)
+        if entry is None:
+            return None
+        if entry.kind != movement.kind.value or int(entry.quantity) != movement.quantity:
+            raise Conflict(
+                f"movement {movement.movement_id} of {movement.sku} was already recorded "
+                f"as {entry.kind} {int(entry.quantity)}",
+                field="id",
+            )
+        balance = self.store.balance(movement.sku) or SkuBalance(movement.sku)
+        return MovementResult("duplicate", movement.movement_id, int(entry.delta), balance)
+
+    def _release(self, balance: SkuBalance, shortfall: int, event: str) -> None:
+        """Give back ``shortfall`` movable units, last lines in allotment order first."""
+        changes: list[LineChange] = []
+        for line in self.store.holders_from_end(balance.sku):
+            give = min(line.movable, shortfall)
+            changes.append(LineChange(line, line.with_movable(line.movable - give)))
+            shortfall -= give
+            if shortfall == 0:
+                break
+        if shortfall > 0:
+            raise Conflict(f"{balance.sku}: allotments changed meanwhile, retry")
+        commit_changes(self.store, balance.sku, balance.version, changes, writer="api", event=event, at=self.clock())
