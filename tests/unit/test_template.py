@@ -1,0 +1,246 @@
+"""Fast checks on template.yaml: the properties the product depends on.
+
+These read the template as data (no SAM transform, no AWS). A tiny loader turns the
+CloudFormation short tags (!Ref, !GetAtt, !Sub, ...) into their long form.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+
+TEMPLATE = Path(__file__).resolve().parents[2] / "template.yaml"
+
+
+# --------------------------------------------------------------------------- loader
+class _CfnLoader(yaml.SafeLoader):
+    """SafeLoader that understands CloudFormation short-form intrinsic functions."""
+
+
+def _construct_intrinsic(loader: _CfnLoader, tag_suffix: str, node: yaml.Node) -> dict[str, Any]:
+    name = "Ref" if tag_suffix == "Ref" else f"Fn::{tag_suffix}"
+    value: Any
+    if isinstance(node, yaml.ScalarNode):
+        value = loader.construct_scalar(node)
+        if tag_suffix == "GetAtt":  # !GetAtt Resource.Attribute
+            value = str(value).split(".", 1)
+    elif isinstance(node, yaml.SequenceNode):
+        value = loader.construct_sequence(node, deep=True)
+    else:
+        value = loader.construct_mapping(node, deep=True)
+    return {name: value}
+
+
+_CfnLoader.add_multi_constructor("!", _construct_intrinsic)
+
+
+def load_cfn_yaml(text: str) -> Any:
+    return yaml.load(text, Loader=_CfnLoader)  # noqa: S506 - a SafeLoader subclass, not an unsafe one
+
+
+def load_template(path: Path = TEMPLATE) -> dict[str, Any]:
+    template: dict[str, Any] = load_cfn_yaml(path.read_text(encoding="utf-8"))
+    return template
+
+
+# --------------------------------------------------------------------------- helpers
+@pytest.fixture(scope="module")
+def template() -> dict[str, Any]:
+    return load_template()
+
+
+@pytest.fixture(scope="module")
+def resources(template: dict[str, Any]) -> dict[str, Any]:
+    return template["Resources"]
+
+
+def _of_type(resources: dict[str, Any], type_: str) -> dict[str, dict[str, Any]]:
+    return {name: res for name, res in resources.items() if res["Type"] == type_}
+
+
+def _events(resources: dict[str, Any], *types: str) -> Iterator[tuple[str, str, dict[str, Any]]]:
+    for fn_name, fn in _of_type(resources, "AWS::Serverless::Function").items():
+        for event_name, event in fn["Properties"].get("Events", {}).items():
+            if event["Type"] in types:
+                yield fn_name, event_name, event["Properties"]
+
+
+def _getatt_target(value: Any, attribute: str) -> str:
+    """The logical id in ``!GetAtt <id>.<attribute>``; fails on anything else."""
+    assert isinstance(value, dict), value
+    assert set(value) == {"Fn::GetAtt"}, value
+    logical_id, attr = value["Fn::GetAtt"]
+    assert attr == attribute, value
+    return str(logical_id)
+
+
+def _as_list(value: Any) -> list[Any]:
+    return value if isinstance(value, list) else [value]
+
+
+def _failure_queues(resources: dict[str, Any]) -> set[str]:
+    """Every SQS queue that failures are sent to (stream on-failure, schedule and Lambda DLQs)."""
+    queues: set[str] = set()
+    for _, _, props in _events(resources, "DynamoDB", "Kinesis", "SQS"):
+        on_failure = props.get("DestinationConfig", {}).get("OnFailure")
+        if on_failure:
+            queues.add(_getatt_target(on_failure["Destination"], "Arn"))
+    for _, _, props in _events(resources, "ScheduleV2", "Schedule"):
+        if "DeadLetterConfig" in props:
+            queues.add(_getatt_target(props["DeadLetterConfig"]["Arn"], "Arn"))
+    for fn in _of_type(resources, "AWS::Serverless::Function").values():
+        dlq = fn["Properties"].get("DeadLetterQueue")
+        if dlq and dlq["Type"] == "SQS":
+            queues.add(_getatt_target(dlq["TargetArn"], "Arn"))
+    return queues
+
+
+# --------------------------------------------------------------------------- runtime
+def test_globals_python312_on_arm64(template: dict[str, Any]) -> None:
+    fn_globals = template["Globals"]["Function"]
+    assert fn_globals["Runtime"] == "python3.12"
+    assert fn_globals["Architectures"] == ["arm64"]
+
+
+def test_no_function_overrides_runtime_or_architecture(resources: dict[str, Any]) -> None:
+    for name, fn in _of_type(resources, "AWS::Serverless::Function").items():
+        props = fn["Properties"]
+        assert props.get("Runtime", "python3.12") == "python3.12", name
+        assert props.get("Architectures", ["arm64"]) == ["arm64"], name
+
+
+# --------------------------------------------------------------------------- table
+def test_table_on_demand_with_stream_pitr_and_ttl(resources: dict[str, Any]) -> None:
+    table = resources["Table"]
+    assert table["Type"] == "AWS::DynamoDB::Table"
+    props = table["Properties"]
+    assert props["BillingMode"] == "PAY_PER_REQUEST"
+    assert props["StreamSpecification"]["StreamViewType"] == "NEW_AND_OLD_IMAGES"
+    assert props["PointInTimeRecoverySpecification"]["PointInTimeRecoveryEnabled"] is True
+    assert props["TimeToLiveSpecification"] == {"AttributeName": "expires_at", "Enabled": True}
+
+
+# --------------------------------------------------------------------------- stream consumer
+def test_stream_mapping_reports_item_failures_with_bounded_retries(resources: dict[str, Any]) -> None:
+    mappings = [
+        props
+        for _, _, props in _events(resources, "DynamoDB")
+        if _getatt_target(props["Stream"], "StreamArn") == "Table"
+    ]
+    assert mappings, "no event source mapping on the table stream"
+    for props in mappings:
+        assert "ReportBatchItemFailures" in props["FunctionResponseTypes"]
+        retries = props["MaximumRetryAttempts"]
+        assert isinstance(retries, int)
+        assert 0 <= retries <= 10, "retries must be bounded (-1 means forever)"
+        assert props["BisectBatchOnFunctionError"] is True
+        on_failure = props["DestinationConfig"]["OnFailure"]
+        assert on_failure["Type"] == "SQS"
+        queue = _getatt_target(on_failure["Destination"], "Arn")
+        assert resources[queue]["Type"] == "AWS::SQS::Queue"
+
+
+# --------------------------------------------------------------------------- schedules
+_DAILY_CRON = re.compile(r"^cron\(\d{1,2} \d{1,2} [*?] \* [*?] \*\)$")
+
+
+def test_one_rate_and_one_daily_cron_schedule(resources: dict[str, Any]) -> None:
+    expressions = [
+        props["ScheduleExpression"] for _, _, props in _events(resources, "ScheduleV2", "Schedule")
+    ]
+    rates = [e for e in expressions if e.startswith("rate(")]
+    crons = [e for e in expressions if e.startswith("cron(")]
+    assert len(expressions) == 2, expressions
+    assert len(rates) == 1, expressions
+    assert len(crons) == 1, expressions
+    assert _DAILY_CRON.match(crons[0]), f"not a once-a-day cron: {crons[0]}"
+
+
+# --------------------------------------------------------------------------- failure alarms
+def test_every_failure_queue_has_an_alarm(resources: dict[str, Any]) -> None:
+    queues = _failure_queues(resources)
+    assert {"AllocatorFailureQueue", "PlannerFailureQueue"} <= queues
+    alarmed: set[str] = set()
+    for alarm in _of_type(resources, "AWS::CloudWatch::Alarm").values():
+        props = alarm["Properties"]
+        if props.get("Namespace") != "AWS/SQS" or not props.get("AlarmActions"):
+            continue
+        for dim in props.get("Dimensions", []):
+            if dim["Name"] == "QueueName":
+                alarmed.add(_getatt_target(dim["Value"], "QueueName"))
+    missing = queues - alarmed
+    assert not missing, f"failure queues without an alarm: {sorted(missing)}"
+
+
+# --------------------------------------------------------------------------- outputs
+def test_outputs_api_url_and_table_name(template: dict[str, Any]) -> None:
+    outputs = template["Outputs"]
+    assert "ApiUrl" in outputs
+    assert outputs["TableName"]["Value"] == {"Ref": "Table"}
+
+
+# --------------------------------------------------------------------------- permissions
+def _statements(policies: list[Any]) -> Iterator[dict[str, Any]]:
+    for policy in policies:
+        if isinstance(policy, dict) and "Statement" in policy:
+            yield from _as_list(policy["Statement"])
+
+
+def test_every_function_has_its_own_least_privilege_policies(resources: dict[str, Any]) -> None:
+    functions = _of_type(resources, "AWS::Serverless::Function")
+    assert functions
+    for name, fn in functions.items():
+        props = fn["Properties"]
+        assert "Role" not in props, f"{name} must use its own Policies, not a shared role"
+        policies = _as_list(props.get("Policies", []))
+        assert policies, f"{name} has no Policies"
+        assert "AdministratorAccess" not in repr(policies), name
+        for statement in _statements(policies):
+            assert "NotAction" not in statement, name
+            assert "NotResource" not in statement, name
+            actions = [str(a) for a in _as_list(statement["Action"])]
+            assert "*" not in actions, name
+            if any(a.lower().startswith("dynamodb:") for a in actions):
+                for resource in _as_list(statement["Resource"]):
+                    assert not (isinstance(resource, str) and "*" in resource), (
+                        f"{name}: dynamodb actions on wildcard resource {resource!r}"
+                    )
+
+
+def test_function_logs_have_bounded_retention(resources: dict[str, Any]) -> None:
+    for name, fn in _of_type(resources, "AWS::Serverless::Function").items():
+        log_group = fn["Properties"]["LoggingConfig"]["LogGroup"]
+        assert set(log_group) == {"Ref"}, name
+        group = resources[log_group["Ref"]]
+        assert group["Type"] == "AWS::Logs::LogGroup"
+        assert "RetentionInDays" in group["Properties"], name
+
+
+# --------------------------------------------------------------------------- checkov skips
+def test_every_checkov_skip_has_a_reason(resources: dict[str, Any]) -> None:
+    skips = [
+        (name, skip)
+        for name, res in resources.items()
+        for skip in res.get("Metadata", {}).get("checkov", {}).get("skip", [])
+    ]
+    assert skips, "expected the documented checkov skips"
+    for name, skip in skips:
+        assert re.fullmatch(r"CKV2?_AWS_\d+", str(skip.get("id", ""))), (name, skip)
+        comment = skip.get("comment")
+        assert isinstance(comment, str), (name, skip)
+        assert comment.strip(), (name, skip)
+
+
+def test_loader_understands_short_tags() -> None:
+    doc = load_cfn_yaml("a: !Ref X\nb: !GetAtt T.StreamArn\nc: !Sub '${X}'\nd: !Not [!Equals [!Ref P, '']]\n")
+    assert doc == {
+        "a": {"Ref": "X"},
+        "b": {"Fn::GetAtt": ["T", "StreamArn"]},
+        "c": {"Fn::Sub": "${X}"},
+        "d": {"Fn::Not": [{"Fn::Equals": [{"Ref": "P"}, ""]}]},
+    }
