@@ -13,9 +13,14 @@ export UV_PYTHON_DOWNLOADS := never
 export UV_PROJECT_ENVIRONMENT := $(VENV)
 export AWS_DEFAULT_REGION ?= us-east-1
 export SAM_CLI_TELEMETRY := 0
-# Tests and the local cloud never talk to AWS: dummy credentials only.
-export AWS_ACCESS_KEY_ID ?= testing
-export AWS_SECRET_ACCESS_KEY ?= testing
+# Tests, benchmarks and the local cloud never talk to AWS: they get dummy credentials
+# (and no profile), so a real login can never be used by accident. `make deploy` is
+# left with whatever credentials the shell has.
+LOCAL_TARGETS := run test unit integration e2e bench soak
+$(LOCAL_TARGETS): export AWS_ACCESS_KEY_ID = testing
+$(LOCAL_TARGETS): export AWS_SECRET_ACCESS_KEY = testing
+$(LOCAL_TARGETS): export AWS_SESSION_TOKEN =
+$(LOCAL_TARGETS): export AWS_PROFILE =
 
 .PHONY: help setup run test lint typecheck unit integration e2e check-template checkov bench soak deploy clean
 

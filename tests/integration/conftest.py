@@ -1,0 +1,62 @@
+"""Integration fixtures: the real services and adapters against moto (in-process),
+with the table built from template.yaml."""
+
+from __future__ import annotations
+
+import itertools
+import os
+from collections.abc import Iterator
+from pathlib import Path
+
+import boto3
+import pytest
+from backorders.bootstrap import Services, build
+from backorders.config import Settings
+from localcloud.template import TableSpec, load_yaml
+from moto import mock_aws
+
+ROOT = Path(__file__).resolve().parents[2]
+_names = itertools.count()
+
+
+@pytest.fixture(scope="session")
+def aws() -> Iterator[None]:
+    os.environ.setdefault("AWS_DEFAULT_REGION", "us-east-1")
+    with mock_aws():
+        yield
+
+
+@pytest.fixture(scope="session")
+def dynamodb(aws: None):  # type: ignore[no-untyped-def]
+    return boto3.client("dynamodb", region_name="us-east-1")
+
+
+@pytest.fixture(scope="session")
+def table_spec():  # type: ignore[no-untyped-def]
+    resources = load_yaml((ROOT / "template.yaml").read_text())["Resources"]
+    return TableSpec("Table", resources["Table"]["Properties"])
+
+
+def create_table(client, spec, name: str) -> str:  # type: ignore[no-untyped-def]
+    """The table exactly as template.yaml declares it (keys, indexes, stream)."""
+    kwargs = {
+        "TableName": name,
+        "AttributeDefinitions": spec.attribute_definitions,
+        "KeySchema": spec.key_schema,
+        "BillingMode": spec.billing_mode,
+        "GlobalSecondaryIndexes": spec.global_secondary_indexes,
+    }
+    if spec.stream_specification:
+        kwargs["StreamSpecification"] = {"StreamEnabled": True, **spec.stream_specification}
+    client.create_table(**kwargs)
+    return name
+
+
+@pytest.fixture
+def table(dynamodb, table_spec) -> str:  # type: ignore[no-untyped-def]
+    return create_table(dynamodb, table_spec, f"backorders-test-{next(_names)}")
+
+
+@pytest.fixture
+def svc(table: str) -> Services:
+    return build(Settings(table_name=table, region="us-east-1"))
