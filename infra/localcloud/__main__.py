@@ -1,0 +1,128 @@
+"""``python -m localcloud``: run the stack locally until Ctrl-C (what ``make run`` calls)."""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import importlib.util
+import logging
+import signal
+import sys
+import threading
+from collections.abc import Sequence
+from types import FrameType
+
+from .cloud import LocalCloud, LocalCloudError
+from .template import DEFAULT_STACK_NAME, TemplateError
+
+
+def _parameter(text: str) -> tuple[str, str]:
+    name, sep, value = text.partition("=")
+    if not sep or not name:
+        raise argparse.ArgumentTypeError(f"expected Name=Value, got {text!r}")
+    return name, value
+
+
+def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(
+        prog="python -m localcloud",
+        description="Run template.yaml locally: moto, the HTTP API, stream delivery, schedules and SES capture.",
+    )
+    parser.add_argument("--template", default="template.yaml", help="SAM template (default: %(default)s)")
+    parser.add_argument("--state-dir", default=".localcloud", help="captured mail etc. (default: %(default)s)")
+    parser.add_argument("--api-host", default="127.0.0.1")
+    parser.add_argument("--api-port", type=int, default=3000, help="HTTP API port (default: %(default)s)")
+    parser.add_argument("--moto-host", default="127.0.0.1")
+    parser.add_argument("--moto-port", type=int, default=5000, help="moto server port (default: %(default)s)")
+    parser.add_argument("--stack-name", default=DEFAULT_STACK_NAME)
+    parser.add_argument(
+        "--parameter",
+        action="append",
+        type=_parameter,
+        default=[],
+        metavar="NAME=VALUE",
+        help="template parameter override (repeatable)",
+    )
+    parser.add_argument("--sender-email", help="shortcut for --parameter SenderEmail=...")
+    parser.add_argument(
+        "--schedule-speed", type=float, default=1.0, help="run schedules N times faster (default: %(default)s)"
+    )
+    parser.add_argument("--batching-window", type=float, help="seconds; replaces every MaximumBatchingWindowInSeconds")
+    parser.add_argument("--no-seed", action="store_true", help="do not call localcloud.demo.seed")
+    parser.add_argument("--verbose", "-v", action="store_true", help="debug logging")
+    return parser.parse_args(argv)
+
+
+def _seed(cloud: LocalCloud) -> None:
+    if importlib.util.find_spec("localcloud.demo") is None:
+        print("localcloud: no localcloud.demo module; starting without demo data")
+        return
+    demo = importlib.import_module("localcloud.demo")
+    seed = getattr(demo, "seed", None)
+    if seed is None:
+        print("localcloud: localcloud.demo has no seed(cloud); starting without demo data")
+        return
+    try:
+        seed(cloud)
+    except Exception:
+        logging.getLogger("localcloud").exception("localcloud.demo.seed failed; the local cloud keeps running")
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = parse_args(argv)
+    logging.basicConfig(
+        level=logging.DEBUG if args.verbose else logging.INFO,
+        format="%(asctime)s %(levelname)-7s %(name)s: %(message)s",
+        datefmt="%H:%M:%S",
+    )
+    if not args.verbose:
+        for noisy in ("botocore", "boto3", "urllib3", "werkzeug"):
+            logging.getLogger(noisy).setLevel(logging.WARNING)
+    parameters = dict(args.parameter)
+    if args.sender_email:
+        parameters["SenderEmail"] = args.sender_email
+
+    stop = threading.Event()
+
+    def on_signal(signum: int, frame: FrameType | None) -> None:
+        stop.set()
+
+    signal.signal(signal.SIGINT, on_signal)
+    signal.signal(signal.SIGTERM, on_signal)
+
+    try:
+        cloud = LocalCloud(
+            args.template,
+            state_dir=args.state_dir,
+            api_host=args.api_host,
+            api_port=args.api_port,
+            moto_host=args.moto_host,
+            moto_port=args.moto_port,
+            stack_name=args.stack_name,
+            parameter_overrides=parameters,
+            batching_window=args.batching_window,
+            schedule_speed=args.schedule_speed,
+            strict_handlers=True,
+        )
+        cloud.start()
+    except (LocalCloudError, TemplateError, ImportError, KeyError, ValueError) as exc:
+        print(f"localcloud: cannot start: {exc}", file=sys.stderr)
+        return 1
+    try:
+        if not args.no_seed and not stop.is_set():
+            _seed(cloud)
+        print(f"localcloud: HTTP API     {cloud.api_url}")
+        print(f"localcloud: moto         {cloud.moto_url}  (AWS_ENDPOINT_URL for boto3 / the AWS CLI)")
+        print(f"localcloud: table        {cloud.table_name('Table') if 'Table' in cloud.provisioned.tables else '-'}")
+        print(f"localcloud: mail         {cloud.state_dir / 'mail'}  ({cloud.api_url}/_local/emails)")
+        print("localcloud: running; Ctrl-C stops it", flush=True)
+        while not stop.wait(0.5):
+            pass
+    finally:
+        print("localcloud: stopping", flush=True)
+        cloud.stop()
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,444 @@
+"""API Gateway HTTP API, locally: HTTP requests -> payload format 2.0 -> the function.
+
+Routes come from the functions' ``Type: HttpApi`` events (the template declares
+``$default``; explicit ``METHOD /path/{param}`` routes work too). A handler's
+response is translated back as API Gateway does: ``statusCode``/``headers``/
+``body``/``isBase64Encoded``/``cookies``, or any other value as a 200 JSON body.
+A handler exception becomes ``500 {"message": "Internal Server Error"}``.
+
+The same port serves the local cloud's own endpoints under ``/_local/``:
+``GET /_local/health``, ``GET /_local/emails``, ``POST /_local/streams/wait``
+(``?timeout=seconds``) and ``POST /_local/schedules/<Function>/<Event>``.
+"""
+
+from __future__ import annotations
+
+import base64
+import contextlib
+import json
+import logging
+import os
+import socket
+import threading
+import time
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any, Protocol
+from urllib.parse import parse_qsl, unquote, urlsplit
+
+from .template import FunctionSpec
+
+__all__ = [
+    "ApiServer",
+    "HttpRoute",
+    "LocalEndpoints",
+    "Router",
+    "build_http_event",
+    "routes_from_functions",
+    "translate_response",
+]
+
+log = logging.getLogger("localcloud.api")
+
+INTERNAL_ERROR = {"message": "Internal Server Error"}
+NOT_FOUND = {"message": "Not Found"}
+
+
+# --------------------------------------------------------------------- routes
+
+
+@dataclass(frozen=True)
+class HttpRoute:
+    function_id: str
+    method: str  # ANY or an HTTP method
+    path: str  # "$default" or "/path/{param}/{proxy+}"
+
+    @property
+    def route_key(self) -> str:
+        return "$default" if self.path == "$default" else f"{self.method} {self.path}"
+
+    def match(self, method: str, path: str) -> dict[str, str] | None:
+        """Path parameters when the route takes this request, else None."""
+        if self.method not in ("ANY", method):
+            return None
+        if self.path == "$default":
+            return {}
+        wanted = self.path.strip("/").split("/") if self.path.strip("/") else []
+        actual = path.strip("/").split("/") if path.strip("/") else []
+        params: dict[str, str] = {}
+        for index, segment in enumerate(wanted):
+            if segment.startswith("{") and segment.endswith("+}"):
+                rest = actual[index:]
+                if not rest:
+                    return None
+                params[segment[1:-2]] = unquote("/".join(rest))
+                return params
+            if index >= len(actual):
+                return None
+            if segment.startswith("{") and segment.endswith("}"):
+                params[segment[1:-1]] = unquote(actual[index])
+            elif segment != actual[index]:
+                return None
+        return params if len(actual) == len(wanted) else None
+
+    def specificity(self) -> tuple[int, int, int, int]:
+        segments = [s for s in self.path.strip("/").split("/") if s]
+        static = sum(1 for s in segments if not s.startswith("{"))
+        greedy = any(s.endswith("+}") for s in segments)
+        return (self.path != "$default", not greedy, static, self.method != "ANY")
+
+
+def routes_from_functions(functions: Iterable[FunctionSpec]) -> list[HttpRoute]:
+    routes = []
+    for spec in functions:
+        for event in spec.events_of_type("HttpApi"):
+            path = str(event.properties.get("Path") or "$default")
+            method = str(event.properties.get("Method") or "ANY").upper()
+            if method == "X-AMAZON-APIGATEWAY-ANY-METHOD":
+                method = "ANY"
+            routes.append(HttpRoute(spec.logical_id, method, path))
+        if spec.events_of_type("Api"):
+            log.warning("%s: REST API (Type: Api) events are not served by the local cloud", spec.logical_id)
+    return routes
+
+
+class Router:
+    def __init__(self, routes: Iterable[HttpRoute]) -> None:
+        self.routes = sorted(routes, key=lambda r: r.specificity(), reverse=True)
+
+    def select(self, method: str, path: str) -> tuple[HttpRoute, dict[str, str]] | None:
+        for route in self.routes:
+            params = route.match(method, path)
+            if params is not None:
+                return route, params
+        return None
+
+
+# --------------------------------------------------------------------- payload 2.0
+
+
+def _request_id() -> str:
+    return base64.b64encode(os.urandom(10)).decode("ascii")
+
+
+def build_http_event(
+    *,
+    method: str,
+    target: str,
+    headers: Iterable[tuple[str, str]],
+    body: bytes,
+    source_ip: str,
+    route: HttpRoute,
+    path_parameters: Mapping[str, str],
+    host: str,
+    port: int,
+    account_id: str = "123456789012",
+    api_id: str = "local",
+    request_id: str | None = None,
+    now: datetime | None = None,
+) -> dict[str, Any]:
+    """An API Gateway HTTP API payload format 2.0 event for one request."""
+    now = now or datetime.now(UTC)
+    split = urlsplit(target)
+    raw_path, raw_query = split.path or "/", split.query
+    merged: dict[str, str] = {}
+    cookies: list[str] = []
+    for name, value in headers:
+        key = name.lower()
+        if key == "cookie":
+            cookies.extend(part.strip() for part in value.split(";") if part.strip())
+            continue
+        merged[key] = f"{merged[key]},{value}" if key in merged else value
+    merged.setdefault("x-forwarded-for", source_ip)
+    merged.setdefault("x-forwarded-port", str(port))
+    merged.setdefault("x-forwarded-proto", "http")
+    request_id = request_id or _request_id()
+    event: dict[str, Any] = {
+        "version": "2.0",
+        "routeKey": route.route_key,
+        "rawPath": raw_path,
+        "rawQueryString": raw_query,
+    }
+    if cookies:
+        event["cookies"] = cookies
+    event["headers"] = merged
+    if raw_query:
+        query: dict[str, str] = {}
+        for name, value in parse_qsl(raw_query, keep_blank_values=True):
+            query[name] = f"{query[name]},{value}" if name in query else value
+        event["queryStringParameters"] = query
+    event["requestContext"] = {
+        "accountId": account_id,
+        "apiId": api_id,
+        "domainName": host,
+        "domainPrefix": host.split(".")[0],
+        "http": {
+            "method": method,
+            "path": unquote(raw_path),
+            "protocol": "HTTP/1.1",
+            "sourceIp": source_ip,
+            "userAgent": merged.get("user-agent", ""),
+        },
+        "requestId": request_id,
+        "routeKey": route.route_key,
+        "stage": "$default",
+        "time": now.strftime("%d/%b/%Y:%H:%M:%S +0000"),
+        "timeEpoch": int(now.timestamp() * 1000),
+    }
+    if path_parameters:
+        event["pathParameters"] = dict(path_parameters)
+    if body:
+        try:
+            event["body"] = body.decode("utf-8")
+            event["isBase64Encoded"] = False
+        except UnicodeDecodeError:
+            event["body"] = base64.b64encode(body).decode("ascii")
+            event["isBase64Encoded"] = True
+    else:
+        event["isBase64Encoded"] = False
+    return event
+
+
+def translate_response(result: Any) -> tuple[int, list[tuple[str, str]], bytes]:
+    """(status, headers, body) for a handler's return value, as API Gateway would send it."""
+    if not (isinstance(result, Mapping) and "statusCode" in result):
+        # Payload 2.0: anything without a statusCode is a 200 JSON body.
+        return 200, [("Content-Type", "application/json")], json.dumps(result).encode("utf-8")
+    try:
+        status = int(result["statusCode"])
+    except (TypeError, ValueError):
+        return _internal_error()
+    if not 100 <= status <= 599:
+        return _internal_error()
+    headers: list[tuple[str, str]] = []
+    for name, value in (result.get("headers") or {}).items():
+        headers.append((str(name), str(value)))
+    for name, values in (result.get("multiValueHeaders") or {}).items():
+        headers.extend((str(name), str(value)) for value in values)
+    for cookie in result.get("cookies") or []:
+        headers.append(("Set-Cookie", str(cookie)))
+    raw_body = result.get("body")
+    if raw_body is None:
+        body = b""
+    elif result.get("isBase64Encoded"):
+        try:
+            body = base64.b64decode(str(raw_body), validate=True)
+        except ValueError:
+            return _internal_error()
+    else:
+        body = (raw_body if isinstance(raw_body, str) else json.dumps(raw_body)).encode("utf-8")
+    if body and not any(name.lower() == "content-type" for name, _ in headers):
+        headers.append(("Content-Type", "text/plain; charset=utf-8"))
+    return status, headers, body
+
+
+def _internal_error() -> tuple[int, list[tuple[str, str]], bytes]:
+    return 500, [("Content-Type", "application/json")], json.dumps(INTERNAL_ERROR).encode()
+
+
+# --------------------------------------------------------------------- server
+
+
+class LocalEndpoints(Protocol):
+    """What the HTTP server needs from the local cloud."""
+
+    def invoke(self, function_id: str, event: Any) -> Any: ...
+
+    def health(self) -> dict[str, Any]: ...
+
+    def emails_json(self) -> list[dict[str, Any]]: ...
+
+    def wait_for_streams(self, timeout: float = 10.0) -> None: ...
+
+    def fire_schedule(self, function_id: str, event_name: str) -> Any: ...
+
+
+class _RequestHandler(BaseHTTPRequestHandler):
+    protocol_version = "HTTP/1.1"
+    server_version = "localcloud"
+    timeout = 60
+    server: ApiServer
+
+    def do_GET(self) -> None:
+        self._handle()
+
+    def do_HEAD(self) -> None:
+        self._handle()
+
+    def do_POST(self) -> None:
+        self._handle()
+
+    def do_PUT(self) -> None:
+        self._handle()
+
+    def do_PATCH(self) -> None:
+        self._handle()
+
+    def do_DELETE(self) -> None:
+        self._handle()
+
+    def do_OPTIONS(self) -> None:
+        self._handle()
+
+    def setup(self) -> None:
+        super().setup()
+        self.server.track(self.connection, open_=True)
+
+    def finish(self) -> None:
+        try:
+            super().finish()
+        finally:
+            self.server.track(self.connection, open_=False)
+
+    def log_message(self, format: str, *args: Any) -> None:
+        log.debug("%s - %s", self.address_string(), format % args)
+
+    def _read_body(self) -> bytes:
+        if "chunked" in (self.headers.get("Transfer-Encoding") or "").lower():
+            chunks = []
+            while True:
+                size = int(self.rfile.readline().split(b";")[0].strip() or b"0", 16)
+                if size == 0:
+                    self.rfile.readline()
+                    break
+                chunks.append(self.rfile.read(size))
+                self.rfile.readline()
+            return b"".join(chunks)
+        length = int(self.headers.get("Content-Length") or 0)
+        return self.rfile.read(length) if length > 0 else b""
+
+    def _handle(self) -> None:
+        started = time.monotonic()
+        body = self._read_body()
+        path = urlsplit(self.path).path
+        if path.startswith("/_local/"):
+            status, headers, payload = self.server.local_endpoint(self.command, self.path, body)
+            route_key = "_local"
+        else:
+            status, headers, payload, route_key = self.server.gateway(self, body)
+        self.send_response(status)
+        for name, value in headers:
+            self.send_header(name, value)
+        self.send_header("Content-Length", str(len(payload)))
+        self.end_headers()
+        if self.command != "HEAD":
+            self.wfile.write(payload)
+        log.info(
+            "%s %s -> %d (%s, %.0f ms)", self.command, self.path, status, route_key, (time.monotonic() - started) * 1000
+        )
+
+
+class ApiServer(ThreadingHTTPServer):
+    """The HTTP API on a local port, one thread per connection."""
+
+    daemon_threads = True
+    allow_reuse_address = True
+
+    def __init__(
+        self,
+        address: tuple[str, int],
+        *,
+        router: Router,
+        endpoints: LocalEndpoints,
+        account_id: str,
+    ) -> None:
+        super().__init__(address, _RequestHandler)
+        self.router = router
+        self.endpoints = endpoints
+        self.account_id = account_id
+        self._thread: threading.Thread | None = None
+        self._connections: set[socket.socket] = set()
+        self._connections_lock = threading.Lock()
+
+    def track(self, connection: socket.socket, *, open_: bool) -> None:
+        with self._connections_lock:
+            if open_:
+                self._connections.add(connection)
+            else:
+                self._connections.discard(connection)
+
+    @property
+    def url(self) -> str:
+        host, port = self.server_address[:2]
+        return f"http://{host!s}:{port}"
+
+    def start(self) -> None:
+        self._thread = threading.Thread(
+            target=self.serve_forever, kwargs={"poll_interval": 0.1}, name="localcloud-api", daemon=True
+        )
+        self._thread.start()
+
+    def stop(self) -> None:
+        self.shutdown()
+        self.server_close()
+        with self._connections_lock:  # idle keep-alive connections: end them
+            for connection in list(self._connections):
+                with contextlib.suppress(OSError):
+                    connection.shutdown(socket.SHUT_RDWR)
+        if self._thread is not None:
+            self._thread.join(timeout=5)
+
+    # ------------------------------------------------------------ API Gateway
+
+    def gateway(self, request: _RequestHandler, body: bytes) -> tuple[int, list[tuple[str, str]], bytes, str]:
+        path = urlsplit(request.path).path or "/"
+        selected = self.router.select(request.command, path)
+        request_id = _request_id()
+        if selected is None:
+            status, headers, payload = _json(404, NOT_FOUND)
+            return status, [*headers, ("apigw-requestid", request_id)], payload, "-"
+        route, params = selected
+        host, port = self.server_address[:2]
+        event = build_http_event(
+            method=request.command,
+            target=request.path,
+            headers=request.headers.items(),
+            body=body,
+            source_ip=request.client_address[0],
+            route=route,
+            path_parameters=params,
+            host=request.headers.get("Host") or f"{host!s}:{port}",
+            port=int(port),
+            account_id=self.account_id,
+            request_id=request_id,
+        )
+        try:
+            result = self.endpoints.invoke(route.function_id, event)
+            status, headers, payload = translate_response(result)
+        except Exception:
+            status, headers, payload = _internal_error()
+        headers.append(("apigw-requestid", request_id))
+        return status, headers, payload, route.function_id
+
+    # ------------------------------------------------------------ /_local/
+
+    def local_endpoint(self, method: str, target: str, body: bytes) -> tuple[int, list[tuple[str, str]], bytes]:
+        split = urlsplit(target)
+        parts = [unquote(part) for part in split.path.strip("/").split("/")][1:]
+        query = dict(parse_qsl(split.query))
+        try:
+            if method == "GET" and parts == ["health"]:
+                return _json(200, self.endpoints.health())
+            if method == "GET" and parts == ["emails"]:
+                return _json(200, self.endpoints.emails_json())
+            if method == "POST" and parts == ["streams", "wait"]:
+                try:
+                    self.endpoints.wait_for_streams(timeout=float(query.get("timeout", 10)))
+                except TimeoutError as exc:
+                    return _json(504, {"idle": False, "message": str(exc)})
+                return _json(200, {"idle": True})
+            if method == "POST" and len(parts) == 3 and parts[0] == "schedules":
+                result = self.endpoints.fire_schedule(parts[1], parts[2])
+                return _json(200, {"result": result})
+        except KeyError as exc:
+            return _json(404, {"message": str(exc)})
+        except Exception as exc:
+            log.exception("local endpoint %s %s failed", method, target)
+            return _json(500, {"message": repr(exc)})
+        return _json(404, {"message": f"no local endpoint {method} {split.path}"})
+
+
+def _json(status: int, data: Any) -> tuple[int, list[tuple[str, str]], bytes]:
+    return status, [("Content-Type", "application/json")], json.dumps(data, default=str).encode("utf-8")

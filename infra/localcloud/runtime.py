@@ -1,0 +1,223 @@
+"""The Lambda runtime, emulated in-process.
+
+Every function of the template is imported from its ``CodeUri`` folder with the
+layers' folders on ``sys.path``, exactly as the Lambda Python runtime finds
+``Handler`` (``module.function``). All functions share this process and its
+``os.environ``.
+
+Each LocalCloud start is a cold start: modules loaded from a function's
+``CodeUri`` are imported afresh (and the previous ones restored on stop), so code
+that reads the environment at import time sees this cloud's table names and ARNs.
+Layer modules (the shared ``backorders`` package) are imported once per process.
+"""
+
+from __future__ import annotations
+
+import importlib
+import logging
+import sys
+import time
+import uuid
+from collections.abc import Callable, Iterable
+from pathlib import Path
+from types import ModuleType
+from typing import Any
+
+from .template import FunctionSpec
+
+__all__ = [
+    "FunctionRuntime",
+    "Handler",
+    "HandlerLoadError",
+    "HandlerNotFound",
+    "LambdaContext",
+    "ModuleSandbox",
+    "check_handler_module",
+    "load_handler",
+]
+
+log = logging.getLogger("localcloud")
+
+Handler = Callable[[Any, Any], Any]
+
+
+class HandlerLoadError(ImportError):
+    """A handler module exists but importing it failed (a bug in the function's code)."""
+
+
+class HandlerNotFound(HandlerLoadError):
+    """The module or function named by ``Handler`` does not exist (yet)."""
+
+
+class LambdaContext:
+    """The context object the Lambda Python runtime passes to a handler."""
+
+    def __init__(self, *, function_name: str, memory_limit_in_mb: int, timeout: int, region: str, account_id: str):
+        self.function_name = function_name
+        self.function_version = "$LATEST"
+        self.invoked_function_arn = f"arn:aws:lambda:{region}:{account_id}:function:{function_name}"
+        self.memory_limit_in_mb = memory_limit_in_mb
+        self.aws_request_id = str(uuid.uuid4())
+        self.log_group_name = f"/aws/lambda/{function_name}"
+        self.log_stream_name = f"{time.strftime('%Y/%m/%d')}/[$LATEST]{uuid.uuid4().hex}"
+        self.identity: Any = None
+        self.client_context: Any = None
+        self.tenant_id: str | None = None
+        self._deadline = time.monotonic() + timeout
+
+    def get_remaining_time_in_millis(self) -> int:
+        return max(0, int((self._deadline - time.monotonic()) * 1000))
+
+    def __repr__(self) -> str:
+        return f"LambdaContext(function_name={self.function_name!r}, aws_request_id={self.aws_request_id!r})"
+
+
+class ModuleSandbox:
+    """Puts code folders on ``sys.path`` and gives functions fresh modules; undoes both on close."""
+
+    def __init__(self) -> None:
+        self._added_paths: list[str] = []
+        self._roots: list[Path] = []
+        self._saved_modules: dict[str, ModuleType] = {}
+
+    def add_paths(self, paths: Iterable[Path]) -> None:
+        for path in reversed(list(paths)):
+            text = str(path)
+            if text not in sys.path:
+                sys.path.insert(0, text)
+                self._added_paths.append(text)
+
+    def isolate(self, root: Path) -> None:
+        """Set aside modules already imported from ``root`` so the function gets fresh ones."""
+        self._roots.append(root)
+        for name, module in list(sys.modules.items()):
+            if _module_under(module, root):
+                self._saved_modules[name] = sys.modules.pop(name)
+
+    def close(self) -> None:
+        for root in self._roots:
+            for name, module in list(sys.modules.items()):
+                if _module_under(module, root):
+                    del sys.modules[name]
+        sys.modules.update(self._saved_modules)
+        self._saved_modules.clear()
+        self._roots.clear()
+        for text in self._added_paths:
+            if text in sys.path:
+                sys.path.remove(text)
+        self._added_paths.clear()
+        importlib.invalidate_caches()
+
+
+def _module_under(module: ModuleType | None, root: Path) -> bool:
+    file = getattr(module, "__file__", None)
+    if not file:
+        return False
+    try:
+        return Path(file).resolve().is_relative_to(root)
+    except (OSError, ValueError):
+        return False
+
+
+def check_handler_module(spec: FunctionSpec) -> None:
+    """Raise :class:`HandlerNotFound` when the ``Handler`` module is not in ``CodeUri``."""
+    relative = Path(*spec.module_name.split("."))
+    candidates = [spec.code_uri / relative.with_suffix(".py"), spec.code_uri / relative / "__init__.py"]
+    if not any(candidate.is_file() for candidate in candidates):
+        raise HandlerNotFound(
+            f"{spec.logical_id}: handler module {spec.module_name!r} not found in {spec.code_uri} "
+            f"(template Handler: {spec.handler}; expected {candidates[0]})"
+        )
+
+
+def load_handler(spec: FunctionSpec) -> Handler:
+    """Import ``spec.handler`` from ``spec.code_uri`` (the folder must already be on sys.path)."""
+    module_name, function_name = spec.module_name, spec.function_name
+    check_handler_module(spec)
+    existing = sys.modules.get(module_name)
+    if existing is not None and not _module_under(existing, spec.code_uri):
+        raise HandlerLoadError(
+            f"{spec.logical_id}: a different module named {module_name!r} is already imported from "
+            f"{getattr(existing, '__file__', '?')}; every function runs in one process locally, "
+            "so handler module names must be unique"
+        )
+    try:
+        module = importlib.import_module(module_name)
+    except Exception as exc:
+        raise HandlerLoadError(f"{spec.logical_id}: importing {module_name!r} failed: {exc!r}") from exc
+    handler = getattr(module, function_name, None)
+    if not callable(handler):
+        raise HandlerNotFound(f"{spec.logical_id}: {module.__file__} has no function {function_name!r}")
+    return handler  # type: ignore[no-any-return]
+
+
+def _missing_handler(error: HandlerLoadError) -> Handler:
+    def handler(event: Any, context: Any) -> Any:
+        raise error
+
+    return handler
+
+
+class FunctionRuntime:
+    """One function of the template: its handler and how to invoke it."""
+
+    def __init__(
+        self,
+        spec: FunctionSpec,
+        *,
+        function_name: str,
+        region: str,
+        account_id: str,
+        handler: Handler | None = None,
+        load_error: HandlerLoadError | None = None,
+    ) -> None:
+        self.spec = spec
+        self.logical_id = spec.logical_id
+        self.function_name = function_name
+        self.region = region
+        self.account_id = account_id
+        self.load_error = load_error
+        self._default_handler: Handler = handler or _missing_handler(
+            load_error or HandlerNotFound(f"{spec.logical_id}: no handler")
+        )
+        self._override: Handler | None = None
+
+    @property
+    def arn(self) -> str:
+        return f"arn:aws:lambda:{self.region}:{self.account_id}:function:{self.function_name}"
+
+    @property
+    def handler(self) -> Handler:
+        return self._override or self._default_handler
+
+    def override(self, handler: Handler | None) -> None:
+        """Replace the handler (``None`` restores the template's)."""
+        self._override = handler
+
+    def new_context(self) -> LambdaContext:
+        return LambdaContext(
+            function_name=self.function_name,
+            memory_limit_in_mb=self.spec.memory_size,
+            timeout=self.spec.timeout,
+            region=self.region,
+            account_id=self.account_id,
+        )
+
+    def invoke(self, event: Any, context: LambdaContext | None = None) -> Any:
+        """Call the handler like Lambda does; exceptions are logged and re-raised."""
+        context = context or self.new_context()
+        started = time.monotonic()
+        try:
+            result = self.handler(event, context)
+        except Exception:
+            log.exception("%s failed (request %s)", self.logical_id, context.aws_request_id)
+            raise
+        elapsed = time.monotonic() - started
+        if elapsed > self.spec.timeout:
+            log.warning(
+                "%s ran %.1f s, longer than its Timeout of %d s: Lambda would have stopped it",
+                self.logical_id,
+                elapsed,
+                self.spec.timeout,
+            )
+        return result

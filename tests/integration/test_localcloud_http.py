@@ -1,0 +1,249 @@
+"""The HTTP bridge: requests become API Gateway HTTP API payload 2.0 events for
+ApiFunction (a test double here) and its responses come back as API Gateway sends them.
+Also SES capture: mail sent through boto3 is written as .eml and listed."""
+
+from __future__ import annotations
+
+import base64
+import email
+import email.policy
+import http.client
+import json
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlsplit
+
+import pytest
+from localcloud import LocalCloud
+
+ROOT = Path(__file__).resolve().parents[2]
+TEMPLATE = ROOT / "template.yaml"
+
+
+class ApiDouble:
+    def __init__(self) -> None:
+        self.events: list[dict[str, Any]] = []
+        self.respond: Callable[[dict[str, Any]], Any] = lambda event: {"statusCode": 204}
+
+    def __call__(self, event: dict[str, Any], context: Any) -> Any:
+        assert context.function_name == "backorders-local-ApiFunction"
+        assert context.invoked_function_arn.endswith(":function:backorders-local-ApiFunction")
+        assert context.memory_limit_in_mb > 0
+        self.events.append(event)
+        return self.respond(event)
+
+
+def _unused(event: Any, context: Any) -> Any:
+    raise AssertionError("not invoked in these tests")
+
+
+@pytest.fixture(scope="module")
+def api() -> ApiDouble:
+    return ApiDouble()
+
+
+@pytest.fixture(scope="module")
+def cloud(api: ApiDouble, tmp_path_factory: pytest.TempPathFactory) -> Iterator[LocalCloud]:
+    with LocalCloud(
+        TEMPLATE,
+        state_dir=tmp_path_factory.mktemp("localcloud"),
+        fast=True,
+        schedules=False,
+        handler_overrides={
+            "ApiFunction": api,
+            "AllocatorFunction": lambda event, context: None,
+            "PlannerFunction": lambda event, context: {"planned": event},
+        },
+    ) as running:
+        yield running
+
+
+@pytest.fixture(autouse=True)
+def fresh(api: ApiDouble) -> None:
+    api.events.clear()
+    api.respond = lambda event: {"statusCode": 204}
+
+
+def _request(
+    cloud: LocalCloud, method: str, target: str, body: bytes | None = None, headers: dict[str, str] | None = None
+) -> tuple[int, http.client.HTTPMessage, bytes]:
+    parts = urlsplit(cloud.api_url)
+    connection = http.client.HTTPConnection(parts.hostname or "127.0.0.1", parts.port, timeout=10)
+    try:
+        connection.request(method, target, body=body, headers=headers or {})
+        response = connection.getresponse()
+        return response.status, response.headers, response.read()
+    finally:
+        connection.close()
+
+
+# --------------------------------------------------------------------------- requests
+
+
+def test_a_request_becomes_a_payload_2_0_event(cloud: LocalCloud, api: ApiDouble) -> None:
+    body = json.dumps({"order_id": "812", "note": "grüße"}).encode()
+    status, _, _ = _request(
+        cloud,
+        "POST",
+        "/orders/812?expand=lines&tag=a&tag=b",
+        body=body,
+        headers={"Content-Type": "application/json", "X-Shop": "aacme", "Cookie": "session=abc; theme=dark"},
+    )
+    assert status == 204
+    (event,) = api.events
+    assert event["version"] == "2.0"
+    assert event["routeKey"] == "$default"
+    assert event["rawPath"] == "/orders/812"
+    assert event["rawQueryString"] == "expand=lines&tag=a&tag=b"
+    assert event["queryStringParameters"] == {"expand": "lines", "tag": "a,b"}
+    assert event["headers"]["content-type"] == "application/json"
+    assert event["headers"]["x-shop"] == "aacme"
+    assert all(name == name.lower() for name in event["headers"])
+    assert "cookie" not in event["headers"]
+    assert event["cookies"] == ["session=abc", "theme=dark"]
+    assert event["isBase64Encoded"] is False
+    assert json.loads(event["body"]) == {"order_id": "812", "note": "grüße"}
+    context = event["requestContext"]
+    assert context["http"]["method"] == "POST"
+    assert context["http"]["path"] == "/orders/812"
+    assert context["http"]["sourceIp"] == "127.0.0.1"
+    assert context["http"]["userAgent"] == event["headers"].get("user-agent", "")
+    assert context["stage"] == "$default"
+    assert context["routeKey"] == "$default"
+    assert context["requestId"]
+    assert isinstance(context["timeEpoch"], int)
+
+
+def test_a_get_without_body_or_query(cloud: LocalCloud, api: ApiDouble) -> None:
+    _request(cloud, "GET", "/health")
+    (event,) = api.events
+    assert event["requestContext"]["http"]["method"] == "GET"
+    assert event["rawQueryString"] == ""
+    assert "queryStringParameters" not in event
+    assert "body" not in event
+
+
+def test_a_binary_body_is_base64_encoded(cloud: LocalCloud, api: ApiDouble) -> None:
+    payload = bytes([0xFF, 0x00, 0xFE, 0x10])
+    _request(cloud, "PUT", "/blob", body=payload, headers={"Content-Type": "application/octet-stream"})
+    (event,) = api.events
+    assert event["isBase64Encoded"] is True
+    assert base64.b64decode(event["body"]) == payload
+
+
+# --------------------------------------------------------------------------- responses
+
+
+def test_the_handler_response_is_returned(cloud: LocalCloud, api: ApiDouble) -> None:
+    api.respond = lambda event: {
+        "statusCode": 201,
+        "headers": {"Content-Type": "application/json", "X-Request": "yes"},
+        "cookies": ["a=1; Path=/", "b=2"],
+        "body": json.dumps({"created": True}),
+    }
+    status, headers, body = _request(cloud, "POST", "/orders", body=b"{}")
+    assert status == 201
+    assert headers["Content-Type"] == "application/json"
+    assert headers["X-Request"] == "yes"
+    assert headers.get_all("Set-Cookie") == ["a=1; Path=/", "b=2"]
+    assert headers["apigw-requestid"] == api.events[0]["requestContext"]["requestId"]
+    assert json.loads(body) == {"created": True}
+
+
+def test_a_base64_response_is_decoded(cloud: LocalCloud, api: ApiDouble) -> None:
+    api.respond = lambda event: {
+        "statusCode": 200,
+        "headers": {"Content-Type": "application/pdf"},
+        "isBase64Encoded": True,
+        "body": base64.b64encode(b"%PDF\x00\xff").decode(),
+    }
+    status, _, body = _request(cloud, "GET", "/report.pdf")
+    assert (status, body) == (200, b"%PDF\x00\xff")
+
+
+def test_a_response_without_status_code_is_a_json_200(cloud: LocalCloud, api: ApiDouble) -> None:
+    api.respond = lambda event: {"hello": "world"}
+    status, headers, body = _request(cloud, "GET", "/anything")
+    assert (status, headers["Content-Type"], json.loads(body)) == (200, "application/json", {"hello": "world"})
+
+
+def test_a_handler_exception_is_a_500_like_api_gateway(cloud: LocalCloud, api: ApiDouble) -> None:
+    def boom(event: dict[str, Any]) -> Any:
+        raise RuntimeError("boom")
+
+    api.respond = boom
+    status, _, body = _request(cloud, "DELETE", "/orders/1")
+    assert (status, json.loads(body)) == (500, {"message": "Internal Server Error"})
+
+
+def test_local_health_endpoint(cloud: LocalCloud) -> None:
+    status, _, body = _request(cloud, "GET", "/_local/health")
+    health = json.loads(body)
+    assert status == 200
+    assert health["tables"]["Table"] == cloud.table_name("Table")
+    assert health["functions"]["ApiFunction"]["overridden"] is True
+
+
+def test_local_endpoints_for_tests_driving_the_cli_over_http(cloud: LocalCloud) -> None:
+    status, _, body = _request(cloud, "POST", "/_local/streams/wait?timeout=5")
+    assert (status, json.loads(body)) == (200, {"idle": True})
+    status, _, body = _request(cloud, "POST", "/_local/schedules/PlannerFunction/Daily")
+    assert (status, json.loads(body)) == (200, {"result": {"planned": {"job": "daily"}}})
+    status, _, _ = _request(cloud, "POST", "/_local/schedules/PlannerFunction/Nope")
+    assert status == 404
+
+
+# --------------------------------------------------------------------------- SES capture
+
+
+def test_mail_sent_through_ses_is_captured_as_eml(cloud: LocalCloud) -> None:
+    sender = cloud.template.sender_email
+    assert sender
+    cloud.client("ses").send_email(
+        Source=sender,
+        Destination={"ToAddresses": ["buyer@example.org"], "CcAddresses": ["shop@example.org"]},
+        Message={
+            "Subject": {"Data": "Your order 812 has shipped"},
+            "Body": {"Text": {"Data": "Hello,\nthe textbooks are on their way."}},
+        },
+    )
+    cloud.client("sesv2").send_email(
+        FromEmailAddress=sender,
+        Destination={"ToAddresses": ["raw@example.org"]},
+        Content={
+            "Raw": {
+                "Data": (
+                    f"From: {sender}\r\nTo: raw@example.org\r\nSubject: Raw backorder notice\r\n"
+                    "Content-Type: text/plain; charset=utf-8\r\n\r\n5 units are backordered.\r\n"
+                ).encode()
+            }
+        },
+    )
+
+    simple, raw = cloud.emails()[-2:]
+    assert (simple.sender, simple.to, simple.cc, simple.subject) == (
+        sender,
+        ["buyer@example.org"],
+        ["shop@example.org"],
+        "Your order 812 has shipped",
+    )
+    assert simple.path.parent == cloud.state_dir / "mail"
+    assert simple.path.suffix == ".eml"
+    parsed = email.message_from_bytes(simple.path.read_bytes(), policy=email.policy.default)
+    assert parsed["From"] == sender
+    assert parsed["To"] == "buyer@example.org"
+    assert parsed["Subject"] == "Your order 812 has shipped"
+    assert parsed["Date"]
+    assert parsed["Message-ID"]
+    assert "textbooks are on their way" in simple.body
+    assert (raw.kind, raw.subject, raw.to) == ("raw", "Raw backorder notice", ["raw@example.org"])
+    assert "5 units are backordered." in raw.path.read_text()
+
+    status, _, body = _request(cloud, "GET", "/_local/emails")
+    listed = json.loads(body)
+    assert status == 200
+    assert [entry["subject"] for entry in listed[-2:]] == ["Your order 812 has shipped", "Raw backorder notice"]
+    assert listed[-2]["from"] == sender
+    assert listed[-2]["to"] == ["buyer@example.org"]
+    assert listed[-2]["path"] == str(simple.path)
