@@ -8,11 +8,12 @@ from __future__ import annotations
 
 from typing import Any
 
-import http_errors
 from aws_lambda_powertools import Logger
 from aws_lambda_powertools.event_handler import APIGatewayHttpResolver
 from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.utilities.typing import LambdaContext
+
+import http_errors
 from routes import admin, orders, skus, stock
 
 MAX_BODY_BYTES = 256 * 1024

@@ -10,10 +10,11 @@ from pathlib import Path
 
 import boto3
 import pytest
+from moto import mock_aws
+
 from backorders.bootstrap import Services, build
 from backorders.config import Settings
 from localcloud.template import TableSpec, load_yaml
-from moto import mock_aws
 
 ROOT = Path(__file__).resolve().parents[2]
 _names = itertools.count()

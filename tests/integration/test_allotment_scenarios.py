@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 import pytest
-from backorders.domain.errors import Conflict
 
+from backorders.domain.errors import Conflict
 from tests.support.world import World
 
 

@@ -11,7 +11,6 @@ from typing import Any
 from backorders.bootstrap import Services
 from backorders.domain.model import Customer, LinePolicy, Movement, MovementKind, NewLine, Order, ShipType
 from backorders.domain.orders import fingerprint
-
 from tests.support.builders import entered
 
 SHOP = "aacme"

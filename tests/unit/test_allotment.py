@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-from backorders.domain.allotment import GreedyAllotter
-from backorders.domain.model import LinePolicy
 from hypothesis import given
 from hypothesis import strategies as st
 
+from backorders.domain.allotment import GreedyAllotter
+from backorders.domain.model import LinePolicy
 from tests.support.builders import apply, line, plan, stock
 
 SPLIT, WHOLE = LinePolicy.SPLIT, LinePolicy.WHOLE

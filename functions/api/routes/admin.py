@@ -6,6 +6,7 @@ from typing import Annotated, Any
 
 from aws_lambda_powertools.event_handler.openapi.params import Body
 from aws_lambda_powertools.event_handler.router import APIGatewayHttpRouter
+
 from backorders.bootstrap import services
 from backorders.domain.model import FillMode, LinePolicy, ShopSettings
 from schemas import CustomerSettingsIn, FillIn, ProductIn, ShopIn, SupplierIn

@@ -7,6 +7,7 @@ from typing import Annotated, Any
 from aws_lambda_powertools.event_handler import Response
 from aws_lambda_powertools.event_handler.openapi.params import Body
 from aws_lambda_powertools.event_handler.router import APIGatewayHttpRouter
+
 from backorders.bootstrap import services
 from backorders.domain.model import Customer, LinePolicy, NewLine, Order, ShipType
 from backorders.domain.orders import fingerprint

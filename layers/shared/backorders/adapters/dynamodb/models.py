@@ -23,15 +23,6 @@ import json
 from decimal import Decimal
 from typing import Any, ClassVar
 
-from backorders.domain.model import (
-    Customer,
-    LinePolicy,
-    OrderLine,
-    Shipment,
-    ShipmentStatus,
-    ShipType,
-    SkuBalance,
-)
 from pynamodb.attributes import (
     Attribute,
     BooleanAttribute,
@@ -42,6 +33,16 @@ from pynamodb.attributes import (
 from pynamodb.constants import STRING
 from pynamodb.indexes import AllProjection, GlobalSecondaryIndex
 from pynamodb.models import Model
+
+from backorders.domain.model import (
+    Customer,
+    LinePolicy,
+    OrderLine,
+    Shipment,
+    ShipmentStatus,
+    ShipType,
+    SkuBalance,
+)
 
 BACKORDER_SHARDS = 4
 

@@ -19,6 +19,12 @@ from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
+from pynamodb.connection import Connection
+from pynamodb.exceptions import GetError, PutError, QueryError, TransactWriteError, UpdateError
+from pynamodb.expressions.condition import Condition
+from pynamodb.expressions.update import Action
+from pynamodb.transactions import TransactWrite
+
 from backorders.adapters.dynamodb.models import (
     BACKORDER_SHARDS,
     CustomerItem,
@@ -49,11 +55,6 @@ from backorders.domain.model import (
     ShopSettings,
     SkuBalance,
 )
-from pynamodb.connection import Connection
-from pynamodb.exceptions import GetError, PutError, QueryError, TransactWriteError, UpdateError
-from pynamodb.expressions.condition import Condition
-from pynamodb.expressions.update import Action
-from pynamodb.transactions import TransactWrite
 
 MAX_TRANSACTION_ITEMS = 100
 _THROTTLE_CODES = {

@@ -1,0 +1,224 @@
+"""Property-based, stateful: random sequences of every event the engine knows, with
+duplicates and replays mixed in, against the real services on DynamoDB (moto).
+
+After every step:
+- available = on_hand - allotted is never below zero, and the stored counters equal
+  the sum over the lines;
+- every ordered unit is exactly one of shipped, allotted, backordered, cancelled;
+- on_hand equals the sum of the ledger (units are conserved);
+and once the allocator has settled, no line waits while a later line in allotment
+order holds units it could take.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import itertools
+import os
+from collections import defaultdict
+from dataclasses import replace
+from decimal import Decimal
+
+import boto3
+import pytest
+from hypothesis import HealthCheck, settings
+from hypothesis import strategies as st
+from hypothesis.stateful import RuleBasedStateMachine, initialize, invariant, precondition, rule
+
+from backorders.adapters.dynamodb.models import LineItem, OrderItem, SkuItem
+from backorders.bootstrap import build
+from backorders.config import Settings
+from backorders.domain.errors import Conflict, InvalidInput, NotFound
+from backorders.domain.model import Customer, LinePolicy, Movement, MovementKind, NewLine, Order, ShipType
+from backorders.domain.orders import fingerprint
+from tests.integration.conftest import create_table
+from tests.support.builders import entered
+
+SKUS = ("APPLE", "PEAR")
+SHOP = "prop"
+_tables = itertools.count()
+
+pytestmark = pytest.mark.usefixtures("aws")
+
+
+class AllotmentMachine(RuleBasedStateMachine):
+    spec = None  # set by the test
+
+    @initialize()
+    def start(self) -> None:
+        client = boto3.client("dynamodb", region_name="us-east-1")
+        name = create_table(client, self.spec, f"stateful-{next(_tables)}")
+        self.svc = build(Settings(table_name=name, region="us-east-1"))
+        for sku in SKUS:
+            self.svc.store.upsert_product(sku, {}, at=self.svc.clock())
+        self.minute = 0
+        self.orders: list[Order] = []
+        self.movements: list[Movement] = []
+        self.ids = itertools.count(1)
+
+    # ---------------------------------------------------------------- events
+    @rule(
+        lines=st.lists(st.tuples(st.sampled_from(SKUS), st.integers(1, 5)), min_size=1, max_size=3),
+        priority=st.integers(0, 2),
+        policy=st.sampled_from([LinePolicy.SPLIT, LinePolicy.WHOLE]),
+        ship_type=st.sampled_from([ShipType.PARTIAL, ShipType.COMPLETE]),
+        minute=st.integers(0, 3),
+    )
+    def order(self, lines, priority, policy, ship_type, minute) -> None:  # type: ignore[no-untyped-def]
+        self.minute += minute  # entry times may tie
+        order = Order(
+            SHOP,
+            f"O{next(self.ids)}",
+            entered(self.minute),
+            Customer("c"),
+            priority=priority,
+            ship_type=ship_type,
+            policy=policy,
+            lines=tuple(NewLine(i, sku, q, Decimal(1)) for i, (sku, q) in enumerate(lines, 1)),
+        )
+        order = replace(order, fingerprint=fingerprint({"o": order.order_id, "l": lines}))
+        assert self.svc.orders.create(order).status == "created"
+        self.orders.append(order)
+
+    @precondition(lambda self: self.orders)
+    @rule(data=st.data())
+    def replay_order(self, data) -> None:  # type: ignore[no-untyped-def]
+        order = data.draw(st.sampled_from(self.orders))
+        assert self.svc.orders.create(order).status == "duplicate"
+
+    @rule(
+        kind=st.sampled_from([MovementKind.RECEIPT, MovementKind.RETURN, MovementKind.ADJUSTMENT, MovementKind.COUNT]),
+        sku=st.sampled_from(SKUS),
+        quantity=st.integers(-4, 8),
+    )
+    def movement(self, kind, sku, quantity) -> None:  # type: ignore[no-untyped-def]
+        if kind in (MovementKind.RECEIPT, MovementKind.RETURN):
+            quantity = abs(quantity) or 1
+        if kind is MovementKind.COUNT:
+            quantity = abs(quantity)
+        if kind is MovementKind.ADJUSTMENT and quantity == 0:
+            quantity = 1
+        movement = Movement(f"M{next(self.ids)}", sku, kind, quantity)
+        try:
+            self.svc.stock.record(movement)
+            self.movements.append(movement)
+        except Conflict:
+            pass  # below zero, or below units in released shipments: refused, nothing written
+
+    @precondition(lambda self: self.movements)
+    @rule(data=st.data())
+    def replay_movement(self, data) -> None:  # type: ignore[no-untyped-def]
+        movement = data.draw(st.sampled_from(self.movements))
+        assert self.svc.stock.record(movement).status == "duplicate"
+
+    @precondition(lambda self: self.orders)
+    @rule(data=st.data(), whole_order=st.booleans(), units=st.integers(1, 3))
+    def cancel(self, data, whole_order, units) -> None:  # type: ignore[no-untyped-def]
+        order = data.draw(st.sampled_from(self.orders))
+        try:
+            if whole_order:
+                self.svc.orders.cancel(SHOP, order.order_id)
+            else:
+                self.svc.orders.cancel(SHOP, order.order_id, 1, units)
+        except (Conflict, InvalidInput):
+            pass
+
+    @precondition(lambda self: self.orders)
+    @rule(data=st.data(), quantity=st.integers(1, 6))
+    def change_quantity(self, data, quantity) -> None:  # type: ignore[no-untyped-def]
+        order = data.draw(st.sampled_from(self.orders))
+        with contextlib.suppress(Conflict):
+            self.svc.orders.change_quantity(SHOP, order.order_id, 1, quantity)
+
+    @precondition(lambda self: self.orders)
+    @rule(data=st.data(), priority=st.integers(0, 3))
+    def change_priority(self, data, priority) -> None:  # type: ignore[no-untyped-def]
+        order = data.draw(st.sampled_from(self.orders))
+        self.svc.orders.change_priority(SHOP, order.order_id, priority)
+
+    @precondition(lambda self: self.orders)
+    @rule(data=st.data(), units=st.integers(0, 3))
+    def force_backorder(self, data, units) -> None:  # type: ignore[no-untyped-def]
+        order = data.draw(st.sampled_from(self.orders))
+        with contextlib.suppress(Conflict):
+            self.svc.orders.force_backorder(SHOP, order.order_id, 1, units)
+
+    @precondition(lambda self: self.orders)
+    @rule(data=st.data(), ship=st.booleans())
+    def release_or_ship(self, data, ship) -> None:  # type: ignore[no-untyped-def]
+        order = data.draw(st.sampled_from(self.orders))
+        view = self.svc.store.order_view(SHOP, order.order_id, with_log=False)
+        assert view is not None
+        for shipment in view.shipments:
+            try:
+                if shipment.status.value == "pending":
+                    self.svc.shipments.release(SHOP, order.order_id, shipment.shipment_no)
+                elif shipment.status.value == "released" and ship:
+                    self.svc.shipments.ship(SHOP, order.order_id, shipment.shipment_no)
+            except (Conflict, NotFound):
+                pass
+
+    @rule(sku=st.sampled_from(SKUS))
+    def recompute_one(self, sku) -> None:  # type: ignore[no-untyped-def]
+        """One stream delivery (possibly a duplicate): a single recompute."""
+        self.svc.allocator.recompute(sku, event="stream")
+
+    @rule()
+    def settle(self) -> None:
+        for _ in range(5):
+            changed = any(self.svc.allocator.recompute(s, event="settle").plan.changes for s in SKUS)
+            for order in self.orders:
+                self.svc.shipments.sync_pending(SHOP, order.order_id)
+            if not changed:
+                break
+        self.check_greedy()
+
+    # ---------------------------------------------------------------- invariants
+    def lines(self) -> list:  # type: ignore[type-arg]
+        return [item.to_domain() for item in LineItem.scan(LineItem.sk.startswith("LINE#"))]
+
+    @invariant()
+    def counters_match_lines_and_ledger(self) -> None:
+        if not hasattr(self, "svc"):
+            return
+        lines = self.lines()
+        sums: dict[str, dict[str, int]] = defaultdict(lambda: defaultdict(int))
+        for ln in lines:
+            ln.check()  # every unit in exactly one state
+            assert ln.quantity == ln.shipped + ln.allotted + ln.backordered + ln.cancelled
+            for name in ("allotted", "locked", "backordered"):
+                sums[ln.sku][name] += getattr(ln, name)
+        for item in SkuItem.scan(SkuItem.sk == "SKU"):
+            balance = item.to_domain()
+            assert balance.available >= 0, balance
+            assert int(item.available) == balance.available, "stored available drifted"
+            for name in ("allotted", "locked", "backordered"):
+                assert getattr(balance, name) == sums[balance.sku][name], (name, balance)
+            ledger = sum(int(e.delta) for e in self.svc.store.ledger_entries(balance.sku))
+            assert balance.on_hand == ledger, "on_hand must equal the ledger"
+        assert len(list(OrderItem.scan(OrderItem.sk == "ORDER"))) == len(self.orders)
+
+    def check_greedy(self) -> None:
+        for sku in SKUS:
+            balance = self.svc.store.balance(sku)
+            assert balance is not None
+            remaining = balance.on_hand - balance.locked
+            for ln in sorted((ln for ln in self.lines() if ln.sku == sku), key=lambda x: x.key):
+                expected = min(ln.cap, remaining)
+                if ln.policy is LinePolicy.WHOLE and expected < ln.cap:
+                    expected = 0
+                assert ln.movable == expected, f"{ln} should hold {expected} movable"
+                remaining -= expected
+
+
+def test_invariants_hold_under_random_event_sequences(table_spec) -> None:  # type: ignore[no-untyped-def]
+    AllotmentMachine.spec = table_spec
+    runner = AllotmentMachine.TestCase
+    runner.settings = settings(
+        # a quick sample in `make test`; STATEFUL_EXAMPLES=500 for a long run
+        max_examples=int(os.environ.get("STATEFUL_EXAMPLES", "10")),
+        stateful_step_count=25,
+        deadline=None,
+        suppress_health_check=[HealthCheck.too_slow, HealthCheck.filter_too_much],
+    )
+    runner().runTest()
