@@ -16,21 +16,49 @@ their units back.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, replace
 
 from backorders.domain.model import LinePolicy, OrderLine, SkuBalance
 
 
-@dataclass(frozen=True, slots=True)
 class LineChange:
-    before: OrderLine
-    after: OrderLine
+    """One line's state before and after a change. A recompute only decides the new
+    allotment (and, in manual mode, the waiting flag); the full ``after`` line is
+    built when someone asks for it, which keeps the planning loop cheap."""
+
+    __slots__ = ("_after", "_allotted", "_awaiting_fill", "before")
+
+    def __init__(
+        self,
+        before: OrderLine,
+        after: OrderLine | None = None,
+        *,
+        allotted: int | None = None,
+        awaiting_fill: bool | None = None,
+    ) -> None:
+        self.before = before
+        self._after = after
+        self._allotted = before.allotted if allotted is None else allotted
+        self._awaiting_fill = awaiting_fill
+
+    @property
+    def after(self) -> OrderLine:
+        if self._after is None:
+            after = self.before.with_movable(self._allotted - self.before.locked)
+            if self._awaiting_fill is not None and self._awaiting_fill != after.awaiting_fill:
+                after = replace(after, awaiting_fill=self._awaiting_fill)
+            self._after = after
+        return self._after
 
     @property
     def delta(self) -> int:
         """Units this change takes (positive) or gives back (negative)."""
-        return self.after.allotted - self.before.allotted
+        after = self._after
+        return (after.allotted if after is not None else self._allotted) - self.before.allotted
+
+    def __repr__(self) -> str:
+        return f"LineChange({self.before.order_id}/{self.before.line_no} {self.delta:+d})"
 
 
 @dataclass(frozen=True, slots=True)
@@ -55,6 +83,8 @@ class AllotmentPlan:
 class GreedyAllotter:
     """Hands out a pool of units to lines offered in allotment order."""
 
+    __slots__ = ("remaining",)
+
     def __init__(self, pool: int | None) -> None:
         self.remaining = pool  # None: unlimited (untracked product)
 
@@ -65,13 +95,16 @@ class GreedyAllotter:
     def offer(self, line: OrderLine) -> int:
         """The movable units ``line`` should hold, given every earlier line was offered."""
         cap = line.cap
-        if self.remaining is None:
+        remaining = self.remaining
+        if remaining is None:
             return cap
-        give = min(cap, self.remaining)
-        if line.policy is LinePolicy.WHOLE and give < cap:
-            give = 0
-        self.remaining -= give
-        return give
+        if cap <= remaining:
+            self.remaining = remaining - cap
+            return cap
+        if line.policy is LinePolicy.WHOLE:
+            return 0
+        self.remaining = 0
+        return remaining
 
     def page_hint(self, maximum: int = 100) -> int:
         """How many more lines are worth reading: each line that gets anything takes
@@ -84,7 +117,7 @@ class GreedyAllotter:
 def settle(line: OrderLine, target: int, *, manual: bool) -> OrderLine:
     """The line after the recompute gave it ``target`` movable units. In manual fill
     mode a line left short waits for a fill command from now on."""
-    after = line.with_movable(target)
+    after = line.with_movable(target) if target != line.movable else line
     if manual and after.backordered - after.forced > 0 and not after.awaiting_fill:
         after = replace(after, awaiting_fill=True)
     return after
@@ -107,31 +140,32 @@ def plan_allotment(
     index is read (it then holds only fresh lines and holders), so none is missed.
     """
     allotter = allotter or GreedyAllotter(balance.pool)
-    changes: list[LineChange] = []
-    seen: set[str] = set()
+    releases: list[LineChange] = []
+    takes: list[LineChange] = []
     read = 0
-    last_key = ""
-    iterator: Iterator[OrderLine] = iter(demand)
-    for line in iterator:
+    last: OrderLine | None = None
+    offer = allotter.offer
+    for line in demand:
         read += 1
-        seen.add(line.key)
-        last_key = line.key
-        after = settle(line, allotter.offer(line), manual=line.shop in manual_shops)
-        if after != line:
-            changes.append(LineChange(line, after))
-        if allotter.exhausted and not manual_shops:
+        last = line
+        target = offer(line)
+        movable = line.allotted - line.locked
+        if manual_shops and line.shop in manual_shops:
+            after = settle(line, target, manual=True)
+            if after != line:
+                (releases if target < movable else takes).append(LineChange(line, after))
+        elif target != movable:  # only changed lines cost anything beyond the offer
+            (releases if target < movable else takes).append(LineChange(line, allotted=line.locked + target))
+        if allotter.remaining == 0 and not manual_shops:
             break
     else:
-        last_key = ""  # demand fully read: every holder was seen
-    if last_key:
-        for line in holders_after(last_key):
+        last = None  # demand fully read: every holder was seen
+    if last is not None:
+        for line in holders_after(last.key):
             read += 1
-            if line.key in seen:
-                continue
             after = settle(line, 0, manual=line.shop in manual_shops)
             if after != line:
-                changes.append(LineChange(line, after))
+                releases.append(LineChange(line, after))
     # Releases first: a writer that applies them in this order never needs more
     # units than are free at any point.
-    changes.sort(key=lambda c: (c.delta >= 0, c.after.key))
-    return AllotmentPlan(balance.sku, tuple(changes), read)
+    return AllotmentPlan(balance.sku, tuple(releases + takes), read)
