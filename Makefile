@@ -42,7 +42,7 @@ $(BIN)/python: $(UV) pyproject.toml uv.lock
 setup: $(BIN)/python
 
 run: setup
-	$(BIN)/python -m localcloud $(ARGS)
+	PYTHONPATH=infra:layers/shared $(BIN)/python -m localcloud $(ARGS)
 
 lint: setup
 	$(BIN)/ruff check .
@@ -75,7 +75,7 @@ test: lint typecheck check-template checkov
 	$(BIN)/pytest -n 2 tests
 
 bench: setup
-	$(BIN)/python -m benchmarks $(ARGS)
+	PYTHONPATH=.:infra:layers/shared $(BIN)/python -m benchmarks $(ARGS)
 
 soak: setup
 	$(BIN)/pytest tests/simulation -m soak --seeds=$(or $(SEEDS),200)

@@ -33,11 +33,17 @@ class Triggers:
 
     @classmethod
     def collect(cls, many: Iterable[Triggers]) -> Triggers:
+        """Merge a batch: each SKU once, with the distinct events that touched it."""
         out = cls()
+        events: dict[str, list[str]] = {}
         for t in many:
             for sku, event in t.skus.items():
-                out.skus.setdefault(sku, event)
+                seen = events.setdefault(sku, [])
+                if event not in seen:
+                    seen.append(event)
             out.orders |= t.orders
+        for sku, seen in events.items():
+            out.skus[sku] = ", ".join(seen[:3]) + (f" and {len(seen) - 3} more" if len(seen) > 3 else "")
         return out
 
 
