@@ -14,13 +14,11 @@ export UV_PROJECT_ENVIRONMENT := $(VENV)
 export AWS_DEFAULT_REGION ?= us-east-1
 export SAM_CLI_TELEMETRY := 0
 # Tests, benchmarks and the local cloud never talk to AWS: they get dummy credentials
-# (and no profile), so a real login can never be used by accident. `make deploy` is
+# (environment keys win over any profile), so a real login is never used. `make deploy` is
 # left with whatever credentials the shell has.
 LOCAL_TARGETS := run test unit integration e2e bench soak
 $(LOCAL_TARGETS): export AWS_ACCESS_KEY_ID = testing
 $(LOCAL_TARGETS): export AWS_SECRET_ACCESS_KEY = testing
-$(LOCAL_TARGETS): export AWS_SESSION_TOKEN =
-$(LOCAL_TARGETS): export AWS_PROFILE =
 
 .PHONY: help setup run test lint typecheck unit integration e2e check-template checkov bench soak deploy clean
 
@@ -75,7 +73,7 @@ test: lint typecheck check-template checkov
 	$(BIN)/pytest -n 2 tests
 
 bench: setup
-	PYTHONPATH=.:infra:layers/shared $(BIN)/python -m benchmarks $(ARGS)
+	PYTHONPATH=.:infra:layers/shared $(BIN)/python -m tests.benchmarks $(ARGS)
 
 soak: setup
 	$(BIN)/pytest tests/simulation -m soak --seeds=$(or $(SEEDS),200)
