@@ -7,7 +7,7 @@ import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
-from backorders.adapters.dynamodb.store import DynamoStore
+from backorders.adapters.dynamodb.store import DynamoStore, DynamoUnitOfWork
 from backorders.domain.allotment import AllotmentPlan, GreedyAllotter, LineChange, plan_allotment
 from backorders.domain.errors import Conflict, Throttled
 
@@ -75,11 +75,15 @@ def commit_changes(
     writer: str,
     event: str,
     at: str,
+    finish: Callable[[DynamoUnitOfWork], None] | None = None,
 ) -> int:
     """Write line changes of one SKU in as few transactions as the 100-item limit
     allows, releases before takes, each conditioned on the SKU version the plan was
-    made from (every commit bumps it by one). Returns the SKU version after."""
-    for start in range(0, len(changes), CHANGES_PER_TRANSACTION):
+    made from (every commit bumps it by one). ``finish`` adds more writes to the last
+    transaction, so they commit together with the last changes. Returns the SKU
+    version after."""
+    starts = list(range(0, len(changes), CHANGES_PER_TRANSACTION)) or [0]
+    for start in starts:
         chunk = changes[start : start + CHANGES_PER_TRANSACTION]
         uow = store.unit_of_work(writer=writer, event=event, at=at)
         for change in chunk:
@@ -92,12 +96,11 @@ def commit_changes(
                 line_no=change.after.line_no,
                 delta=change.delta,
             )
-        net = sum(c.delta for c in chunk)
-        uow.log(
-            f"{len(chunk)} line(s) changed, {net:+d} allotted, after {event}",
-            sku=sku,
-            delta=net,
-        )
+        if chunk:
+            net = sum(c.delta for c in chunk)
+            uow.log(f"{len(chunk)} line(s) changed, {net:+d} allotted, after {event}", sku=sku, delta=net)
+        if finish is not None and start == starts[-1]:
+            finish(uow)
         uow.touch_sku(sku, expect_version=version)
         uow.commit()
         version += 1

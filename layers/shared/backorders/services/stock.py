@@ -13,7 +13,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Literal
 
-from backorders.adapters.dynamodb.store import DynamoStore
+from backorders.adapters.dynamodb.store import DynamoStore, DynamoUnitOfWork
 from backorders.domain.allotment import LineChange
 from backorders.domain.errors import Conflict, Throttled
 from backorders.domain.model import Movement, MovementKind, SkuBalance
@@ -55,17 +55,7 @@ class StockService:
                     field="quantity",
                 )
             try:
-                shortfall = -delta - balance.available
-                if delta < 0 and shortfall > 0:
-                    self._release(balance, shortfall, event)
-                    continue  # re-read: the releases bumped the version
-                uow = self.store.unit_of_work(writer="api", event=event, at=self.clock())
-                uow.add_ledger(movement, delta, after)
-                # A count is computed from the on_hand it read, so it needs that exact
-                # version; other movements only add, and the available guard suffices.
-                expect = balance.version if movement.kind is MovementKind.COUNT else None
-                uow.touch_sku(movement.sku, on_hand=delta, expect_version=expect)
-                uow.commit()
+                self._commit(movement, balance, delta, after, event)
                 fresh = self.store.balance(movement.sku) or balance
                 return MovementResult("recorded", movement.movement_id, delta, fresh)
             except (Conflict, Throttled) as exc:
@@ -89,15 +79,43 @@ class StockService:
         balance = self.store.balance(movement.sku) or SkuBalance(movement.sku)
         return MovementResult("duplicate", movement.movement_id, int(entry.delta), balance)
 
-    def _release(self, balance: SkuBalance, shortfall: int, event: str) -> None:
-        """Give back ``shortfall`` movable units, last lines in allotment order first."""
+    def _commit(self, movement: Movement, balance: SkuBalance, delta: int, after: int, event: str) -> None:
+        """Ledger entry and on_hand change in one transaction. When on_hand drops below
+        what is free, the lines that give units back (last in allotment order first)
+        are part of the same commit, so the movement and its releases land together."""
+
+        def record(uow: DynamoUnitOfWork) -> None:
+            uow.add_ledger(movement, delta, after)
+            uow.touch_sku(movement.sku, on_hand=delta)
+
+        shortfall = -delta - balance.available
+        releases = self._releases(balance, shortfall) if shortfall > 0 else []
+        if not releases and movement.kind is not MovementKind.COUNT:
+            # only adds, guarded by available >= n: no need to pin the version
+            uow = self.store.unit_of_work(writer="api", event=event, at=self.clock())
+            record(uow)
+            uow.commit()
+            return
+        # A count is computed from the on_hand it read and releases from the lines it
+        # read: both need that exact SKU version.
+        commit_changes(
+            self.store,
+            balance.sku,
+            balance.version,
+            releases,
+            writer="api",
+            event=event,
+            at=self.clock(),
+            finish=record,
+        )
+
+    def _releases(self, balance: SkuBalance, shortfall: int) -> list[LineChange]:
+        """Movable units to give back, last lines in allotment order first."""
         changes: list[LineChange] = []
         for line in self.store.holders_from_end(balance.sku):
             give = min(line.movable, shortfall)
             changes.append(LineChange(line, line.with_movable(line.movable - give)))
             shortfall -= give
             if shortfall == 0:
-                break
-        if shortfall > 0:
-            raise Conflict(f"{balance.sku}: allotments changed meanwhile, retry")
-        commit_changes(self.store, balance.sku, balance.version, changes, writer="api", event=event, at=self.clock())
+                return changes
+        raise Conflict(f"{balance.sku}: allotments changed meanwhile, retry")
