@@ -10,7 +10,7 @@ from datetime import datetime
 from decimal import Decimal
 from typing import Annotated, Literal
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StrictBool, StrictInt
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StrictBool, StrictInt, model_validator
 
 Text = Annotated[str, Field(min_length=1, max_length=64, pattern=r"^[^\x00-\x1f]+$")]
 Priority = Annotated[StrictInt, Field(ge=-9999, le=9999)]
@@ -61,6 +61,12 @@ class MovementIn(_Body):
 class CancelIn(_Body):
     line: Annotated[StrictInt, Field(ge=1)] | None = None
     units: Quantity | None = None
+
+    @model_validator(mode="after")
+    def _units_need_a_line(self) -> CancelIn:
+        if self.units is not None and self.line is None:
+            raise ValueError("units can only be cancelled on one line: give 'line' too")
+        return self
 
 
 class OrderPatchIn(_Body):

@@ -11,6 +11,7 @@ from aws_lambda_powertools.event_handler.router import APIGatewayHttpRouter
 from backorders.bootstrap import services
 from backorders.domain.model import Customer, LinePolicy, NewLine, Order, ShipType
 from backorders.domain.orders import fingerprint
+from idempotency import once
 from schemas import CancelIn, ForceBackorderIn, LinePatchIn, OrderIn, OrderPatchIn
 
 router = APIGatewayHttpRouter()
@@ -59,8 +60,17 @@ def change_order(order_id: str, body: Annotated[OrderPatchIn, Body()]) -> dict[s
 
 @router.post("/v1/orders/<order_id>/cancel")
 def cancel_order(order_id: str, body: Annotated[CancelIn, Body()]) -> dict[str, Any]:
-    changes = services().orders.cancel(_shop(), order_id, body.line, body.units)
-    return {"status": "cancelled" if changes else "unchanged", "order_id": order_id, "lines": len(changes)}
+    """Cancel the order or a line (all its open units: a replay changes nothing), or
+    ``units`` of a line: relative, so it runs once per Idempotency-Key."""
+
+    def cancel() -> dict[str, Any]:
+        changes = services().orders.cancel(_shop(), order_id, body.line, body.units)
+        return {"status": "cancelled" if changes else "unchanged", "order_id": order_id, "lines": len(changes)}
+
+    if body.units is None:
+        return cancel()
+    key = router.current_event.headers.get("idempotency-key")
+    return once(key, f"{_shop()}/cancel/{order_id}", body.model_dump(), cancel)
 
 
 @router.patch("/v1/orders/<order_id>/lines/<line_no>")
