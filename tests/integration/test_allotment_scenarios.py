@@ -157,3 +157,17 @@ def test_fill_any_lines_fills_what_it_can_in_allotment_order(svc):
     report = svc.fill.fill("stone", skus={"MUG"}, only_complete=False)
     assert {f["order_id"] for f in report.filled} == {"BIG"}
     assert stone.allotted("BIG") == 2 and stone.allotted("SMALL") == 0
+
+
+def test_switching_back_to_automatic_filling_fills_the_waiting_lines(svc):
+    from backorders.domain.model import FillMode, ShopSettings
+
+    stone = World(svc, shop="stone")
+    svc.shops.save(ShopSettings("stone", fill_mode=FillMode.MANUAL))
+    stone.product("MUG")
+    stone.order("WAITING", ("MUG", 2))
+    stone.receive("MUG", 2)
+    assert stone.allotted("WAITING") == 0
+    assert svc.shops.save(ShopSettings("stone", fill_mode=FillMode.AUTO)) == 1
+    stone.settle()
+    assert stone.allotted("WAITING") == 2

@@ -43,8 +43,8 @@ def get_supplier(supplier_id: str) -> dict[str, Any]:
 def put_shop(body: Annotated[ShopIn, Body()]) -> dict[str, Any]:
     shop = str(router.context["shop"])
     settings = ShopSettings(shop, LinePolicy(body.line_policy), FillMode(body.fill_mode), body.notify_customers)
-    services().store.put_shop_settings(settings)
-    return {"status": "saved", "shop": shop, **body.model_dump()}
+    released = services().shops.save(settings)
+    return {"status": "saved", "shop": shop, **body.model_dump(), "lines_released": released}
 
 
 @router.put("/v1/customers/<customer_id>")

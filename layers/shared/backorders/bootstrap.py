@@ -18,6 +18,7 @@ from backorders.services.fill import FillService
 from backorders.services.orders import OrderService
 from backorders.services.queries import QueryService
 from backorders.services.shipments import ShipmentService
+from backorders.services.shops import ShopService
 from backorders.services.stock import StockService
 from backorders.services.sweep import Sweep
 
@@ -37,6 +38,7 @@ class Services:
     queries: QueryService
     fill: FillService
     sweep: Sweep
+    shops: ShopService
     clock: Callable[[], str]
 
 
@@ -53,6 +55,7 @@ def build(config: Settings, *, clock: Callable[[], str] = utc_now) -> Services:
         queries=QueryService(store, clock=clock),
         fill=FillService(store, orders, allocator, clock=clock),
         sweep=Sweep(store, allocator),
+        shops=ShopService(store, orders),
         clock=clock,
     )
 
