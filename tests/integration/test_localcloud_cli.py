@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import Any
 
 import yaml
+
 from localcloud import Template
 from localcloud.template import load_yaml
 

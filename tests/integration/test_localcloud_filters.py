@@ -6,6 +6,7 @@ import json
 from typing import Any
 
 import pytest
+
 from localcloud.filters import FilterPatternError, compile_filters, matches_any, matches_pattern
 
 

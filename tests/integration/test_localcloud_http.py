@@ -15,6 +15,7 @@ from typing import Any
 from urllib.parse import urlsplit
 
 import pytest
+
 from localcloud import LocalCloud
 
 ROOT = Path(__file__).resolve().parents[2]

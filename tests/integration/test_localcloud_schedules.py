@@ -13,6 +13,7 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 import pytest
+
 from localcloud import LocalCloud
 from localcloud.schedules import (
     CronExpression,

@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+
 from localcloud import LocalCloud, Template
 
 ROOT = Path(__file__).resolve().parents[2]

@@ -9,6 +9,7 @@ from typing import Any
 
 import pytest
 import yaml
+
 from localcloud import LocalCloud, Template, TemplateError
 from localcloud.template import load_yaml
 

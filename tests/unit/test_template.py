@@ -150,9 +150,7 @@ _DAILY_CRON = re.compile(r"^cron\(\d{1,2} \d{1,2} [*?] \* [*?] \*\)$")
 
 
 def test_one_rate_and_one_daily_cron_schedule(resources: dict[str, Any]) -> None:
-    expressions = [
-        props["ScheduleExpression"] for _, _, props in _events(resources, "ScheduleV2", "Schedule")
-    ]
+    expressions = [props["ScheduleExpression"] for _, _, props in _events(resources, "ScheduleV2", "Schedule")]
     rates = [e for e in expressions if e.startswith("rate(")]
     crons = [e for e in expressions if e.startswith("cron(")]
     assert len(expressions) == 2, expressions
