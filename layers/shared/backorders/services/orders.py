@@ -11,9 +11,9 @@ from typing import Literal
 from backorders.adapters.dynamodb.store import DynamoStore, OrderView
 from backorders.domain import orders as rules
 from backorders.domain.allotment import LineChange
-from backorders.domain.errors import Conflict, NotFound, Throttled
+from backorders.domain.errors import Conflict, NotFound
 from backorders.domain.model import Order, OrderLine
-from backorders.services.allocation import MAX_ATTEMPTS, backoff
+from backorders.services.allocation import retrying
 
 
 @dataclass(frozen=True, slots=True)
@@ -85,8 +85,9 @@ class OrderService:
         order_fields: dict[str, object] | None = None,
     ) -> list[LineChange]:
         """Apply ``edit`` to the chosen lines (all when ``line_nos`` is None) and write
-        the result with the SKU counters, retrying on a concurrent change."""
-        for attempt in range(1, MAX_ATTEMPTS + 1):
+        the result with the SKU counters, re-reading on a concurrent change."""
+
+        def attempt() -> list[LineChange]:
             view = self.view(shop, order_id)
             chosen = [ln for ln in view.lines if line_nos is None or ln.line_no in line_nos]
             if line_nos is not None:
@@ -109,14 +110,10 @@ class OrderService:
                 )
             if order_fields:
                 uow.update_order(shop, order_id, view.order.version, **order_fields)
-            try:
-                uow.commit()
-                return changes
-            except (Conflict, Throttled):
-                if attempt == MAX_ATTEMPTS:
-                    raise
-                backoff(attempt)
-        return []
+            uow.commit()
+            return changes
+
+        return retrying(attempt)
 
     def cancel(
         self, shop: str, order_id: str, line_no: int | None = None, units: int | None = None

@@ -10,10 +10,10 @@ from typing import Literal
 
 from backorders.adapters.dynamodb.store import DynamoStore, OrderView
 from backorders.domain.allotment import LineChange
-from backorders.domain.errors import Conflict, NotFound, Throttled
+from backorders.domain.errors import Conflict, NotFound
 from backorders.domain.model import Movement, MovementKind, Shipment, ShipmentStatus
 from backorders.domain.shipments import pending_content
-from backorders.services.allocation import MAX_ATTEMPTS, backoff, retrying
+from backorders.services.allocation import retrying
 
 
 @dataclass(frozen=True, slots=True)
@@ -31,51 +31,47 @@ class ShipmentService:
     def sync_pending(self, shop: str, order_id: str) -> Shipment | None:
         """Create, append to, shrink or drop the order's pending shipment so that it
         holds exactly the units that may ship now (level-triggered, idempotent)."""
-        for attempt in range(1, MAX_ATTEMPTS + 1):
-            view = self.store.order_view(shop, order_id, with_log=False)
-            if view is None:
-                return None
-            content = pending_content(view.order.ship_type, view.lines)
-            skus = {ln.line_no: ln.sku for ln in view.lines if ln.line_no in content}
-            pending = next((s for s in view.shipments if s.status is ShipmentStatus.PENDING), None)
-            if (pending.lines if pending else {}) == content:
-                return pending
-            event = f"allotment of order {order_id} changed"
-            uow = self.store.unit_of_work(writer="allocator", event=event, at=self.clock())
-            result: Shipment | None
-            if pending is not None and not content:
-                uow.delete_shipment(pending)
-                uow.log(
-                    f"pending shipment {pending.shipment_no} dropped: nothing may ship now",
-                    shop=shop,
-                    order_id=order_id,
-                )
-                result = None
-            elif pending is not None:
-                result = replace(pending, lines=content, skus=skus)
-                uow.put_shipment(result, expect_version=pending.version)
-                uow.log(
-                    f"pending shipment {pending.shipment_no} now holds {_units(content)}",
-                    shop=shop,
-                    order_id=order_id,
-                )
-            else:
-                result = Shipment(shop, order_id, view.next_shipment_no, ShipmentStatus.PENDING, content, skus)
-                uow.put_shipment(result, expect_version=None)
-                uow.update_order(shop, order_id, view.order.version, next_shipment_no=view.next_shipment_no + 1)
-                uow.log(
-                    f"pending shipment {result.shipment_no} created with {_units(content)}",
-                    shop=shop,
-                    order_id=order_id,
-                )
-            try:
-                uow.commit()
-                return result
-            except (Conflict, Throttled):
-                if attempt == MAX_ATTEMPTS:
-                    raise
-                backoff(attempt)
-        return None
+        return retrying(lambda: self._sync_pending(shop, order_id))
+
+    def _sync_pending(self, shop: str, order_id: str) -> Shipment | None:
+        view = self.store.order_view(shop, order_id, with_log=False)
+        if view is None:
+            return None
+        content = pending_content(view.order.ship_type, view.lines)
+        skus = {ln.line_no: ln.sku for ln in view.lines if ln.line_no in content}
+        pending = next((s for s in view.shipments if s.status is ShipmentStatus.PENDING), None)
+        if (pending.lines if pending else {}) == content:
+            return pending
+        event = f"allotment of order {order_id} changed"
+        uow = self.store.unit_of_work(writer="allocator", event=event, at=self.clock())
+        result: Shipment | None
+        if pending is not None and not content:
+            uow.delete_shipment(pending)
+            uow.log(
+                f"pending shipment {pending.shipment_no} dropped: nothing may ship now",
+                shop=shop,
+                order_id=order_id,
+            )
+            result = None
+        elif pending is not None:
+            result = replace(pending, lines=content, skus=skus)
+            uow.put_shipment(result, expect_version=pending.version)
+            uow.log(
+                f"pending shipment {pending.shipment_no} now holds {_units(content)}",
+                shop=shop,
+                order_id=order_id,
+            )
+        else:
+            result = Shipment(shop, order_id, view.next_shipment_no, ShipmentStatus.PENDING, content, skus)
+            uow.put_shipment(result, expect_version=None)
+            uow.update_order(shop, order_id, view.order.version, next_shipment_no=view.next_shipment_no + 1)
+            uow.log(
+                f"pending shipment {result.shipment_no} created with {_units(content)}",
+                shop=shop,
+                order_id=order_id,
+            )
+        uow.commit()
+        return result
 
     # -------------------------------------------------------------- release / ship
     def _shipment(self, shop: str, order_id: str, shipment_no: int) -> tuple[OrderView, Shipment]:
