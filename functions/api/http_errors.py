@@ -41,7 +41,9 @@ STATUS = {
 _keyring: ApiKeyRing | None = None
 
 
-def _json(status: int, payload: dict[str, Any], headers: dict[str, str] | None = None) -> Response[str]:
+def json_response(status: int, payload: dict[str, Any], headers: dict[str, str] | None = None) -> Response[str]:
+    """A JSON answer with its status. Routes that need a status other than 200 use
+    this: a ``Response`` with a dict body and no content type is not serialised."""
     return Response(
         status_code=status,
         content_type="application/json",
@@ -90,7 +92,7 @@ def register(app: APIGatewayHttpResolver) -> None:
             loc = tuple(err.get("loc", ()))
             kind = err.get("type", "")
             if kind == "json_invalid":
-                return _json(
+                return json_response(
                     400,
                     {"error": "malformed_json", "message": "request body is not valid JSON", "field": "body"},
                 )
@@ -101,7 +103,7 @@ def register(app: APIGatewayHttpResolver) -> None:
                 message = "is not a known field"
             problems.append({"field": _field_name(loc), "problem": message})
         first = problems[0] if problems else {"field": "body", "problem": "invalid"}
-        return _json(
+        return json_response(
             422,
             {
                 "error": "invalid_request",
@@ -116,7 +118,7 @@ def register(app: APIGatewayHttpResolver) -> None:
         status = next((code for cls, code in STATUS.items() if isinstance(exc, cls)), 400)
         if status >= 429:
             logger.warning("request throttled", extra={"error": exc.code})
-        return _json(status, {"error": exc.code, "message": exc.message, "field": exc.field})
+        return json_response(status, {"error": exc.code, "message": exc.message, "field": exc.field})
 
     @app.not_found
     def not_found(_: Exception) -> Response[str]:
@@ -130,7 +132,7 @@ def register(app: APIGatewayHttpResolver) -> None:
             }
         )
         if allowed:
-            return _json(
+            return json_response(
                 405,
                 {
                     "error": "method_not_allowed",
@@ -139,12 +141,12 @@ def register(app: APIGatewayHttpResolver) -> None:
                 },
                 headers={"Allow": ", ".join(allowed)},
             )
-        return _json(404, {"error": "not_found", "message": f"no route {method} {path}", "field": None})
+        return json_response(404, {"error": "not_found", "message": f"no route {method} {path}", "field": None})
 
     @app.exception_handler(Exception)
     def unexpected(exc: Exception) -> Response[str]:
         logger.exception("unhandled error")
-        return _json(500, {"error": "internal", "message": "internal error; it has been logged", "field": None})
+        return json_response(500, {"error": "internal", "message": "internal error; it has been logged", "field": None})
 
 
 def _routes(app: APIGatewayHttpResolver) -> list[Any]:

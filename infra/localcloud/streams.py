@@ -240,6 +240,11 @@ class StreamConsumer:
                     if self._discard_iterator is not None:
                         self._discard_iterator(iterator)
                     iterator = response.get("NextShardIterator")
+                    if not response.get("Records"):
+                        # Reopen from the last record read on the next poll: a cancelled
+                        # transaction makes moto restore a deep copy of its tables, and an
+                        # open iterator would keep reading the discarded copy's stream.
+                        iterator = None
                     for raw in response.get("Records", []):
                         record = to_lambda_record(raw, self.config.stream_arn, self._region)
                         self._last_read = _sequence(record)

@@ -9,9 +9,11 @@ from aws_lambda_powertools.event_handler.openapi.params import Body
 from aws_lambda_powertools.event_handler.router import APIGatewayHttpRouter
 
 from backorders.bootstrap import services
+from backorders.domain.errors import InvalidInput
 from backorders.domain.model import Customer, LinePolicy, NewLine, Order, ShipType
 from backorders.domain.orders import fingerprint
-from idempotency import once
+from backorders.services.orders import Command
+from http_errors import json_response
 from schemas import CancelIn, ForceBackorderIn, LinePatchIn, OrderIn, OrderPatchIn
 
 router = APIGatewayHttpRouter()
@@ -28,7 +30,7 @@ def _utc(value: Any) -> str:
 
 
 @router.post("/v1/orders")
-def create_order(body: Annotated[OrderIn, Body()]) -> Response[dict[str, Any]]:
+def create_order(body: Annotated[OrderIn, Body()]) -> Response[str]:
     order = Order(
         shop=_shop(),
         order_id=body.id,
@@ -44,7 +46,7 @@ def create_order(body: Annotated[OrderIn, Body()]) -> Response[dict[str, Any]]:
     )
     result = services().orders.create(order)
     status = 201 if result.status == "created" else 200
-    return Response(status, body={"status": result.status, "order_id": result.order_id, "lines": result.lines})
+    return json_response(status, {"status": result.status, "order_id": result.order_id, "lines": result.lines})
 
 
 @router.get("/v1/orders/<order_id>")
@@ -61,16 +63,17 @@ def change_order(order_id: str, body: Annotated[OrderPatchIn, Body()]) -> dict[s
 @router.post("/v1/orders/<order_id>/cancel")
 def cancel_order(order_id: str, body: Annotated[CancelIn, Body()]) -> dict[str, Any]:
     """Cancel the order or a line (all its open units: a replay changes nothing), or
-    ``units`` of a line: relative, so it runs once per Idempotency-Key."""
-
-    def cancel() -> dict[str, Any]:
-        changes = services().orders.cancel(_shop(), order_id, body.line, body.units)
-        return {"status": "cancelled" if changes else "unchanged", "order_id": order_id, "lines": len(changes)}
-
-    if body.units is None:
-        return cancel()
-    key = router.current_event.headers.get("idempotency-key")
-    return once(key, f"{_shop()}/cancel/{order_id}", body.model_dump(), cancel)
+    ``units`` of a line: relative, so it is applied once per ``Idempotency-Key``."""
+    command = None
+    if body.units is not None:
+        key = (router.current_event.headers.get("idempotency-key") or "").strip()
+        if not 0 < len(key) <= 128:
+            raise InvalidInput(
+                "cancelling some units needs an Idempotency-Key header (1-128 characters)", field="idempotency-key"
+            )
+        command = Command(f"cancel/{key}", fingerprint(body.model_dump()))
+    changes = services().orders.cancel(_shop(), order_id, body.line, body.units, command=command)
+    return {"status": "cancelled" if changes else "unchanged", "order_id": order_id, "lines": len(changes)}
 
 
 @router.patch("/v1/orders/<order_id>/lines/<line_no>")

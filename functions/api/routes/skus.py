@@ -11,6 +11,7 @@ from aws_lambda_powertools.event_handler.openapi.params import Query
 from aws_lambda_powertools.event_handler.router import APIGatewayHttpRouter
 
 from backorders.bootstrap import services
+from http_errors import json_response
 
 router = APIGatewayHttpRouter()
 
@@ -31,7 +32,7 @@ def backorders(
     customer: Annotated[str | None, Query(max_length=64)] = None,
     min_age_days: Annotated[int | None, Query(ge=0, le=3650)] = None,
     limit: Annotated[int, Query(ge=1, le=5000)] = 1000,
-) -> Response[Any]:
+) -> Response[str]:
     rows = list(
         services().queries.backorders(
             shop=str(router.context["shop"]),
@@ -48,4 +49,4 @@ def backorders(
         writer.writeheader()
         writer.writerows(rows)
         return Response(200, content_type="text/csv", body=out.getvalue())
-    return Response(200, body={"backorders": rows, "count": len(rows)})
+    return json_response(200, {"backorders": rows, "count": len(rows)})

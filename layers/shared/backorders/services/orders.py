@@ -6,14 +6,30 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Literal
 
 from backorders.adapters.dynamodb.store import DynamoStore, OrderView
 from backorders.domain import orders as rules
 from backorders.domain.allotment import LineChange
-from backorders.domain.errors import Conflict, NotFound
+from backorders.domain.errors import Conflict, InvalidInput, NotFound
 from backorders.domain.model import Order, OrderLine
 from backorders.services.allocation import retrying
+
+COMMAND_DAYS = 7  # how long a relative command's idempotency key is remembered
+
+
+def _days_from(now: str, days: int) -> int:
+    """Epoch seconds ``days`` after the service timestamp ``now`` (for TTL attributes)."""
+    return int(datetime.fromisoformat(now.replace("Z", "+00:00")).timestamp()) + days * 86400
+
+
+@dataclass(frozen=True, slots=True)
+class Command:
+    """A relative command's idempotency key and the fingerprint of its request."""
+
+    key: str
+    fingerprint: str
 
 
 @dataclass(frozen=True, slots=True)
@@ -83,12 +99,19 @@ class OrderService:
         event: str,
         line_nos: set[int] | None = None,
         order_fields: dict[str, object] | None = None,
+        command: Command | None = None,
     ) -> list[LineChange]:
         """Apply ``edit`` to the chosen lines (all when ``line_nos`` is None) and write
-        the result with the SKU counters, re-reading on a concurrent change."""
+        the result with the SKU counters, re-reading on a concurrent change. With a
+        ``command`` key the edit is applied at most once: the key is stored in the same
+        transaction, and a retry that finds it changes nothing."""
 
         def attempt() -> list[LineChange]:
             view = self.view(shop, order_id)
+            if command is not None and command.key in view.commands:
+                if view.commands[command.key] != command.fingerprint:
+                    raise Conflict("this Idempotency-Key was used with a different request", field="idempotency-key")
+                return []
             chosen = [ln for ln in view.lines if line_nos is None or ln.line_no in line_nos]
             if line_nos is not None:
                 missing = line_nos - {ln.line_no for ln in chosen}
@@ -110,28 +133,46 @@ class OrderService:
                 )
             if order_fields:
                 uow.update_order(shop, order_id, view.order.version, **order_fields)
+            if command is not None:
+                expires = _days_from(self.clock(), COMMAND_DAYS)
+                uow.add_command(shop, order_id, command.key, command.fingerprint, expires_at=expires)
             uow.commit()
             return changes
 
         return retrying(attempt)
 
     def cancel(
-        self, shop: str, order_id: str, line_no: int | None = None, units: int | None = None
+        self,
+        shop: str,
+        order_id: str,
+        line_no: int | None = None,
+        units: int | None = None,
+        *,
+        command: Command | None = None,
     ) -> list[LineChange]:
-        if line_no is None:
-            # cancel every line that still has cancellable units
+        """Cancel every open unit of the order or of one line (absolute: a replay
+        changes nothing), or ``units`` of one line (relative: pass a ``command`` key)."""
+        if units is None:
             return self.edit_lines(
                 shop,
                 order_id,
                 lambda ln: rules.cancel(ln) if rules.open_units(ln) > 0 else ln,
-                event=f"order {order_id} cancelled",
+                event=f"order {order_id} cancelled"
+                if line_no is None
+                else f"order {order_id} line {line_no} cancelled",
+                line_nos=None if line_no is None else {line_no},
             )
+        if line_no is None:
+            raise InvalidInput("units can only be cancelled on one line", field="line")
+        if command is None:
+            raise InvalidInput("cancelling some units needs an Idempotency-Key header", field="idempotency-key")
         return self.edit_lines(
             shop,
             order_id,
             lambda ln: rules.cancel(ln, units),
-            event=f"order {order_id} line {line_no} cancelled ({units if units else 'all open'} units)",
+            event=f"order {order_id} line {line_no}: {units} unit(s) cancelled",
             line_nos={line_no},
+            command=command,
         )
 
     def change_quantity(self, shop: str, order_id: str, line_no: int, quantity: int) -> list[LineChange]:

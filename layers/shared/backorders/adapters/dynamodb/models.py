@@ -174,6 +174,14 @@ class LogItem(_Base):
     expires_at = NumberAttribute(null=True)
 
 
+class CommandItem(_Base):
+    """A relative command applied to an order (its idempotency key), kept a week."""
+
+    fingerprint = UnicodeAttribute()
+    at = UnicodeAttribute()
+    expires_at = NumberAttribute()
+
+
 # ------------------------------------------------------------------ orders
 
 
@@ -387,6 +395,7 @@ MODELS: tuple[type[_Base], ...] = (
     SkuItem,
     LedgerItem,
     LogItem,
+    CommandItem,
     LineItem,
     OrderItem,
     ShipmentItem,

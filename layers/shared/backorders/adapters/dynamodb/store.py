@@ -27,6 +27,7 @@ from pynamodb.transactions import TransactWrite
 
 from backorders.adapters.dynamodb.models import (
     BACKORDER_SHARDS,
+    CommandItem,
     CustomerItem,
     LedgerItem,
     LineItem,
@@ -98,6 +99,7 @@ class OrderView:
     shipments: tuple[Shipment, ...]
     log: tuple[LogEntry, ...]
     next_shipment_no: int
+    commands: dict[str, str] = field(default_factory=dict)  # command key -> payload fingerprint
 
 
 def _map_error(exc: Exception, what: str) -> Exception:
@@ -196,6 +198,14 @@ class DynamoUnitOfWork:
             created_at=self.at,
         )
         self._op("save", item, condition=OrderItem.pk.does_not_exist(), label="order")
+
+    def add_command(self, shop: str, order_id: str, key: str, fingerprint: str, *, expires_at: int) -> None:
+        """Mark a relative command (for example "cancel 2 units") as applied, in the
+        same transaction as its effect: a retry finds the mark and changes nothing."""
+        item = CommandItem(
+            pk=order_pk(shop, order_id), sk=f"CMD#{key}", fingerprint=fingerprint, at=self.at, expires_at=expires_at
+        )
+        self._op("save", item, condition=CommandItem.pk.does_not_exist(), label="command")
 
     def update_order(self, shop: str, order_id: str, version: int, **fields: Any) -> None:
         item = OrderItem(pk=order_pk(shop, order_id), sk="ORDER")
@@ -408,6 +418,7 @@ class DynamoStore:
         lines: list[OrderLine] = []
         shipments: list[Shipment] = []
         log: list[LogEntry] = []
+        commands: dict[str, str] = {}
         try:
             raw = LineItem._get_connection().query(  # one query, many item types
                 order_pk(shop, order_id), consistent_read=True
@@ -432,6 +443,8 @@ class DynamoStore:
                 shipments.append(ShipmentItem.from_raw_data(data).to_domain())
             elif sk.startswith("LOG#") and with_log:
                 log.append(_log_entry(LogItem.from_raw_data(data)))
+            elif sk.startswith("CMD#"):
+                commands[sk.removeprefix("CMD#")] = CommandItem.from_raw_data(data).fingerprint
         if order is None:
             return None
         domain_order = Order(
@@ -445,7 +458,9 @@ class DynamoStore:
             fingerprint=order.fingerprint,
             version=int(order.version),
         )
-        return OrderView(domain_order, tuple(lines), tuple(shipments), tuple(log), int(order.next_shipment_no or 1))
+        return OrderView(
+            domain_order, tuple(lines), tuple(shipments), tuple(log), int(order.next_shipment_no or 1), commands
+        )
 
     def order_exists(self, shop: str, order_id: str) -> OrderItem | None:
         try:
