@@ -76,7 +76,7 @@ bench: setup
 	PYTHONPATH=.:infra:layers/shared $(BIN)/python -m tests.benchmarks $(ARGS)
 
 soak: setup
-	$(BIN)/pytest tests/simulation -m soak --seeds=$(or $(SEEDS),200)
+	$(BIN)/pytest -n $(or $(JOBS),2) tests/simulation -m soak --seeds=$(or $(SEEDS),200) $(if $(SEED),--seed=$(SEED)) $(if $(STEPS),--steps=$(STEPS))
 
 deploy: setup
 	$(BIN)/sam build --template template.yaml --config-file infra/samconfig.toml

@@ -1,0 +1,214 @@
+"""A seeded, deterministic simulation of one webshop day against the real handlers.
+
+``run(seed, steps)`` is a pure function of its arguments. Each step is one action:
+
+* ``event``: the webshop generates a write (order, cancellation, return, receipt, count,
+  adjustment, priority change, forced backorder, new product) and hands it to the network;
+* ``deliver``: the network delivers a request it held back, a duplicate, or a retry;
+* ``warehouse``: the warehouse reads an order and releases or ships a shipment;
+* ``stream``: one allocator invocation with a batch of the table stream;
+* ``planner``: a scheduled planner run (the allotment sweep);
+* ``idle``: time passes.
+
+Faults (see :mod:`faults`, :mod:`stream`, :mod:`webshop`) fire with seeded
+probabilities, and the invariants (:mod:`invariants`) are checked after every step.
+At the end of the day faults stop, everything in flight is delivered, the stream is
+drained, the planner runs, the stream is drained again, and the end-of-day checks run.
+
+A failure raises :class:`SimulationFailure` with the seed, the step, the problems, the
+last steps of the trace and the command that replays it.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import random
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+from tests.simulation import invariants
+from tests.simulation.cloud import Cloud
+from tests.simulation.faults import FaultPlan, SimulatedCrash
+from tests.simulation.stream import StreamDriver
+from tests.simulation.webshop import Webshop
+
+ACTIONS = {"event": 10, "deliver": 5, "warehouse": 4, "stream": 7, "planner": 0.4, "idle": 0.6}
+# Changes per allocator transaction (production: 40). Scaled down on some seeds so that
+# recomputes commit in several transactions and a crash can fall between them.
+CHUNK_KNOB = (None, None, 3, 1)
+TRACE_TAIL = 40
+
+
+def replay_hint(seed: int, steps: int) -> str:
+    return (
+        f"replay: make soak SEEDS=1 SEED={seed} STEPS={steps}\n"
+        f"    or: .venv/bin/pytest tests/simulation -m soak --seeds 1 --seed {seed} --steps {steps}"
+    )
+
+
+class SimulationFailure(AssertionError):
+    def __init__(self, seed: int, step: int | str, steps: int, problems: list[str], trace: list[str]) -> None:
+        self.seed, self.step, self.problems = seed, step, problems
+        shown = "\n".join(f"  - {p}" for p in problems[:25])
+        more = f"\n  ... and {len(problems) - 25} more" if len(problems) > 25 else ""
+        tail = "\n".join(trace[-TRACE_TAIL:])
+        super().__init__(
+            f"simulation seed {seed} failed at step {step} of {steps}:\n{shown}{more}\n"
+            f"last steps:\n{tail}\n{replay_hint(seed, steps)}"
+        )
+
+
+@dataclass
+class RunResult:
+    seed: int
+    steps: int
+    digest: str
+    chunk: int | None
+    actions: dict[str, int] = field(default_factory=dict)
+    storage_faults: dict[str, Any] = field(default_factory=dict)
+    network_faults: dict[str, int] = field(default_factory=dict)
+    stream: dict[str, Any] = field(default_factory=dict)
+    statuses: dict[int, int] = field(default_factory=dict)
+    requests: int = 0
+    acknowledged: int = 0
+    orders: int = 0
+    known_bugs: list[str] = field(default_factory=list)
+    trace: list[str] = field(default_factory=list)
+
+    def summary(self) -> str:
+        return (
+            f"seed {self.seed}: {self.steps} steps clean, {self.requests} webshop writes "
+            f"({self.acknowledged} acknowledged, {self.orders} orders), "
+            f"statuses {dict(sorted(self.statuses.items()))}, "
+            f"storage {self.storage_faults}, network {self.network_faults}, stream {self.stream}, chunk {self.chunk}"
+            + (f", met known {', '.join(self.known_bugs)}" if self.known_bugs else "")
+        )
+
+
+def run(seed: int, steps: int = 150, plan: FaultPlan | None = None) -> RunResult:
+    plan = FaultPlan() if plan is None else plan
+    rng = random.Random(f"{seed}:scheduler")
+    chunk = random.Random(f"{seed}:knobs").choice(CHUNK_KNOB)
+    trace: list[str] = [f"seed {seed}, {steps} steps, allocator chunk {chunk or 'production'}"]
+    actions: dict[str, int] = {}
+    with Cloud(seed, plan, chunk=chunk) as cloud:
+        shop = Webshop(cloud, random.Random(f"{seed}:webshop"), random.Random(f"{seed}:network"), plan)
+        stream = StreamDriver(cloud, random.Random(f"{seed}:stream"), plan)
+        busy = False
+
+        def interleave(actor: str) -> None:
+            """Another Lambda runs while ``actor`` is about to commit."""
+            nonlocal busy
+            if busy:
+                return
+            busy = True
+            try:
+                line = shop.deliver_one() if actor == "allocator" else stream.pump()
+                if line:
+                    trace.append(f"      meanwhile ({actor} between storage calls): {line}")
+            finally:
+                busy = False
+
+        cloud.faults.interleave_with = interleave
+
+        def check(step: int | str, *, final: bool = False) -> None:
+            problems = list(cloud.faults.violations)
+            cloud.faults.violations.clear()
+            with cloud.faults.suspended():
+                snap = invariants.snapshot(cloud)
+                problems += invariants.check_state(snap, shop)
+                problems += invariants.check_replays(shop)
+                problems += invariants.check_emails(cloud)
+                if final:
+                    problems += invariants.check_converged(snap)
+                    problems += invariants.check_pending_shipments(snap)
+                    problems += invariants.check_answered(shop)
+                    problems += invariants.check_acknowledged(snap, shop)
+            if problems:
+                raise SimulationFailure(seed, step, steps, problems, trace)
+
+        shop.open_shop()
+        stream.drain()
+        check("opening")
+        cloud.faults.enabled = True
+        for step in range(1, steps + 1):
+            shop.step = step
+            cloud.clock.advance(rng.randint(0, 240))
+            choices = [a for a in ACTIONS if a != "deliver" or shop.due()]
+            action = rng.choices(choices, weights=[ACTIONS[a] for a in choices])[0]
+            actions[action] = actions.get(action, 0) + 1
+            trace.append(f"[{step}] {action}: {_act(action, shop, stream, cloud)}")
+            check(step)
+
+        # the end of the day: faults off, everything delivered, the allocator settles
+        cloud.faults.enabled = False
+        shop.plan = stream.plan = FaultPlan.none()
+        shop.step = steps + 1
+        trace.append(f"[end] delivered {shop.flush()} request(s) still in flight")
+        discarded = stream.stats.discarded_records
+        trace.append(f"[end] stream drained in {stream.drain()} invocation(s)")
+        trace.append(f"[end] planner: {_planner(cloud)}")
+        trace.append(f"[end] stream drained in {stream.drain()} invocation(s)")
+        check("end of day", final=True)
+        if stream.stats.discarded_records != discarded:
+            raise SimulationFailure(
+                seed, "end of day", steps, ["the allocator gave up on records with every fault off"], trace
+            )
+        with cloud.faults.suspended():
+            digest = _digest(trace, invariants.snapshot(cloud))
+        return RunResult(
+            seed=seed,
+            steps=steps,
+            digest=digest,
+            chunk=chunk,
+            actions=actions,
+            storage_faults={k: v for k, v in asdict(cloud.faults.stats).items() if k != "by_operation"},
+            network_faults=dict(shop.network_faults),
+            stream={
+                k: v
+                for k, v in asdict(stream.stats).items()
+                if k in ("invocations", "partial_failures", "function_errors", "crashes", "discarded_records")
+            },
+            statuses=dict(shop.status_counts),
+            requests=len(shop.requests),
+            acknowledged=sum(1 for r in shop.requests if r.acked),
+            orders=len(shop.orders),
+            known_bugs=sorted(shop.known_bugs),
+            trace=trace,
+        )
+
+
+def _act(action: str, shop: Webshop, stream: StreamDriver, cloud: Cloud) -> str:
+    if action == "event":
+        return shop.event()
+    if action == "deliver":
+        return shop.deliver_one() or "nothing due"
+    if action == "warehouse":
+        return shop.warehouse()
+    if action == "stream":
+        return stream.pump() or "stream idle"
+    if action == "planner":
+        return _planner(cloud)
+    return "time passes"
+
+
+def _planner(cloud: Cloud) -> str:
+    try:
+        return f"planner {cloud.planner('frequent')}"
+    except SimulatedCrash:
+        return "planner crashed"
+    except Exception as exc:  # the schedule runs again later
+        return f"planner failed: {type(exc).__name__}: {exc}"
+
+
+def _digest(trace: list[str], snap: invariants.Snapshot) -> str:
+    state = {
+        "skus": snap.skus,
+        "ledger": {k: sorted(v, key=lambda e: e["sk"]) for k, v in snap.ledger.items()},
+        "orders": {"/".join(k): v for k, v in snap.orders.items()},
+        "lines": {"/".join(k): v for k, v in snap.lines.items()},
+        "shipments": {"/".join(k): sorted(v, key=lambda s: s["sk"]) for k, v in snap.shipments.items()},
+    }
+    text = "\n".join(trace) + json.dumps(state, sort_keys=True, default=str)
+    return hashlib.sha256(text.encode()).hexdigest()

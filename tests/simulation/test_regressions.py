@@ -1,0 +1,106 @@
+"""Faults the simulation found, each minimised to one request sequence against the real
+API handler on moto.
+
+While the production code still has a fault its test is marked
+``xfail(strict=True, reason=...)`` and ``invariants.KNOWN_BUGS`` names the symptom, so
+the simulation keeps exploring past it. When a fix lands the test passes, strict xfail
+fails the suite, and both the marker and the entry go: from then on the test guards
+the fix. Bugs 1 and 2 below were fixed in 8c08705."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+import pytest
+
+from tests.simulation.cloud import Cloud
+from tests.simulation.faults import FaultPlan
+
+ORDER = {
+    "id": "R1",
+    "entered_at": "2026-11-23T08:00:00Z",
+    "customer": {"id": "c1"},
+    "lines": [{"line": 1, "sku": "APPLE", "quantity": 3}, {"line": 2, "sku": "PEAR", "quantity": 2}],
+}
+
+
+@pytest.fixture
+def cloud() -> Iterator[Cloud]:
+    with Cloud(0, FaultPlan.none()) as running:
+        for sku in ("APPLE", "PEAR"):
+            assert running.api("PUT", f"/v1/products/{sku}", {"name": sku}).ok
+        assert running.api(
+            "POST", "/v1/stock/movements", {"id": "m1", "sku": "APPLE", "kind": "receipt", "quantity": 1}
+        ).ok
+        assert running.api("POST", "/v1/orders", ORDER).status == 201
+        yield running
+
+
+def _crash_after_next_domain_transaction(cloud: Cloud) -> None:
+    cloud.faults.crash_when = lambda operation, params: (
+        operation == "TransactWriteItems"
+        and any(next(iter(item.values()))["TableName"] == cloud.table for item in params["TransactItems"])
+    )
+
+
+def _line(cloud: Cloud, order_id: str, line: int) -> dict:
+    seen = cloud.api("GET", f"/v1/orders/{order_id}")
+    assert seen.ok
+    return next(ln for ln in seen.body["lines"] if ln["line"] == line)
+
+
+# ---------------------------------------------------------------------------------------
+# Bug 1 (seed 2 step 105, seed 6 step 16, seed 9 step 45; fixed in 8c08705): a line cancel
+# applied once (its answer lost: a timeout, or a crash after the commit) and delivered
+# again was answered 422 "units to cancel must be positive" - rules.cancel(line, None)
+# refused a line with no open unit - so the webshop took an applied cancel for refused.
+def test_a_redelivered_line_cancel_is_answered_unchanged(cloud: Cloud) -> None:
+    _crash_after_next_domain_transaction(cloud)
+    assert cloud.api("POST", "/v1/orders/R1/cancel", {"line": 1}).crashed  # applied, answer lost
+    again = cloud.api("POST", "/v1/orders/R1/cancel", {"line": 1})
+    assert (again.status, again.body.get("status")) == (200, "unchanged"), again.body
+    assert _line(cloud, "R1", 1)["cancelled"] == 3
+
+
+def test_a_redelivered_order_cancel_is_answered_unchanged(cloud: Cloud) -> None:
+    assert cloud.api("POST", "/v1/orders/R1/cancel", {}).body["status"] == "cancelled"
+    again = cloud.api("POST", "/v1/orders/R1/cancel", {})
+    assert (again.status, again.body["status"]) == (200, "unchanged")
+
+
+# ---------------------------------------------------------------------------------------
+# Bug 2 (seed 11, 24, 28, 29, 31, 32, 36, each at the end of the day; fixed in 8c08705):
+# a partial cancel ("units") ran under the Powertools idempotency utility, whose record
+# is a write apart from the cancel's transaction. A Lambda that died between the two (or
+# whose save of the result was throttled) left the key INPROGRESS; with no Lambda context
+# registered that record never expires early, so every retry with the key answered 500
+# for 24 hours (and an expiring record would have let the cancel run twice). The key is
+# now written in the cancel's own transaction.
+PARTIAL = {"line": 1, "units": 1}
+
+
+def test_a_partial_cancel_retried_after_a_crash_past_its_commit_is_answered_and_counted_once(cloud: Cloud) -> None:
+    headers = {"Idempotency-Key": "cancel-7"}
+    _crash_after_next_domain_transaction(cloud)  # the cancel commits, then the Lambda dies
+    assert cloud.api("POST", "/v1/orders/R1/cancel", PARTIAL, headers).crashed
+    for _ in range(2):
+        again = cloud.api("POST", "/v1/orders/R1/cancel", PARTIAL, headers)
+        assert again.ok, (again.status, again.body)
+    assert _line(cloud, "R1", 1)["cancelled"] == 1  # once, not three times
+
+
+def test_a_partial_cancel_retried_after_a_throttled_commit_is_applied_once(cloud: Cloud) -> None:
+    headers = {"Idempotency-Key": "cancel-8"}
+    cloud.faults.throttle_when = lambda operation, params: operation == "TransactWriteItems"
+    first = cloud.api("POST", "/v1/orders/R1/cancel", PARTIAL, headers)  # the service retries inside
+    again = cloud.api("POST", "/v1/orders/R1/cancel", PARTIAL, headers)
+    assert first.ok and again.ok, (first.status, first.body, again.status, again.body)
+    assert _line(cloud, "R1", 1)["cancelled"] == 1
+
+
+def test_a_partial_cancel_key_reused_for_another_request_is_refused(cloud: Cloud) -> None:
+    headers = {"Idempotency-Key": "cancel-9"}
+    assert cloud.api("POST", "/v1/orders/R1/cancel", PARTIAL, headers).ok
+    other = cloud.api("POST", "/v1/orders/R1/cancel", {"line": 2, "units": 1}, headers)
+    assert other.status == 409, other.body
+    assert _line(cloud, "R1", 2)["cancelled"] == 0
