@@ -7,7 +7,6 @@
 from __future__ import annotations
 
 import time
-from dataclasses import dataclass
 from decimal import Decimal
 
 import boto3
@@ -19,19 +18,11 @@ from backorders.config import Settings
 from backorders.domain.allotment import plan_allotment
 from backorders.domain.model import LinePolicy, Movement, MovementKind, OrderLine, SkuBalance
 from localcloud.template import TableSpec, load_yaml
-from tests.benchmarks.meter import Meter, metered
+from tests.benchmarks.fastmoto import fast_moto
+from tests.benchmarks.meter import Meter, metered, moto_images
+from tests.benchmarks.report import Row
 from tests.integration.conftest import ROOT, create_table
 from tests.support.builders import entered
-
-
-@dataclass(frozen=True)
-class Row:
-    number: int
-    name: str
-    measured: str
-    target: str
-    verdict: str
-    detail: str = ""
 
 
 def _waiting_lines(n: int) -> list[OrderLine]:
@@ -53,7 +44,7 @@ def reads_per_stock_event(backlog: int, receipt: int = 5) -> Meter:
         for line in _waiting_lines(backlog):
             batch.save(LineItem.from_domain(line, writer="bench", event="setup", at=svc.clock()))
     SkuItem(pk=sku_pk("HOT"), sk="SKU").update(actions=[SkuItem.backordered.add(backlog)])
-    with metered() as meter:
+    with metered(images=moto_images) as meter:
         svc.stock.record(Movement("PO-1", "HOT", MovementKind.RECEIPT, receipt))
         result = svc.allocator.recompute("HOT", event="receipt PO-1")
     assert len(result.plan.changes) == min(receipt, backlog)
@@ -81,7 +72,7 @@ def pure_allotment(n: int) -> tuple[float, int]:
 def run(*, quick: bool = False) -> list[Row]:
     rows: list[Row] = []
     big = 1_000 if quick else 10_000
-    with mock_aws():
+    with mock_aws(), fast_moto():
         small_m = reads_per_stock_event(10)
         big_m = reads_per_stock_event(big)
     ratio = big_m.read_units / small_m.read_units
