@@ -259,9 +259,10 @@ class StorageFaults:
             problems = []
             if n["available"] != n["on_hand"] - n["allotted"]:
                 problems.append("stored available != on_hand - allotted")
-            if n["available"] < 0:
+            counted = attrs.get("tracked", {}).get("BOOL", True)  # untracked products have no stock to protect
+            if n["available"] < 0 and counted:
                 problems.append("available < 0")
-            if n["on_hand"] < 0 or n["locked"] < 0 or n["locked"] > n["allotted"]:
+            if (n["on_hand"] < 0 and counted) or n["locked"] < 0 or n["locked"] > n["allotted"]:
                 problems.append("on_hand < 0 or locked outside 0..allotted")
             if problems:
                 self.violations.append(f"after {operation} by {self.actor}: {key['pk']['S']} {n}: {problems}")

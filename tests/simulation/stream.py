@@ -89,6 +89,9 @@ class StreamDriver:
         self.inflight: deque[InFlight] = deque()
         self.recent: deque[dict[str, Any]] = deque(maxlen=50)  # delivered records, for re-delivery
         self.failure_queue: list[dict[str, Any]] = []
+        # records given up on whose own work had failed too (the others of a discarded
+        # batch were processed by every attempt: the allocator is level-triggered)
+        self.lost: list[dict[str, Any]] = []
         self.stats = StreamStats()
 
     # ------------------------------------------------------------ reading
@@ -146,7 +149,7 @@ class StreamDriver:
             lowest = min(failed)
             by_seq = {_seq(r): r for r in records}
             rest = [by_seq[s] for s in sorted(by_seq) if s >= lowest]
-            self._retry(InFlight(rest, work.failed_attempts + 1))
+            self._retry(InFlight(rest, work.failed_attempts + 1), failed=set(failed))
             return label
         # the invocation failed as a whole
         if self.bisect and len(work.records) > 1:
@@ -158,9 +161,10 @@ class StreamDriver:
         self._retry(InFlight(work.records, work.failed_attempts + 1))
         return label
 
-    def _retry(self, work: InFlight) -> None:
+    def _retry(self, work: InFlight, failed: set[int] | None = None) -> None:
         if 0 <= self.retry_limit < work.failed_attempts:
             self.failure_queue.extend(work.records)
+            self.lost.extend(r for r in work.records if failed is None or _seq(r) in failed)
             self.stats.discarded_records += len(work.records)
             return
         self.inflight.appendleft(work)
