@@ -171,3 +171,9 @@ def test_switching_back_to_automatic_filling_fills_the_waiting_lines(svc):
     assert svc.shops.save(ShopSettings("stone", fill_mode=FillMode.AUTO)) == 1
     stone.settle()
     assert stone.allotted("WAITING") == 2
+
+
+def test_an_untracked_gift_card_is_allotted_without_stock(shop):
+    shop.product("GIFTCARD", tracked=False)
+    shop.order("G1", ("GIFTCARD", 2))
+    assert (shop.allotted("G1"), shop.backordered("G1")) == (2, 0)

@@ -158,7 +158,9 @@ class OrderLine:
 @dataclass(frozen=True, slots=True)
 class SkuBalance:
     """Quantities of one SKU. ``available = on_hand - allotted`` is stored too, so the
-    database can refuse any write that would take it below zero."""
+    database can refuse any write that would take it below zero. Untracked products
+    (services, gift cards) hold no stock: their lines are always allotted, and their
+    ``available`` goes negative by design; the guard applies to tracked products."""
 
     sku: str
     on_hand: int = 0

@@ -322,7 +322,8 @@ class DynamoUnitOfWork:
             else:
                 conditions.append(SkuItem.version == delta.expect_version)
         if delta.available < 0:
-            conditions.append(SkuItem.available >= -delta.available)
+            # the stock guard; untracked products (services, gift cards) hold no stock
+            conditions.append((SkuItem.available >= -delta.available) | (SkuItem.tracked == False))  # noqa: E712
         if delta.must_exist:
             conditions.append(SkuItem.pk.exists())
         condition: Condition | None = None
