@@ -44,7 +44,9 @@ from tests.simulation.moto_speedups import faster_moto
 
 ROOT = Path(__file__).resolve().parents[2]
 REGION = "us-east-1"
-SHOP = "sim"
+SHOP = "sim"  # fills automatically
+MANUAL_SHOP = "hand"  # fills backorders by hand (Stone Edge "Fill Backorders")
+SHOPS = (SHOP, MANUAL_SHOP)
 DAY_START = datetime(2026, 11, 23, 8, 0, tzinfo=UTC)
 ENV = ("TABLE_NAME", "API_KEYS_SECRET_ARN", "AWS_DEFAULT_REGION", "AWS_REGION", "AWS_ENDPOINT_URL",
        "AWS_ENDPOINT_URL_DYNAMODB", "AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "IDEMPOTENCY_TABLE_NAME",
@@ -151,7 +153,7 @@ class Cloud:
         self.faults = StorageFaults(plan, random.Random(f"{seed}:storage"))
         self.table = self.faults.domain_table = f"sim-{seed}"
         self.idempotency_table = f"sim-{seed}-idempotency"
-        self.api_key = ""
+        self.api_keys: dict[str, str] = {}
         self._requests = 0
         self._stack = contextlib.ExitStack()
 
@@ -203,7 +205,7 @@ class Cloud:
         arn = secrets.create_secret(Name=f"sim-{self.seed}-api-keys", SecretString=json.dumps({"keys": []}))["ARN"]
         from localcloud.apikeys import add_key
 
-        self.api_key = add_key(secrets, arn, SHOP)
+        self.api_keys = {shop: add_key(secrets, arn, shop) for shop in SHOPS}
         os.environ.update(TABLE_NAME=self.table, API_KEYS_SECRET_ARN=arn, IDEMPOTENCY_TABLE_NAME=self.idempotency_table)
         self.dynamodb = dynamodb
         self.stream_arn = dynamodb.describe_table(TableName=self.table)["Table"]["LatestStreamArn"]
@@ -250,7 +252,9 @@ class Cloud:
         self.clock.advance(seconds)
 
     # ------------------------------------------------------------ invocations
-    def api(self, method: str, path: str, body: Any = None, headers: dict[str, str] | None = None) -> Response:
+    def api(
+        self, method: str, path: str, body: Any = None, headers: dict[str, str] | None = None, *, shop: str = SHOP
+    ) -> Response:
         """One HTTP request through API Gateway to the API function. A crashed
         invocation answers 502, as API Gateway does when the function fails."""
         self._requests += 1
@@ -258,7 +262,7 @@ class Cloud:
             method,
             path,
             body,
-            api_key=self.api_key,
+            api_key=self.api_keys[shop],
             headers=headers,
             request_id=f"req-{self._requests}",
             now=self.clock.now,

@@ -18,7 +18,8 @@ after every step
 
 at the end (stream drained and a planner run, faults off)
 - the allotment is converged: per SKU, walking the lines in allotment order, each
-  line holds ``min(cap, what is left)`` movable units (``whole`` lines all or nothing);
+  line holds ``min(cap, what is left)`` movable units (``whole`` lines all or nothing),
+  and each line of the shop that fills by hand that is left short waits for a fill;
 - each order's pending shipment holds ``pending_content`` of its lines;
 - no acknowledged webhook was lost (:func:`check_acknowledged`).
 """
@@ -61,6 +62,7 @@ class Snapshot:
     lines: dict[tuple[str, str], list[dict[str, Any]]] = field(default_factory=lambda: defaultdict(list))
     raw_lines: dict[tuple[str, str], list[dict[str, Any]]] = field(default_factory=lambda: defaultdict(list))
     shipments: dict[tuple[str, str], list[dict[str, Any]]] = field(default_factory=lambda: defaultdict(list))
+    manual_shops: set[str] = field(default_factory=set)
 
 
 def snapshot(cloud: Cloud) -> Snapshot:
@@ -73,6 +75,8 @@ def snapshot(cloud: Cloud) -> Snapshot:
         pk = item["pk"]
         if sk == "SKU":
             snap.skus[item["sku"]] = item
+        elif pk == "CONFIG" and sk == "MANUAL_SHOPS":
+            snap.manual_shops = set(item.get("manual_shops") or ())
         elif sk.startswith("LEDGER#"):
             snap.ledger[item["sku"]].append(item)
         elif pk.startswith("ORDER#"):
@@ -215,12 +219,11 @@ def check_state(snap: Snapshot, shop: Webshop) -> list[str]:
 # it (RunResult.known_bugs) instead of failing, so the seeds keep exploring; when the fix
 # lands, its regression test passes, strict xfail fails the suite, and the entry goes.
 KNOWN_BUGS: dict[str, str] = {
-    "bug 3": "an untracked product is never allotted: the available >= n guard refuses its takes "
-    "(test_an_untracked_product_is_always_allotted)",
     # Fixed so far (their regression tests now guard the fixes):
     # bug 1: a re-delivered line cancel answered 422 'units to cancel must be positive';
     # bug 2: a partial cancel whose Lambda died between its cancel and its Powertools
-    #        idempotency record kept answering 500 for that Idempotency-Key.
+    #        idempotency record kept answering 500 for that Idempotency-Key;
+    # bug 3: an untracked product was never allotted (the available >= n guard).
 }
 
 
@@ -239,7 +242,7 @@ def known_bug(request: Any, response: Any = None) -> str | None:
 # absolute too, but a later delivery may meet a line that has shipped meanwhile.
 REPLAY_SAFE = frozenset(
     {"order", "receipt", "return", "adjustment", "count", "cancel_order", "cancel_line", "cancel_units",
-     "priority", "release", "ship", "product"}
+     "priority", "release", "ship", "product", "fill"}
 )  # fmt: skip
 
 
@@ -318,6 +321,12 @@ def check_converged(snap: Snapshot, shop: Webshop) -> list[str]:
                 )
             if remaining is not None:
                 remaining -= want
+            short = backordered(ln) - int(ln.get("forced", 0))
+            if ln["shop"] in snap.manual_shops and short > 0 and not ln.get("awaiting_fill"):
+                problems.append(
+                    f"{sku}: {ln['order_id']} line {ln['line_no']} of a shop that fills by hand is {short} short "
+                    "but does not wait for a fill"
+                )
     return problems
 
 
@@ -355,8 +364,6 @@ def check_answered(shop: Webshop) -> list[str]:
 def check_acknowledged(snap: Snapshot, shop: Webshop) -> list[str]:
     """No acknowledged webhook lost: the state shows every write the API said 2xx to."""
     problems = []
-    from tests.simulation.cloud import SHOP
-
     cancelled_units: dict[tuple[str, int], int] = defaultdict(int)
     last_priority: dict[str, tuple[int, int]] = {}
     last_quantity: dict[tuple[str, int], int] = {}
@@ -374,7 +381,7 @@ def check_acknowledged(snap: Snapshot, shop: Webshop) -> list[str]:
     for r in shop.requests:
         if not r.acked:
             continue
-        key = (SHOP, r.order_id or "")
+        key = (r.shop, r.order_id or "")
         lines = {ln["line_no"]: ln for ln in snap.lines.get(key, [])}
         if r.kind == "order":
             if key not in snap.orders:
@@ -406,7 +413,7 @@ def check_acknowledged(snap: Snapshot, shop: Webshop) -> list[str]:
                 )
             elif r.kind == "ship":
                 for sku in sorted(set(shipment["skus"].values())):
-                    mid = f"shipment:{SHOP}:{r.order_id}:{number}"
+                    mid = f"shipment:{r.shop}:{r.order_id}:{number}"
                     if not any(e["movement_id"] == mid for e in snap.ledger.get(sku, [])):
                         problems.append(
                             f"acknowledged ship of {r.order_id} shipment {number}: no ledger entry for {sku}"
@@ -422,24 +429,28 @@ def check_acknowledged(snap: Snapshot, shop: Webshop) -> list[str]:
         elif r.kind == "cancel_units":
             cancelled_units[(r.order_id or "", int(r.body["line"]))] += int(r.body["units"])
     for (order_id, line_no), units in sorted(cancelled_units.items()):
-        ln = next((x for x in snap.lines.get((SHOP, order_id), []) if x["line_no"] == line_no), None)
+        ln = next((x for x in snap.lines.get(_key(shop, order_id), []) if x["line_no"] == line_no), None)
         if ln is None or int(ln["cancelled"]) < units:
             problems.append(
                 f"acknowledged cancels of {units} unit(s) of {order_id} line {line_no}: {ln and _units(ln)}"
             )
     for order_id, (_, priority) in sorted(last_priority.items()):
-        order = snap.orders.get((SHOP, order_id))
+        order = snap.orders.get(_key(shop, order_id))
         if order is None:
             continue
         if int(order["priority"]) != priority:
             problems.append(f"order {order_id}: priority {order['priority']}, last committed change set {priority}")
-        for ln in snap.lines.get((SHOP, order_id), []):
+        for ln in snap.lines.get(_key(shop, order_id), []):
             is_open = int(ln["shipped"]) + int(ln["cancelled"]) < int(ln["quantity"])
             if is_open and int(ln["priority"]) != priority:
                 problems.append(
                     f"order {order_id} line {ln['line_no']}: priority {ln['priority']}, order has {priority}"
                 )
     return problems
+
+
+def _key(shop: Webshop, order_id: str) -> tuple[str, str]:
+    return (shop.order_shop.get(order_id, ""), order_id)
 
 
 def _units(ln: dict[str, Any]) -> dict[str, int]:

@@ -70,6 +70,7 @@ class StreamDriver:
         self.plan = plan
         props = template()["AllocatorFunction"]["Properties"]["Events"]["TableStream"]["Properties"]
         self.batch_size = int(props.get("BatchSize", 100))
+        self.sizes = BATCH_SIZES  # the batch size is drawn from these (capped at BatchSize)
         self.retry_limit = int(props.get("MaximumRetryAttempts", -1))
         self.bisect = bool(props.get("BisectBatchOnFunctionError", False))
         self.filters = compile_filters(props.get("FilterCriteria"))
@@ -120,7 +121,7 @@ class StreamDriver:
                 self._poll()
             if not self.buffer:
                 return None
-            size = min(self.batch_size, self.rng.choice(BATCH_SIZES))
+            size = min(self.batch_size, self.rng.choice(self.sizes))
             batch = [self.buffer.popleft() for _ in range(min(size, len(self.buffer)))]
             self.inflight.append(InFlight(batch))
         work = self.inflight.popleft()

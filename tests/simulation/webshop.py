@@ -4,7 +4,7 @@ The webshop generates a day: orders of 1-3 lines over a handful of SKUs (priorit
 ship types, line policies, tied entry times, a SKU ordered before it is in the
 catalogue, an untracked gift card), cancellations (whole orders, some units, whole lines), customer returns,
 purchase receipts, counts and adjustments, priority and quantity changes and forced
-backorders.
+backorders. A second shop fills its backorders by hand and sends fill commands.
 Its warehouse reads orders (``GET /v1/orders/{id}``) and releases and ships their
 shipments. Every write is an HTTP API v2.0 event sent to ``api_handler.lambda_handler``.
 
@@ -25,7 +25,7 @@ import random
 from dataclasses import dataclass, field
 from typing import Any
 
-from tests.simulation.cloud import Cloud, Response
+from tests.simulation.cloud import MANUAL_SHOP, SHOP, Cloud, Response
 from tests.simulation.faults import FaultPlan
 
 SKUS = ("APPLE", "PEAR", "PLUM", "FIG", "KIWI")
@@ -33,6 +33,7 @@ LATE_SKU = "QUINCE"  # ordered before the catalogue knows it; registered during 
 UNTRACKED_SKU = "GIFT"  # a gift card: tracked false, "always fulfilled" (decision 14)
 GIFT_SHARE = 0.015  # of order lines, once bug 3 is fixed (see gift_share())
 CUSTOMERS = tuple(f"c{n}" for n in range(1, 7))
+MANUAL_SHARE = 0.3  # of orders, from the shop that fills by hand
 MAX_NOT_FOUND = 40  # an edit that keeps overtaking its order is given up after this many 404s
 MAX_UNANSWERED = 12  # once faults stop, a request still failing after this many deliveries is stuck
 
@@ -49,6 +50,7 @@ EVENTS = {
     "priority": 5,
     "force": 2,
     "quantity": 3,
+    "fill": 3,
     "product": 1,
 }
 
@@ -62,6 +64,7 @@ class Request:
     body: dict[str, Any] | None
     order_id: str | None = None
     headers: dict[str, str] | None = None
+    shop: str = SHOP
     deliveries: int = 0
     history: list[Response] = field(default_factory=list)  # every answer, in delivery order
     not_found: int = 0
@@ -104,7 +107,8 @@ class Webshop:
         self.requests: list[Request] = []
         self.pending: list[Pending] = []
         self.processed: list[Processed] = []
-        self.orders: dict[str, dict[str, Any]] = {}  # every order payload sent
+        self.orders: dict[str, dict[str, Any]] = {}  # every order payload sent (ids unique over shops)
+        self.order_shop: dict[str, str] = {}
         self.movements: dict[tuple[str, str], dict[str, Any]] = {}  # (sku, id) -> body
         self.catalogue: list[str] = list(SKUS)
         self._rids = itertools.count(1)
@@ -124,6 +128,7 @@ class Webshop:
     # ------------------------------------------------------------ setting up the day
     def open_shop(self) -> None:
         """Catalogue and opening stock, before any fault is switched on."""
+        self._must(self.cloud.api("PUT", "/v1/shop", {"fill_mode": "manual"}, shop=MANUAL_SHOP))
         gift = {"name": "Gift card", "tracked": False}
         self._must(self.cloud.api("PUT", f"/v1/products/{UNTRACKED_SKU}", gift))
         for sku in SKUS:
@@ -143,7 +148,8 @@ class Webshop:
     def _new(
         self, kind: str, method: str, path: str, body: dict[str, Any] | None, order_id: str | None = None
     ) -> Request:
-        request = Request(next(self._rids), kind, method, path, body, order_id)
+        shop = self.order_shop.get(order_id or "", SHOP)
+        request = Request(next(self._rids), kind, method, path, body, order_id, shop=shop)
         self.requests.append(request)
         return request
 
@@ -151,7 +157,7 @@ class Webshop:
         """Generate one webshop event and hand it to the network."""
         kinds = list(EVENTS)
         kind = self.rng.choices(kinds, weights=[EVENTS[k] for k in kinds])[0]
-        if kind != "order" and not self.orders and kind.startswith(("cancel", "priority", "force")):
+        if kind != "order" and not self.orders and kind.startswith(("cancel", "priority", "force", "quantity")):
             kind = "order"
         request = getattr(self, f"_{kind}")()
         if request is None:
@@ -159,7 +165,9 @@ class Webshop:
         return self.send(request)
 
     def _order(self) -> Request:
-        order_id = f"W{next(self._orders):04d}"
+        manual = self.rng.random() < MANUAL_SHARE
+        order_id = f"{'H' if manual else 'W'}{next(self._orders):04d}"
+        self.order_shop[order_id] = MANUAL_SHOP if manual else SHOP
         lines = []
         for n in range(1, self.rng.randint(1, 3) + 1):
             sku = self.rng.choice(self.catalogue)
@@ -245,6 +253,17 @@ class Webshop:
         body = {"quantity": self.rng.randint(1, 6)}
         return self._new("quantity", "PATCH", f"/v1/orders/{order_id}/lines/{line['line']}", body, order_id)
 
+    def _fill(self) -> Request:
+        """The shop that fills by hand fills its backorders (decision 12)."""
+        body: dict[str, Any] = {}
+        if self.rng.random() < 0.4:
+            body["skus"] = sorted(self.rng.sample(self.catalogue, 2))
+        if self.rng.random() < 0.4:
+            body["only_complete_orders"] = True
+        request = self._new("fill", "POST", "/v1/fill", body)
+        request.shop = MANUAL_SHOP
+        return request
+
     def _product(self) -> Request | None:
         if LATE_SKU in self.catalogue:
             return self._receipt()
@@ -260,7 +279,7 @@ class Webshop:
             return "warehouse: no orders yet"
         looked = []
         for order_id in self.rng.sample(acked, min(3, len(acked))):
-            seen = self.cloud.api("GET", f"/v1/orders/{order_id}")
+            seen = self.cloud.api("GET", f"/v1/orders/{order_id}", shop=self.order_shop[order_id])
             if not seen.ok:
                 looked.append(f"{order_id} -> {seen.status}")
                 continue
@@ -334,7 +353,7 @@ class Webshop:
 
     def _process(self, request: Request) -> Response:
         request.deliveries += 1
-        response = self.cloud.api(request.method, request.path, request.body, request.headers)
+        response = self.cloud.api(request.method, request.path, request.body, request.headers, shop=request.shop)
         request.history.append(response)
         self.processed.append(Processed(len(self.processed), request, response))
         self.status_counts[response.status] = self.status_counts.get(response.status, 0) + 1
