@@ -70,7 +70,9 @@ checkov: $(UV)
 	$(UV) tool run --quiet --from 'checkov==$(CHECKOV_VERSION)' checkov --quiet --compact --skip-download -f template.yaml --framework cloudformation
 
 test: lint typecheck check-template checkov
-	$(BIN)/pytest -n 2 tests
+	$(BIN)/pytest -n 2 tests --ignore=tests/simulation
+	# the simulation owns moto's process-wide state: its own run, not mixed with the session-wide mock
+	$(BIN)/pytest -n 2 tests/simulation
 
 bench: setup
 	PYTHONPATH=.:infra:layers/shared $(BIN)/python -m tests.benchmarks $(ARGS)

@@ -128,3 +128,20 @@ def test_an_untracked_product_is_always_allotted(cloud: Cloud) -> None:
     assert stream.stats.partial_failures == stream.stats.function_errors == 0, stream.stats
     line = _line(cloud, "G1", 1)
     assert (line["allotted"], line["backordered"]) == (2, 0), line
+
+
+# ---------------------------------------------------------------------------------------
+# Bug 4 (seed 226, 200 steps: order H0002): a line reopened by a quantity change keeps the
+# priority it had when it was closed. OrderService.change_priority only reprioritizes
+# open lines (``if ln.is_open``) and change_quantity never takes the order's priority,
+# so cancel -> priority change -> quantity increase leaves an open line at the old
+# priority: its allotment key (and the demand index) serve it as the old priority.
+@pytest.mark.xfail(strict=True, reason="bug 4: a reopened line keeps the priority it had when it was closed")
+def test_a_line_reopened_by_a_quantity_change_has_the_orders_priority(cloud: Cloud) -> None:
+    assert cloud.api("POST", "/v1/orders/R1/cancel", {}).body["status"] == "cancelled"
+    assert cloud.api("PATCH", "/v1/orders/R1", {"priority": 3}).ok
+    assert cloud.api("PATCH", "/v1/orders/R1/lines/1", {"quantity": 5}).ok  # 2 more units wanted
+    seen = cloud.api("GET", "/v1/orders/R1").body
+    line = next(ln for ln in seen["lines"] if ln["line"] == 1)
+    assert line["backordered"] + line["allotted"] == 2
+    assert (seen["priority"], line["priority"]) == (3, 3), (seen["priority"], line)
