@@ -203,6 +203,11 @@ class Cloud:
         )
         secrets = boto3.client("secretsmanager", region_name=REGION)
         arn = secrets.create_secret(Name=f"sim-{self.seed}-api-keys", SecretString=json.dumps({"keys": []}))["ARN"]
+        # Inside an outer mock_aws (a session-wide one) moto keeps its state when this one
+        # ends: remove what this run created, so the next run with the same seed starts clean.
+        stack.callback(dynamodb.delete_table, TableName=self.table)
+        stack.callback(dynamodb.delete_table, TableName=self.idempotency_table)
+        stack.callback(secrets.delete_secret, SecretId=arn, ForceDeleteWithoutRecovery=True)
         from localcloud.apikeys import add_key
 
         self.api_keys = {shop: add_key(secrets, arn, shop) for shop in SHOPS}
