@@ -219,18 +219,13 @@ def check_state(snap: Snapshot, shop: Webshop) -> list[str]:
 # it (RunResult.known_bugs) instead of failing, so the seeds keep exploring; when the fix
 # lands, its regression test passes, strict xfail fails the suite, and the entry goes.
 KNOWN_BUGS: dict[str, str] = {
-    "bug 4": "a line reopened by a quantity change keeps the priority it had when it was closed "
-    "(test_a_line_reopened_by_a_quantity_change_has_the_orders_priority)",
     # Fixed so far (their regression tests now guard the fixes):
     # bug 1: a re-delivered line cancel answered 422 'units to cancel must be positive';
     # bug 2: a partial cancel whose Lambda died between its cancel and its Powertools
     #        idempotency record kept answering 500 for that Idempotency-Key;
-    # bug 3: an untracked product was never allotted (the available >= n guard).
+    # bug 3: an untracked product was never allotted (the available >= n guard);
+    # bug 4: a line reopened by a quantity change kept the priority it had when closed.
 }
-
-
-def untracked_skus(snap: Snapshot) -> set[str]:
-    return {sku for sku, item in snap.skus.items() if item.get("tracked") is False}
 
 
 def known_bug(request: Any, response: Any = None) -> str | None:

@@ -153,14 +153,9 @@ def run(seed: int, steps: int = 150, plan: FaultPlan | None = None) -> RunResult
         check("end of day", final=True)
         given_up = stream.lost[lost_before:]
         if given_up:
-            with cloud.faults.suspended():
-                untracked = invariants.untracked_skus(invariants.snapshot(cloud))
             skus = sorted({_sku_of(r) for r in given_up})
-            if "bug 3" in invariants.KNOWN_BUGS and set(skus) <= untracked:
-                shop.known_bugs.add("bug 3")
-            else:
-                problem = f"with every fault off the allocator gave up on {len(given_up)} failing record(s) of {skus}"
-                raise SimulationFailure(seed, "end of day", steps, [problem], trace)
+            problem = f"with every fault off the allocator gave up on {len(given_up)} failing record(s) of {skus}"
+            raise SimulationFailure(seed, "end of day", steps, [problem], trace)
         with cloud.faults.suspended():
             digest = _digest(trace, invariants.snapshot(cloud))
         return RunResult(

@@ -131,12 +131,12 @@ def test_an_untracked_product_is_always_allotted(cloud: Cloud) -> None:
 
 
 # ---------------------------------------------------------------------------------------
-# Bug 4 (seed 226, 200 steps: order H0002): a line reopened by a quantity change keeps the
-# priority it had when it was closed. OrderService.change_priority only reprioritizes
-# open lines (``if ln.is_open``) and change_quantity never takes the order's priority,
-# so cancel -> priority change -> quantity increase leaves an open line at the old
-# priority: its allotment key (and the demand index) serve it as the old priority.
-@pytest.mark.xfail(strict=True, reason="bug 4: a reopened line keeps the priority it had when it was closed")
+# Bug 4 (seed 226, 200 steps: order H0002; fixed): a line reopened by a quantity change
+# kept the priority it had when it was closed. OrderService.change_priority only
+# reprioritized open lines and change_quantity never takes the order's priority, so
+# cancel -> priority change -> quantity increase left an open line at the old priority,
+# and its allotment key (and the demand index) served it as such. Now every line of
+# the order takes a new priority, closed ones included.
 def test_a_line_reopened_by_a_quantity_change_has_the_orders_priority(cloud: Cloud) -> None:
     assert cloud.api("POST", "/v1/orders/R1/cancel", {}).body["status"] == "cancelled"
     assert cloud.api("PATCH", "/v1/orders/R1", {"priority": 3}).ok

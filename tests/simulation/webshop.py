@@ -31,7 +31,7 @@ from tests.simulation.faults import FaultPlan
 SKUS = ("APPLE", "PEAR", "PLUM", "FIG", "KIWI")
 LATE_SKU = "QUINCE"  # ordered before the catalogue knows it; registered during the day
 UNTRACKED_SKU = "GIFT"  # a gift card: tracked false, "always fulfilled" (decision 14)
-GIFT_SHARE = 0.015  # of order lines, once bug 3 is fixed (see gift_share())
+GIFT_SHARE = 0.015  # of order lines: an untracked gift card
 CUSTOMERS = tuple(f"c{n}" for n in range(1, 7))
 MANUAL_SHARE = 0.3  # of orders, from the shop that fills by hand
 MAX_NOT_FOUND = 40  # an edit that keeps overtaking its order is given up after this many 404s
@@ -119,11 +119,7 @@ class Webshop:
         self.network_faults: dict[str, int] = {"duplicated": 0, "held back": 0, "lost response": 0}
         self.status_counts: dict[int, int] = {}
         self.known_bugs: set[str] = set()  # open production bugs this run ran into
-        # While bug 3 is open every gift card line is a retry storm that poisons its stream
-        # batches (test_an_untracked_product_is_always_allotted pins it): no gift cards then.
-        from tests.simulation.invariants import KNOWN_BUGS
-
-        self.gift_share = 0.0 if "bug 3" in KNOWN_BUGS else GIFT_SHARE
+        self.gift_share = GIFT_SHARE
 
     # ------------------------------------------------------------ setting up the day
     def open_shop(self) -> None:

@@ -185,10 +185,12 @@ class OrderService:
         )
 
     def change_priority(self, shop: str, order_id: str, priority: int) -> list[LineChange]:
+        """Every line takes the order's new priority, closed ones too: a quantity
+        increase can reopen a closed line, and it must then queue at the order's priority."""
         return self.edit_lines(
             shop,
             order_id,
-            lambda ln: rules.reprioritize(ln, priority) if ln.is_open else ln,
+            lambda ln: rules.reprioritize(ln, priority),
             event=f"order {order_id} priority changed to {priority}",
             order_fields={"priority": priority},
         )
