@@ -14,6 +14,7 @@ process-wide. Use module- (not session-) scoped fixtures, or a subprocess.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import logging
 import os
@@ -29,6 +30,7 @@ import boto3
 
 from .apigateway import ApiServer, Router, routes_from_functions
 from .mail import CapturedEmail, MailCapture
+from .moto_patches import patched_moto
 from .motoserver import LockedMotoServer
 from .provision import Provisioned, provision
 from .runtime import (
@@ -134,6 +136,7 @@ class LocalCloud:
 
         self.moto_lock = threading.RLock()
         self._moto: LockedMotoServer | None = None
+        self._moto_patches = contextlib.ExitStack()
         self._api: ApiServer | None = None
         self._scheduler: Scheduler | None = None
         self._consumers: list[StreamConsumer] = []
@@ -235,6 +238,9 @@ class LocalCloud:
 
     def _start_moto(self) -> None:
         host, port = self._moto_address
+        # moto's in-place rollback and per-request costs (moto_patches.py): without them a
+        # cancelled transaction can hide later stream records from an open iterator
+        self._moto_patches.enter_context(patched_moto())
         self._moto = LockedMotoServer(host, port, lock=self.moto_lock)
         try:
             self._moto.start()
@@ -578,6 +584,7 @@ class LocalCloud:
         if self._moto is not None:
             self._moto.stop()
             self._moto = None
+        self._moto_patches.close()
         self._clients.clear()
         self._session = None
 

@@ -241,9 +241,10 @@ class StreamConsumer:
                         self._discard_iterator(iterator)
                     iterator = response.get("NextShardIterator")
                     if not response.get("Records"):
-                        # Reopen from the last record read on the next poll: a cancelled
-                        # transaction makes moto restore a deep copy of its tables, and an
-                        # open iterator would keep reading the discarded copy's stream.
+                        # Reopen from the last record read on the next poll, so an idle
+                        # consumer never holds an iterator for long (moto keeps every one
+                        # it hands out; moto_patches keeps a cancelled transaction from
+                        # reaching the stream, also for an iterator held meanwhile).
                         iterator = None
                     for raw in response.get("Records", []):
                         record = to_lambda_record(raw, self.config.stream_arn, self._region)

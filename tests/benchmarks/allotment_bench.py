@@ -17,8 +17,9 @@ from backorders.bootstrap import build
 from backorders.config import Settings
 from backorders.domain.allotment import plan_allotment
 from backorders.domain.model import LinePolicy, Movement, MovementKind, OrderLine, SkuBalance
+from backorders.services.allocation import CHANGES_PER_TRANSACTION
+from localcloud.moto_patches import patched_moto
 from localcloud.template import TableSpec, load_yaml
-from tests.benchmarks.fastmoto import fast_moto
 from tests.benchmarks.meter import Meter, metered, moto_images
 from tests.benchmarks.report import Row
 from tests.integration.conftest import ROOT, create_table
@@ -51,7 +52,9 @@ def reads_per_stock_event(backlog: int, receipt: int = 5) -> Meter:
     return meter
 
 
-def pure_allotment(n: int) -> tuple[float, int]:
+def pure_allotment(n: int) -> tuple[float, float, int]:
+    """Lines per second of ``plan_allotment`` alone, and of planning plus reading every
+    change as a ``LineChange``, 40 at a time as the writer does (best of 3 each)."""
     lines = [
         OrderLine("s", f"O{i:07d}", 1, "SKU", 1 + i % 3, Decimal(1), i % 3, "2026-11-22T10:00:00.000000Z",
                   LinePolicy.SPLIT if i % 5 else LinePolicy.WHOLE)
@@ -59,20 +62,28 @@ def pure_allotment(n: int) -> tuple[float, int]:
     ]  # fmt: skip
     lines.sort(key=lambda ln: ln.key)
     balance = SkuBalance("SKU", on_hand=int(n * 1.5), known=True)
-    best = float("inf")
+    best_plan = best_read = float("inf")
     changes = 0
     for _ in range(3):
         start = time.perf_counter()
         plan = plan_allotment(balance, lines, lambda key: iter(()))
-        best = min(best, time.perf_counter() - start)
+        planned = time.perf_counter()
+        net = 0
+        for first in range(0, len(plan.changes), CHANGES_PER_TRANSACTION):
+            for change in plan.changes[first : first + CHANGES_PER_TRANSACTION]:
+                net += change.delta
+        read = time.perf_counter()
+        assert net == plan.net
+        best_plan = min(best_plan, planned - start)
+        best_read = min(best_read, read - start)
         changes = len(plan.changes)
-    return n / best, changes
+    return n / best_plan, n / best_read, changes
 
 
 def run(*, quick: bool = False) -> list[Row]:
     rows: list[Row] = []
     big = 1_000 if quick else 10_000
-    with mock_aws(), fast_moto():
+    with mock_aws(), patched_moto():
         small_m = reads_per_stock_event(10)
         big_m = reads_per_stock_event(big)
     ratio = big_m.read_units / small_m.read_units
@@ -88,16 +99,17 @@ def run(*, quick: bool = False) -> list[Row]:
         )
     )
     n = 100_000 if quick else 1_000_000
-    rate, changes = pure_allotment(n)
+    rate, with_reading, changes = pure_allotment(n)
     rows.append(
         Row(
             6,
             f"Pure allotment throughput, {n:,} lines",
-            f"{rate:,.0f} lines/s",
+            f"{rate:,.0f} lines/s planned; {with_reading:,.0f} lines/s with every change read",
             ">= 500,000 lines/s",
-            "pass" if rate >= 500_000 else "FAIL",
-            f"best of 3 runs of plan_allotment over lines in allotment order (split and whole, "
-            f"priorities 0-2); {changes:,} lines changed",
+            "pass" if min(rate, with_reading) >= 500_000 else "FAIL",
+            f"best of 3 runs of plan_allotment over lines in allotment order (split and whole, priorities 0-2), "
+            f"{changes:,} lines changed; the second figure also reads every change as a LineChange, "
+            f"{CHANGES_PER_TRANSACTION} at a time as the allocator's writer does",
         )
     )
     return rows

@@ -30,7 +30,7 @@ from moto import mock_aws
 
 from backorders.domain.errors import DomainError
 from backorders.domain.model import Movement, MovementKind
-from tests.benchmarks.fastmoto import fast_moto
+from localcloud.moto_patches import patched_moto
 from tests.benchmarks.meter import Meter, metered, moto_images
 from tests.benchmarks.report import Row
 from tests.benchmarks.shop import LambdaLedger, Shop
@@ -144,7 +144,7 @@ def _stamp(at: int) -> str:
 
 def simulate(day: Day) -> DayResult:
     started = time.perf_counter()
-    with mock_aws(), fast_moto():
+    with mock_aws(), patched_moto():
         meter = Meter()
         with metered(meter, images=moto_images):
             with meter.paused():  # the catalogue and opening stock are yesterday's

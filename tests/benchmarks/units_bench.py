@@ -12,8 +12,8 @@ from __future__ import annotations
 from moto import mock_aws
 
 from backorders.domain.model import Movement, MovementKind
+from localcloud.moto_patches import patched_moto
 from tests.benchmarks.day_bench import load_rates
-from tests.benchmarks.fastmoto import fast_moto
 from tests.benchmarks.meter import Meter, Usage, metered, moto_images
 from tests.benchmarks.report import Row
 from tests.benchmarks.shop import Shop
@@ -37,7 +37,7 @@ MIN_WRITE = sum(w for _, w in MINIMUM.values())
 def measure(orders: int) -> tuple[Meter, dict[str, dict[str, Usage]], int]:
     """Returns the meter, usage by tag for each phase, and the number of order lines."""
     phases: dict[str, dict[str, Usage]] = {}
-    with mock_aws(), fast_moto():
+    with mock_aws(), patched_moto():
         meter = Meter()
         with metered(meter, images=moto_images):
             with meter.paused():

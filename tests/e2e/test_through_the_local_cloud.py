@@ -338,16 +338,6 @@ def test_the_stream_keeps_flowing_after_a_cancelled_transaction(e2e, live_stream
         assert e2e.line("E2E-TX-1")["allotted"] == 1
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason=(
-        "local cloud: a transaction cancelled while the stream consumer holds a shard iterator "
-        "(it keeps the one from its last full read while the allocator runs) reaches the allocator "
-        "as records - moto applied its items to the table before putting back a copy - and the "
-        "consumer, reopening after them, then skips as many real records, which the live stream "
-        "numbers alike: here the receipt's SKU record, so the waiting order is never allotted"
-    ),
-)
 def test_a_transaction_cancelled_while_the_allocator_is_busy_does_not_hide_later_writes(e2e, live_stream_reads):
     e2e.api.ok("PUT", "/v1/products/E2E-BUSY", {})
     e2e.api.ok("POST", "/v1/orders", order_body("E2E-BUSY-1", order_line("E2E-BUSY", 1)))

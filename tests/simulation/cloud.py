@@ -38,9 +38,9 @@ import boto3
 from moto import mock_aws
 from moto.core import DEFAULT_ACCOUNT_ID
 
+from localcloud.moto_patches import patched_moto
 from tests.integration.conftest import create_table
 from tests.simulation.faults import FaultPlan, SimulatedCrash, StorageFaults
-from tests.simulation.moto_speedups import faster_moto
 
 ROOT = Path(__file__).resolve().parents[2]
 REGION = "us-east-1"
@@ -188,7 +188,7 @@ class Cloud:
         os.environ.setdefault("AWS_SECRET_ACCESS_KEY", "testing")
 
         stack.enter_context(mock_aws())
-        stack.enter_context(faster_moto())
+        stack.enter_context(patched_moto())
         resources = template()
         from localcloud.template import TableSpec
 

@@ -1,4 +1,4 @@
-"""The harness's moto speed-ups answer exactly as moto does (see ``moto_speedups``)."""
+"""The local cloud's moto patches answer exactly as moto does (see ``localcloud.moto_patches``)."""
 
 from __future__ import annotations
 
@@ -12,7 +12,7 @@ import pytest
 from botocore.exceptions import ClientError
 from moto import mock_aws
 
-from tests.simulation.moto_speedups import faster_moto
+from localcloud.moto_patches import patched_moto
 
 REGION = "us-east-1"
 
@@ -45,6 +45,8 @@ def client() -> Iterator[Any]:
                 item |= {"gpk": {"S": f"G{n % 2}"}, "gsk": {"S": f"K{rng.randint(0, 9)}"}}  # ties on gsk
             ddb.put_item(TableName="tbl", Item=item)
         yield ddb
+        # inside the session-wide mock_aws of the integration tests moto keeps its state
+        ddb.delete_table(TableName="tbl")
 
 
 def _pages(ddb: Any, **kw: Any) -> list[list[dict[str, Any]]]:
@@ -81,7 +83,7 @@ QUERIES = [
 @pytest.mark.parametrize("query", QUERIES, ids=range(len(QUERIES)))
 def test_queries_and_their_pages_are_unchanged(client: Any, query: dict[str, Any]) -> None:
     plain = _pages(client, **query)
-    with faster_moto():
+    with patched_moto():
         fast = _pages(client, **query)
     assert fast == plain
     assert sum(map(len, plain)) > 0 or query["ExpressionAttributeValues"].get(":p", {}).get("S") == "nothing"
@@ -101,7 +103,7 @@ def _state(ddb: Any) -> tuple[list[Any], list[Any]]:
 
 def test_a_cancelled_transaction_leaves_items_and_stream_as_they_were(client: Any) -> None:
     before = _state(client)
-    with faster_moto(), pytest.raises(ClientError) as failed:
+    with patched_moto(), pytest.raises(ClientError) as failed:
         client.transact_write_items(
             TransactItems=[
                 {"Put": {"TableName": "tbl", "Item": {"pk": {"S": "NEW"}, "sk": {"S": "1"}}}},
@@ -133,10 +135,41 @@ def test_a_cancelled_transaction_leaves_items_and_stream_as_they_were(client: An
     assert _state(client) == before
 
 
+def test_an_open_stream_iterator_never_sees_a_cancelled_transaction(client: Any) -> None:
+    """Unpatched moto puts a copy of the table in its place when a transaction is
+    cancelled, and an iterator opened before keeps reading the discarded stream: it
+    returns the cancelled writes, numbered like the real writes that follow."""
+    arn = client.describe_table(TableName="tbl")["Table"]["LatestStreamArn"]
+    streams = boto3.client(
+        "dynamodbstreams", region_name=REGION, endpoint_url=f"https://streams.dynamodb.{REGION}.amazonaws.com"
+    )
+    shard = streams.describe_stream(StreamArn=arn)["StreamDescription"]["Shards"][0]["ShardId"]
+    with patched_moto():
+        iterator = streams.get_shard_iterator(StreamArn=arn, ShardId=shard, ShardIteratorType="LATEST")[
+            "ShardIterator"
+        ]
+        with pytest.raises(ClientError):
+            client.transact_write_items(
+                TransactItems=[
+                    {"Put": {"TableName": "tbl", "Item": {"pk": {"S": "PHANTOM"}, "sk": {"S": "1"}}}},
+                    {
+                        "Put": {
+                            "TableName": "tbl",
+                            "Item": {"pk": {"S": "PHANTOM"}, "sk": {"S": "2"}},
+                            "ConditionExpression": "attribute_exists(pk)",
+                        }
+                    },
+                ]
+            )
+        client.put_item(TableName="tbl", Item={"pk": {"S": "REAL"}, "sk": {"S": "1"}})
+        records = streams.get_records(ShardIterator=iterator)["Records"]
+    assert [r["dynamodb"]["Keys"]["pk"]["S"] for r in records] == ["REAL"]
+
+
 def test_a_committed_transaction_applies_every_item(client: Any) -> None:
     items, records = _state(client)
     first = items[0]
-    with faster_moto():
+    with patched_moto():
         client.transact_write_items(
             TransactItems=[
                 {"Put": {"TableName": "tbl", "Item": {"pk": {"S": "NEW"}, "sk": {"S": "1"}}}},
@@ -163,13 +196,13 @@ def test_direct_json_responses_equal_the_serializer(client: Any) -> None:
     """Every data-plane call answers the same parsed body through both paths."""
     from moto.core.responses import ActionResult
 
-    from tests.simulation import moto_speedups
+    from localcloud import moto_patches
 
     compared: dict[str, int] = {}
 
     def both(self: Any, context: Any) -> Any:
-        slow = moto_speedups._original_execute(self, context)
-        fast = moto_speedups._execute_result(self, context)
+        slow = moto_patches._original_execute(self, context)
+        fast = moto_patches._execute_result(self, context)
         assert fast[0] == slow[0] and fast[1].get("Content-Type") == slow[1].get("Content-Type")
         assert json.loads(fast[2] or "{}") == json.loads(slow[2] or "{}"), context.operation_model.name
         compared[context.operation_model.name] = compared.get(context.operation_model.name, 0) + 1

@@ -1,0 +1,223 @@
+"""Three changes to moto 5.2's DynamoDB, so that it costs what a request touches and
+rolls a cancelled transaction back in place.
+
+The local cloud runs moto with them (``LocalCloud`` installs them for as long as it
+runs); the simulation and the benchmarks use them too. ``tests/integration/
+test_moto_patches.py`` checks that every request answers as moto itself does.
+
+**Transactions.** moto backs up a whole table before a transaction (``copy.deepcopy``
+of the table, its items *and its stream records*, once per transaction item) and, when
+the transaction is cancelled, puts the copy in the table's place. Two consequences:
+
+- every transaction costs the size of the table and its stream history, so a local
+  cloud that has taken a few thousand writes answers in seconds, and a simulated day
+  becomes quadratic;
+- a stream reader holding a shard iterator keeps reading the *discarded* table's
+  stream: it sees the cancelled transaction's records (moto appended them before the
+  condition failed) and numbers them like the real records that come next, so a
+  consumer that reopens after them skips as many real records.
+
+:func:`patched_moto` keeps moto's transaction code and only swaps the backup: the items
+the transaction names are copied before it runs, and on any error they are put back and
+the stream records it appended are dropped, in the same table object. Each item appears
+at most once in a transaction (moto enforces it), so this restores exactly what the
+table-wide copy would have, and an open iterator never sees a cancelled write.
+
+**Queries.** moto's ``Table.query`` starts from ``all_items()``, every item of the table
+sorted with ``DynamoType`` comparisons, then keeps those of the partition (or of the
+index partition) and sorts them again. During a query it is given only the candidates
+that can match, unsorted: the partition's items for a table query, the items whose
+index hash key has the queried value for an index query. The second sort (range key;
+for an index, index keys then table keys) is a total order, so results and pages are
+the same.
+
+**Responses.** moto serialises every response by walking botocore's output shape member
+by member; for a query of a busy order partition that costs more than the query. The
+data-plane results of DynamoDB and its stream (``FAST_OPERATIONS``) are already
+JSON-shaped dicts, so they are dumped directly: top-level keys outside the output shape
+and ``None`` values are dropped and timestamps become epoch seconds with millisecond
+precision, as the serializer does. Anything else goes the slow way.
+"""
+
+from __future__ import annotations
+
+import calendar
+import contextlib
+import copy as _copy
+import json
+import threading
+from collections.abc import Iterator
+from datetime import datetime
+from types import SimpleNamespace
+from typing import Any
+
+from moto.core.responses import ActionResult
+from moto.dynamodb import models as ddb_models
+from moto.dynamodb.models.table import Table
+
+__all__ = ["FAST_OPERATIONS", "patched_moto"]
+
+_original_transact = ddb_models.DynamoDBBackend.transact_write_items
+_original_query = Table.query
+_original_execute = ActionResult.execute_result
+
+
+# ---------------------------------------------------------------- transactions
+
+
+def _deepcopy_but_not_tables(value: Any, memo: Any = None) -> Any:
+    if isinstance(value, Table):
+        return value  # the rollback below restores what the transaction touched
+    return _copy.deepcopy(value, memo)
+
+
+_shim = SimpleNamespace(**{name: getattr(_copy, name) for name in ("copy", "error", "Error")})
+_shim.deepcopy = _deepcopy_but_not_tables
+
+
+def _key_of(table: Table, op_type: str, op: dict[str, Any]) -> dict[str, Any]:
+    if op_type == "Put":
+        attrs = op["Item"]
+        key = {table.hash_key_attr: attrs[table.hash_key_attr]}
+        if table.range_key_attr is not None:
+            key[table.range_key_attr] = attrs[table.range_key_attr]
+        return key
+    return dict(op["Key"])
+
+
+def _transact_write_items(self: Any, transact_items: list[dict[str, Any]]) -> None:
+    saved: list[tuple[Table, Any, Any, Any]] = []
+    stream_lengths: dict[str, tuple[Table, int]] = {}
+    try:
+        for entry in transact_items:
+            op_type, op = next(iter(entry.items()))
+            table = self.tables.get(op.get("TableName"))
+            if table is None:
+                continue
+            hash_key, range_key = self.get_keys_value(table, _key_of(table, op_type, op))
+            saved.append((table, hash_key, range_key, _copy.deepcopy(table.get_item(hash_key, range_key))))
+            if table.stream_shard is not None and table.name not in stream_lengths:
+                stream_lengths[table.name] = (table, len(table.stream_shard.items))
+    except Exception:
+        return _original_transact(self, transact_items)  # malformed: let moto answer exactly as it would
+    ddb_models.copy = _shim  # type: ignore[assignment]
+    try:
+        _original_transact(self, transact_items)
+    except BaseException:
+        for table, hash_key, range_key, before in reversed(saved):
+            bucket = table.items[hash_key] if table.range_key_attr else table.items
+            slot = range_key if table.range_key_attr else hash_key
+            if before is None:
+                bucket.pop(slot, None)
+                if table.range_key_attr and not table.items[hash_key]:
+                    table.items.pop(hash_key, None)
+            else:
+                bucket[slot] = before
+        for table, length in stream_lengths.values():
+            del table.stream_shard.items[length:]  # type: ignore[union-attr]
+        raise
+    finally:
+        ddb_models.copy = _copy  # type: ignore[assignment]
+
+
+# ---------------------------------------------------------------- queries
+
+
+def _all_items(table: Table) -> Iterator[Any]:
+    if table.range_key_attr:
+        return (item for partition in table.items.values() for item in partition.values())
+    return iter(table.items.values())
+
+
+def _query(self: Table, hash_key: Any, *args: Any, **kwargs: Any) -> Any:
+    # moto's backend passes index_name positionally (the 7th argument after hash_key)
+    index_name = kwargs.get("index_name", args[6] if len(args) > 6 else None)
+    hash_conditions = kwargs.get("hash_key_conditions")
+
+    def candidates() -> list[Any]:
+        if index_name is None and hash_key is not None and self.range_key_attr:
+            return list(self.items.get(hash_key, {}).values())
+        if index_name is not None and hash_conditions:
+            wanted = [(name, value.type, value.value) for name, value in hash_conditions]
+            return [
+                item
+                for item in _all_items(self)
+                if all(
+                    (found := item.attrs.get(name)) is not None and found.type == kind and found.value == raw
+                    for name, kind, raw in wanted
+                )
+            ]
+        return list(_all_items(self))
+
+    self.all_items = candidates  # type: ignore[method-assign]
+    try:
+        return _original_query(self, hash_key, *args, **kwargs)
+    finally:
+        del self.all_items
+
+
+# ---------------------------------------------------------------- responses
+
+FAST_OPERATIONS = frozenset(
+    {"GetItem", "Query", "BatchGetItem", "PutItem", "UpdateItem", "DeleteItem", "TransactWriteItems",
+     "GetRecords", "GetShardIterator"}
+)  # fmt: skip
+
+
+def _without_none(value: Any) -> Any:
+    if isinstance(value, dict):
+        return {k: _without_none(v) for k, v in value.items() if v is not None}
+    if isinstance(value, list):
+        return [_without_none(v) for v in value]
+    return value
+
+
+def _epoch(value: Any) -> Any:
+    if isinstance(value, datetime):
+        base = calendar.timegm(value.utctimetuple())
+        return base + (value.microsecond // 1000) / 1000.0 if value.microsecond else base
+    raise TypeError(f"{type(value).__name__} is not JSON serializable")
+
+
+def _execute_result(self: ActionResult, context: Any) -> Any:
+    operation = context.operation_model
+    shape = operation.output_shape
+    if operation.name not in FAST_OPERATIONS or shape is None or not isinstance(self.result, dict):
+        return _original_execute(self, context)
+    try:
+        result = {k: v for k, v in self.result.items() if k in shape.members}
+        body = json.dumps(_without_none(result), default=_epoch, separators=(",", ":"))
+    except TypeError:
+        return _original_execute(self, context)
+    serializer = context.serializer_class(operation_model=operation)
+    response = serializer._create_default_response()
+    response["headers"]["Content-Type"] = serializer._get_protocol_specific_content_type()
+    return response["status_code"], response["headers"], body
+
+
+# ---------------------------------------------------------------- switch
+
+_lock = threading.Lock()
+_depth = 0
+
+
+@contextlib.contextmanager
+def patched_moto() -> Iterator[None]:
+    """Install the in-place rollback, the candidate-first query and the direct JSON
+    responses for the block (process-wide; nested blocks are fine)."""
+    global _depth
+    with _lock:
+        if _depth == 0:
+            ddb_models.DynamoDBBackend.transact_write_items = _transact_write_items  # type: ignore[method-assign]
+            Table.query = _query  # type: ignore[method-assign]
+            ActionResult.execute_result = _execute_result  # type: ignore[method-assign]
+        _depth += 1
+    try:
+        yield
+    finally:
+        with _lock:
+            _depth -= 1
+            if _depth == 0:
+                ddb_models.DynamoDBBackend.transact_write_items = _original_transact  # type: ignore[method-assign]
+                Table.query = _original_query  # type: ignore[method-assign]
+                ActionResult.execute_result = _original_execute  # type: ignore[method-assign]
