@@ -12,12 +12,19 @@ and the planner stops pulling as soon as the pool is spent: a recompute reads th
 lines that hold units or can receive them now, never the whole backlog. Lines after
 that point that still hold units are fetched separately (``holders_after``) and give
 their units back.
+
+A plan keeps its changes as plain lists (the line and the allotment it gets) and builds
+a :class:`LineChange` only when one is read: the planning loop then allocates nothing
+per line, and a writer that takes the changes 40 at a time never holds them all as
+objects (a million-line plan spent most of its time allocating them and in the garbage
+collector walking them).
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, replace
+from typing import overload
 
 from backorders.domain.model import LinePolicy, OrderLine, SkuBalance
 
@@ -61,10 +68,54 @@ class LineChange:
         return f"LineChange({self.before.order_id}/{self.before.line_no} {self.delta:+d})"
 
 
+class Changes(Sequence[LineChange]):
+    """Line changes kept as parallel lists (line, allotment after, waiting flag after),
+    releases first; each :class:`LineChange` is built when it is read."""
+
+    __slots__ = ("_allotted", "_lines", "_waiting", "releases")
+
+    def __init__(
+        self,
+        lines: list[OrderLine],
+        allotted: list[int],
+        waiting: list[bool | None],
+        *,
+        releases: int,
+    ) -> None:
+        self._lines = lines
+        self._allotted = allotted
+        self._waiting = waiting
+        self.releases = releases  # how many of the changes, from the first, give units back
+
+    def __len__(self) -> int:
+        return len(self._lines)
+
+    @overload
+    def __getitem__(self, index: int) -> LineChange: ...
+    @overload
+    def __getitem__(self, index: slice) -> tuple[LineChange, ...]: ...
+    def __getitem__(self, index: int | slice) -> LineChange | tuple[LineChange, ...]:
+        if isinstance(index, slice):
+            return tuple(self[i] for i in range(*index.indices(len(self._lines))))
+        return LineChange(self._lines[index], allotted=self._allotted[index], awaiting_fill=self._waiting[index])
+
+    def __iter__(self) -> Iterator[LineChange]:
+        for line, allotted, waiting in zip(self._lines, self._allotted, self._waiting, strict=True):
+            yield LineChange(line, allotted=allotted, awaiting_fill=waiting)
+
+    @property
+    def net(self) -> int:
+        """Units the changes take in all (negative: give back)."""
+        return sum(self._allotted) - sum(line.allotted for line in self._lines)
+
+    def __repr__(self) -> str:
+        return f"Changes({len(self)}, releases={self.releases})"
+
+
 @dataclass(frozen=True, slots=True)
 class AllotmentPlan:
     sku: str
-    changes: tuple[LineChange, ...]
+    changes: Sequence[LineChange]  # releases first, then takes in allotment order
     lines_read: int
 
     @property
@@ -77,6 +128,8 @@ class AllotmentPlan:
 
     @property
     def net(self) -> int:
+        if isinstance(self.changes, Changes):
+            return self.changes.net
         return sum(c.delta for c in self.changes)
 
 
@@ -123,6 +176,10 @@ def settle(line: OrderLine, target: int, *, manual: bool) -> OrderLine:
     return after
 
 
+# the line, the allotment it gets, its waiting flag after (None: unchanged)
+_Side = tuple[list[OrderLine], list[int], list[bool | None]]
+
+
 def plan_allotment(
     balance: SkuBalance,
     demand: Iterable[OrderLine],
@@ -140,8 +197,9 @@ def plan_allotment(
     index is read (it then holds only fresh lines and holders), so none is missed.
     """
     allotter = allotter or GreedyAllotter(balance.pool)
-    releases: list[LineChange] = []
-    takes: list[LineChange] = []
+    # releases and takes as parallel lists: appending to them allocates nothing per line
+    releases: _Side = ([], [], [])
+    takes: _Side = ([], [], [])
     read = 0
     last: OrderLine | None = None
     offer = allotter.offer
@@ -153,9 +211,15 @@ def plan_allotment(
         if manual_shops and line.shop in manual_shops:
             after = settle(line, target, manual=True)
             if after != line:
-                (releases if target < movable else takes).append(LineChange(line, after))
+                side = releases if target < movable else takes
+                side[0].append(line)
+                side[1].append(after.allotted)
+                side[2].append(after.awaiting_fill if after.awaiting_fill != line.awaiting_fill else None)
         elif target != movable:  # only changed lines cost anything beyond the offer
-            (releases if target < movable else takes).append(LineChange(line, allotted=line.locked + target))
+            side = releases if target < movable else takes
+            side[0].append(line)
+            side[1].append(line.locked + target)
+            side[2].append(None)
         if allotter.remaining == 0 and not manual_shops:
             break
     else:
@@ -165,7 +229,15 @@ def plan_allotment(
             read += 1
             after = settle(line, 0, manual=line.shop in manual_shops)
             if after != line:
-                releases.append(LineChange(line, after))
+                releases[0].append(line)
+                releases[1].append(after.allotted)
+                releases[2].append(after.awaiting_fill if after.awaiting_fill != line.awaiting_fill else None)
     # Releases first: a writer that applies them in this order never needs more
     # units than are free at any point.
-    return AllotmentPlan(balance.sku, tuple(releases + takes), read)
+    changes = Changes(
+        releases[0] + takes[0],
+        releases[1] + takes[1],
+        releases[2] + takes[2],
+        releases=len(releases[0]),
+    )
+    return AllotmentPlan(balance.sku, changes, read)

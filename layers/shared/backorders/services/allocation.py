@@ -44,8 +44,10 @@ def retrying[T](action: Callable[[], T], sleep: Callable[[float], None] = time.s
     raise AssertionError("unreachable")
 
 
-def describe(change: LineChange, plan_changes: Sequence[LineChange], event: str) -> str:
-    """A record-log sentence: what moved, where, and why."""
+def describe(change: LineChange, first_take: LineChange | None, event: str) -> str:
+    """A record-log sentence: what moved, where, and why. ``first_take`` is the first
+    line of the plan that takes units (takes come in allotment order): a release after
+    it in allotment order gave its units to that line."""
     line = change.after
     units = abs(change.delta)
     plural = "unit" if units == 1 else "units"
@@ -55,9 +57,8 @@ def describe(change: LineChange, plan_changes: Sequence[LineChange], event: str)
             f"(priority {line.priority}) after {event}"
         )
     if change.delta < 0:
-        takers = [c.after for c in plan_changes if c.delta > 0 and c.after.key < change.before.key]
-        if takers:
-            taker = takers[0]
+        if first_take is not None and first_take.after.key < change.before.key:
+            taker = first_take.after
             return (
                 f"{units} {plural} of {line.sku} taken back from order {line.order_id} line {line.line_no} "
                 f"for order {taker.order_id} (priority {taker.priority}) after {event}"
@@ -83,13 +84,14 @@ def commit_changes(
     transaction, so they commit together with the last changes. Returns the SKU
     version after."""
     starts = list(range(0, len(changes), CHANGES_PER_TRANSACTION)) or [0]
+    first_take = next((c for c in changes if c.delta > 0), None)
     for start in starts:
         chunk = changes[start : start + CHANGES_PER_TRANSACTION]
         uow = store.unit_of_work(writer=writer, event=event, at=at)
         for change in chunk:
             uow.change_line(change)
             uow.log(
-                describe(change, changes, event),
+                describe(change, first_take, event),
                 sku=sku,
                 shop=change.after.shop,
                 order_id=change.after.order_id,
