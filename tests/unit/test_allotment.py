@@ -116,6 +116,16 @@ def test_releases_come_before_takes():
     assert [c.delta for c in result.changes] == [-5, 5]
 
 
+def test_a_plan_reads_the_same_changes_whole_or_in_slices():
+    low = [line(f"LOW{i}", 2, at=i, allotted=2) for i in range(1, 4)]
+    high = [line(f"HIGH{i}", 2, at=10 + i, priority=5) for i in range(1, 4)]
+    changes = plan(stock(6, allotted=6), low + high).changes
+    whole = [(c.before.order_id, c.delta) for c in changes]
+    sliced = [(c.before.order_id, c.delta) for first in (0, 2, 4) for c in changes[first : first + 2]]
+    assert whole == sliced == [(c.before.order_id, c.delta) for c in (changes[i] for i in range(len(changes)))]
+    assert [d for _, d in whole] == [-2, -2, -2, 2, 2, 2]
+
+
 def test_reads_stop_once_the_pool_is_spent():
     waiting = [line(f"W{i}", 1, at=i) for i in range(1, 1001)]
     result = plan(stock(3), waiting)

@@ -72,20 +72,12 @@ class Changes(Sequence[LineChange]):
     """Line changes kept as parallel lists (line, allotment after, waiting flag after),
     releases first; each :class:`LineChange` is built when it is read."""
 
-    __slots__ = ("_allotted", "_lines", "_waiting", "releases")
+    __slots__ = ("_allotted", "_lines", "_waiting")
 
-    def __init__(
-        self,
-        lines: list[OrderLine],
-        allotted: list[int],
-        waiting: list[bool | None],
-        *,
-        releases: int,
-    ) -> None:
+    def __init__(self, lines: list[OrderLine], allotted: list[int], waiting: list[bool | None]) -> None:
         self._lines = lines
         self._allotted = allotted
         self._waiting = waiting
-        self.releases = releases  # how many of the changes, from the first, give units back
 
     def __len__(self) -> int:
         return len(self._lines)
@@ -109,7 +101,7 @@ class Changes(Sequence[LineChange]):
         return sum(self._allotted) - sum(line.allotted for line in self._lines)
 
     def __repr__(self) -> str:
-        return f"Changes({len(self)}, releases={self.releases})"
+        return f"Changes({len(self)} lines, net {self.net:+d})"
 
 
 @dataclass(frozen=True, slots=True)
@@ -234,10 +226,5 @@ def plan_allotment(
                 releases[2].append(after.awaiting_fill if after.awaiting_fill != line.awaiting_fill else None)
     # Releases first: a writer that applies them in this order never needs more
     # units than are free at any point.
-    changes = Changes(
-        releases[0] + takes[0],
-        releases[1] + takes[1],
-        releases[2] + takes[2],
-        releases=len(releases[0]),
-    )
+    changes = Changes(releases[0] + takes[0], releases[1] + takes[1], releases[2] + takes[2])
     return AllotmentPlan(balance.sku, changes, read)
