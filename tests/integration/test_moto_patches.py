@@ -145,9 +145,7 @@ def test_an_open_stream_iterator_never_sees_a_cancelled_transaction(client: Any)
     )
     shard = streams.describe_stream(StreamArn=arn)["StreamDescription"]["Shards"][0]["ShardId"]
     with patched_moto():
-        iterator = streams.get_shard_iterator(StreamArn=arn, ShardId=shard, ShardIteratorType="LATEST")[
-            "ShardIterator"
-        ]
+        iterator = streams.get_shard_iterator(StreamArn=arn, ShardId=shard, ShardIteratorType="LATEST")["ShardIterator"]
         with pytest.raises(ClientError):
             client.transact_write_items(
                 TransactItems=[
