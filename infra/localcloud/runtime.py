@@ -16,6 +16,7 @@ from __future__ import annotations
 import importlib
 import logging
 import sys
+import threading
 import time
 import uuid
 from collections.abc import Callable, Iterable
@@ -181,6 +182,11 @@ class FunctionRuntime:
             load_error or HandlerNotFound(f"{spec.logical_id}: no handler")
         )
         self._override: Handler | None = None
+        # One execution environment: Lambda hands an environment one event at a time, and
+        # handler modules rely on it (powertools' resolver keeps the current request on its
+        # module-level app). Lambda would start more environments under load; the local
+        # cloud, whose handler modules exist once per process, queues invocations instead.
+        self._environment = threading.RLock()
 
     @property
     def arn(self) -> str:
@@ -206,13 +212,14 @@ class FunctionRuntime:
     def invoke(self, event: Any, context: LambdaContext | None = None) -> Any:
         """Call the handler like Lambda does; exceptions are logged and re-raised."""
         context = context or self.new_context()
-        started = time.monotonic()
-        try:
-            result = self.handler(event, context)
-        except Exception:
-            log.exception("%s failed (request %s)", self.logical_id, context.aws_request_id)
-            raise
-        elapsed = time.monotonic() - started
+        with self._environment:
+            started = time.monotonic()
+            try:
+                result = self.handler(event, context)
+            except Exception:
+                log.exception("%s failed (request %s)", self.logical_id, context.aws_request_id)
+                raise
+            elapsed = time.monotonic() - started
         if elapsed > self.spec.timeout:
             log.warning(
                 "%s ran %.1f s, longer than its Timeout of %d s: Lambda would have stopped it",

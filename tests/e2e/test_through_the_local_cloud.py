@@ -6,8 +6,10 @@ priorities, returns, cancellations, shipments, the scheduled sweep - follows the
 rules of allotment, every write reaching the allocator through the table stream.
 
 One cloud per module (and so per xdist worker): the tests use their own SKUs and
-order ids and run in any order; the concurrency test comes first, while the table is
-small (moto copies the whole table for every transaction).
+order ids and run in any order. The local cloud gives each function one execution
+environment, so the webshop threads' requests queue at the API function and race the
+allocator, which recomputes the SKU from the stream meanwhile; two API invocations
+racing each other are the simulation's business (its interleaving and conflict faults).
 """
 
 from __future__ import annotations

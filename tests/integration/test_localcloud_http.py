@@ -248,3 +248,27 @@ def test_mail_sent_through_ses_is_captured_as_eml(cloud: LocalCloud) -> None:
     assert listed[-2]["from"] == sender
     assert listed[-2]["to"] == ["buyer@example.org"]
     assert listed[-2]["path"] == str(simple.path)
+
+
+def test_a_function_runs_one_invocation_at_a_time_as_one_execution_environment(api: ApiDouble, cloud: LocalCloud):
+    import threading
+    import time
+    from concurrent.futures import ThreadPoolExecutor
+
+    running, most = [0], [0]
+    lock = threading.Lock()
+
+    def slow(event: dict[str, Any]) -> Any:
+        with lock:
+            running[0] += 1
+            most[0] = max(most[0], running[0])
+        time.sleep(0.05)
+        with lock:
+            running[0] -= 1
+        return {"statusCode": 204}
+
+    api.respond = slow
+    with ThreadPoolExecutor(6) as pool:
+        statuses = list(pool.map(lambda _: _request(cloud, "GET", "/v1/anything")[0], range(6)))
+    assert statuses == [204] * 6
+    assert most[0] == 1
