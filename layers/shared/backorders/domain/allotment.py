@@ -95,13 +95,8 @@ class Changes(Sequence[LineChange]):
         for line, allotted, waiting in zip(self._lines, self._allotted, self._waiting, strict=True):
             yield LineChange(line, allotted=allotted, awaiting_fill=waiting)
 
-    @property
-    def net(self) -> int:
-        """Units the changes take in all (negative: give back)."""
-        return sum(self._allotted) - sum(line.allotted for line in self._lines)
-
     def __repr__(self) -> str:
-        return f"Changes({len(self)} lines, net {self.net:+d})"
+        return f"Changes({len(self)} lines)"
 
 
 @dataclass(frozen=True, slots=True)
@@ -120,8 +115,6 @@ class AllotmentPlan:
 
     @property
     def net(self) -> int:
-        if isinstance(self.changes, Changes):
-            return self.changes.net
         return sum(c.delta for c in self.changes)
 
 
