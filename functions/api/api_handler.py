@@ -1,7 +1,8 @@
 """HTTP API function: every route of the native JSON API.
 
-Thin: check size and API key, hand the request to the router modules in ``routes/``,
-and map domain errors to HTTP in one place (``http_errors``).
+Thin: admit the request (``request_gate``: body size, JSON, UTF-8, nesting), check the
+API key, hand the request to the router modules in ``routes/``, and map errors to HTTP
+in one place (``http_errors``).
 """
 
 from __future__ import annotations
@@ -9,17 +10,16 @@ from __future__ import annotations
 from typing import Any
 
 from aws_lambda_powertools import Logger
-from aws_lambda_powertools.event_handler import APIGatewayHttpResolver
 from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 import http_errors
+import request_gate
 from routes import admin, orders, skus, stock
 
-MAX_BODY_BYTES = 256 * 1024
-
 logger = Logger()
-app = APIGatewayHttpResolver(enable_validation=True)
+app = request_gate.ApiResolver(enable_validation=True, json_body_deserializer=request_gate.parse_json)
+app.use(middlewares=[request_gate.declared_query_parameters_only])
 for router in (orders.router, stock.router, skus.router, admin.router):
     app.include_router(router)
 http_errors.register(app)
@@ -27,9 +27,10 @@ http_errors.register(app)
 
 @logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_HTTP, log_event=False)
 def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
-    body = event.get("body") or ""
-    if len(body.encode() if isinstance(body, str) else body) > MAX_BODY_BYTES:
-        return http_errors.response(413, "too_large", f"request body exceeds {MAX_BODY_BYTES // 1024} KB")
+    try:
+        event = request_gate.admit(event)
+    except request_gate.Refused as refused:
+        return http_errors.refusal(refused)
     shop = http_errors.authenticate(event)
     if isinstance(shop, dict):
         return shop  # the 401 response

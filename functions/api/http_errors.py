@@ -16,6 +16,7 @@ from aws_lambda_powertools import Logger
 from aws_lambda_powertools.event_handler import APIGatewayHttpResolver, Response
 from aws_lambda_powertools.event_handler.openapi.exceptions import RequestValidationError
 
+import request_gate
 from backorders.adapters.api_keys import ApiKeyRing
 from backorders.domain.errors import (
     Conflict,
@@ -59,6 +60,11 @@ def response(status: int, code: str, message: str, field: str | None = None) -> 
         "headers": {"Content-Type": "application/json"},
         "body": json.dumps({"error": code, "message": message, "field": field}),
     }
+
+
+def refusal(refused: request_gate.Refused) -> dict[str, Any]:
+    """The raw response for a request the gate turned away before the router ran."""
+    return response(refused.status, refused.code, refused.message, refused.field)
 
 
 def authenticate(event: dict[str, Any]) -> str | dict[str, Any]:
@@ -112,6 +118,10 @@ def register(app: APIGatewayHttpResolver) -> None:
                 "fields": problems,
             },
         )
+
+    @app.exception_handler(request_gate.Refused)
+    def refused(exc: request_gate.Refused) -> Response[str]:
+        return json_response(exc.status, {"error": exc.code, "message": exc.message, "field": exc.field})
 
     @app.exception_handler(DomainError)
     def domain_error(exc: DomainError) -> Response[str]:

@@ -1,48 +1,68 @@
-"""Request bodies of the native JSON API (pydantic): what a field must look like.
+"""Request bodies and parameters of the native JSON API (pydantic): what a field must look like.
 
-Business rules (for example: a count cannot be negative) live in the domain; these
-models only say which fields exist and their types, so errors name the field.
+Identifiers, times, money and quantities follow the one rule of ``backorders.domain.inputs``
+(PRODUCT.md, "Tenancy, identifiers and input"), in bodies, paths and query parameters
+alike. Business rules (for example: a count cannot be negative) live in the domain;
+these models only say which fields exist and their types, so errors name the field.
 """
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import UTC, datetime
 from decimal import Decimal
 from typing import Annotated, Literal
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StrictBool, StrictInt, model_validator
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    StrictBool,
+    StrictInt,
+    StrictStr,
+    model_validator,
+)
 
-Text = Annotated[str, Field(min_length=1, max_length=64, pattern=r"^[^\x00-\x1f]+$")]
+from backorders.domain import inputs
+
+Identifier = Annotated[StrictStr, AfterValidator(inputs.identifier)]
+Money = Annotated[Decimal, AfterValidator(inputs.money)]
 Priority = Annotated[StrictInt, Field(ge=-9999, le=9999)]
-Quantity = Annotated[StrictInt, Field(gt=0, le=1_000_000)]
+Quantity = Annotated[StrictInt, Field(gt=0, lt=inputs.QUANTITY_LIMIT)]
+StockLevel = Annotated[StrictInt, Field(ge=0, lt=inputs.QUANTITY_LIMIT)]
+# free text (names, notes): any printable characters
+Text = Annotated[StrictStr, Field(max_length=200, pattern=r"^[^\x00-\x1f\x7f]*$")]
+Email = Annotated[StrictStr, Field(max_length=254, pattern=r"^[^@\s]+@[^@\s]+$")]
 
 
-def _aware(value: datetime) -> datetime:
-    if value.tzinfo is None:
-        raise ValueError("must include a time zone, for example 2026-11-22T10:00:00Z")
-    return value
+def _business_time(value: object) -> str:
+    return inputs.business_time(value, now=datetime.now(UTC))
+
+
+BusinessTime = Annotated[str, BeforeValidator(_business_time)]
 
 
 class _Body(BaseModel):
-    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+    model_config = ConfigDict(extra="forbid")
 
 
 class CustomerIn(_Body):
-    id: Text
-    email: Annotated[str, Field(max_length=254, pattern=r"^[^@\s]+@[^@\s]+$")] | None = None
-    name: Annotated[str, Field(max_length=200)] | None = None
+    id: Identifier
+    email: Email | None = None
+    name: Text | None = None
 
 
 class LineIn(_Body):
     line: Annotated[StrictInt, Field(ge=1, le=9999)] | None = None
-    sku: Text
+    sku: Identifier
     quantity: Quantity
-    unit_price: Annotated[Decimal, Field(ge=0, max_digits=12, decimal_places=4)] = Decimal(0)
+    unit_price: Money = Decimal(0)
 
 
 class OrderIn(_Body):
-    id: Text
-    entered_at: Annotated[datetime, AfterValidator(_aware)]
+    id: Identifier
+    entered_at: BusinessTime
     customer: CustomerIn
     lines: Annotated[list[LineIn], Field(min_length=1)]
     priority: Priority = 0
@@ -51,15 +71,15 @@ class OrderIn(_Body):
 
 
 class MovementIn(_Body):
-    id: Text
-    sku: Text
+    id: Identifier
+    sku: Identifier
     kind: Literal["receipt", "return", "adjustment", "count"]
-    quantity: Annotated[StrictInt, Field(ge=-1_000_000, le=1_000_000)]
-    note: Annotated[str, Field(max_length=200)] | None = None
+    quantity: Annotated[StrictInt, Field(gt=-inputs.QUANTITY_LIMIT, lt=inputs.QUANTITY_LIMIT)]
+    note: Text | None = None
 
 
 class CancelIn(_Body):
-    line: Annotated[StrictInt, Field(ge=1)] | None = None
+    line: Annotated[StrictInt, Field(ge=1, le=9999)] | None = None
     units: Quantity | None = None
 
     @model_validator(mode="after")
@@ -78,29 +98,29 @@ class LinePatchIn(_Body):
 
 
 class ForceBackorderIn(_Body):
-    units: Annotated[StrictInt, Field(ge=0)] | None = None
+    units: StockLevel | None = None
 
 
 class ProductIn(_Body):
-    name: Annotated[str, Field(max_length=200)] | None = None
-    supplier_id: Text | None = None
-    purchase_price: Annotated[Decimal, Field(ge=0, max_digits=12, decimal_places=4)] | None = None
-    min_stock: Annotated[StrictInt, Field(ge=0)] | None = None
-    max_stock: Annotated[StrictInt, Field(ge=0)] | None = None
+    name: Text | None = None
+    supplier_id: Identifier | None = None
+    purchase_price: Money | None = None
+    min_stock: StockLevel | None = None
+    max_stock: StockLevel | None = None
     phased_out: StrictBool = False
-    order_multiple: Annotated[StrictInt, Field(ge=1)] | None = None
+    order_multiple: Quantity | None = None
     tracked: StrictBool = True
 
 
 class SupplierIn(_Body):
-    name: Annotated[str, Field(max_length=200)] | None = None
+    name: Text | None = None
     backorders_enabled: StrictBool = False
-    fixed_order_cost: Annotated[Decimal, Field(ge=0)] = Decimal(0)
-    minimum_order_value: Annotated[Decimal, Field(ge=0)] = Decimal(0)
+    fixed_order_cost: Money = Decimal(0)
+    minimum_order_value: Money = Decimal(0)
     threshold_mode: Literal["none", "fixed_cost", "mov", "both"] = "none"
     lead_time_days: Annotated[StrictInt, Field(ge=0, le=365)] = 7
     review_period_days: Annotated[StrictInt, Field(ge=1, le=365)] = 7
-    buyer_emails: list[Annotated[str, Field(max_length=254, pattern=r"^[^@\s]+@[^@\s]+$")]] = []
+    buyer_emails: Annotated[list[Email], Field(max_length=20)] = []
 
 
 class ShopIn(_Body):
@@ -114,5 +134,5 @@ class CustomerSettingsIn(_Body):
 
 
 class FillIn(_Body):
-    skus: list[Text] | None = None
+    skus: Annotated[list[Identifier], Field(max_length=100)] | None = None
     only_complete_orders: StrictBool = False

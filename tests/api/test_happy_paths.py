@@ -147,6 +147,7 @@ def test_the_backorder_report_comes_as_csv_with_a_header_row_when_asked(api):
         ("812", "TEXTBOOK", "5"),
         ("813", "TEXTBOOK", "2"),
     ]
+    assert {r["awaiting_fill"] for r in report} == {"false"}, "booleans as in the JSON answer, not Python's False"
 
 
 def test_a_product_saved_through_the_api_makes_its_sku_known(api):

@@ -4,25 +4,25 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from aws_lambda_powertools.event_handler.openapi.params import Body
+from aws_lambda_powertools.event_handler.openapi.params import Body, Path
 from aws_lambda_powertools.event_handler.router import APIGatewayHttpRouter
 
 from backorders.bootstrap import services
 from backorders.domain.model import FillMode, LinePolicy, ShopSettings
-from schemas import CustomerSettingsIn, FillIn, ProductIn, ShopIn, SupplierIn
+from schemas import CustomerSettingsIn, FillIn, Identifier, ProductIn, ShopIn, SupplierIn
 
 router = APIGatewayHttpRouter()
 
 
 @router.put("/v1/products/<sku>")
-def put_product(sku: str, body: Annotated[ProductIn, Body()]) -> dict[str, Any]:
+def put_product(sku: Annotated[Identifier, Path()], body: Annotated[ProductIn, Body()]) -> dict[str, Any]:
     svc = services()
     svc.store.upsert_product(sku, body.model_dump(), at=svc.clock())
     return {"status": "saved", "sku": sku}
 
 
 @router.put("/v1/suppliers/<supplier_id>")
-def put_supplier(supplier_id: str, body: Annotated[SupplierIn, Body()]) -> dict[str, Any]:
+def put_supplier(supplier_id: Annotated[Identifier, Path()], body: Annotated[SupplierIn, Body()]) -> dict[str, Any]:
     data = body.model_dump(mode="json")
     name = data.pop("name")
     services().store.put_supplier(supplier_id, name, data)
@@ -30,7 +30,7 @@ def put_supplier(supplier_id: str, body: Annotated[SupplierIn, Body()]) -> dict[
 
 
 @router.get("/v1/suppliers/<supplier_id>")
-def get_supplier(supplier_id: str) -> dict[str, Any]:
+def get_supplier(supplier_id: Annotated[Identifier, Path()]) -> dict[str, Any]:
     from backorders.domain.errors import NotFound
 
     supplier = services().store.supplier(supplier_id)
@@ -48,7 +48,9 @@ def put_shop(body: Annotated[ShopIn, Body()]) -> dict[str, Any]:
 
 
 @router.put("/v1/customers/<customer_id>")
-def put_customer(customer_id: str, body: Annotated[CustomerSettingsIn, Body()]) -> dict[str, Any]:
+def put_customer(
+    customer_id: Annotated[Identifier, Path()], body: Annotated[CustomerSettingsIn, Body()]
+) -> dict[str, Any]:
     policy = LinePolicy(body.line_policy) if body.line_policy else None
     services().store.put_customer_policy(str(router.context["shop"]), customer_id, policy)
     return {"status": "saved", "customer_id": customer_id, "line_policy": body.line_policy}

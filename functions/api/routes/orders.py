@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Annotated, Any
 
 from aws_lambda_powertools.event_handler import Response
-from aws_lambda_powertools.event_handler.openapi.params import Body
+from aws_lambda_powertools.event_handler.openapi.params import Body, Path
 from aws_lambda_powertools.event_handler.router import APIGatewayHttpRouter
 
 from backorders.bootstrap import services
@@ -14,7 +14,11 @@ from backorders.domain.model import Customer, LinePolicy, NewLine, Order, ShipTy
 from backorders.domain.orders import fingerprint
 from backorders.services.orders import Command
 from http_errors import json_response
-from schemas import CancelIn, ForceBackorderIn, LinePatchIn, OrderIn, OrderPatchIn
+from schemas import CancelIn, ForceBackorderIn, Identifier, LinePatchIn, OrderIn, OrderPatchIn
+
+OrderId = Annotated[Identifier, Path()]
+LineNo = Annotated[int, Path(ge=1, le=9999)]
+ShipmentNo = Annotated[int, Path(ge=1, le=9999)]
 
 router = APIGatewayHttpRouter()
 
@@ -23,18 +27,12 @@ def _shop() -> str:
     return str(router.context["shop"])
 
 
-def _utc(value: Any) -> str:
-    from datetime import UTC
-
-    return value.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
-
-
 @router.post("/v1/orders")
 def create_order(body: Annotated[OrderIn, Body()]) -> Response[str]:
     order = Order(
         shop=_shop(),
         order_id=body.id,
-        entered_at=_utc(body.entered_at),
+        entered_at=body.entered_at,
         customer=Customer(body.customer.id, body.customer.email, body.customer.name),
         priority=body.priority,
         ship_type=ShipType(body.ship_type),
@@ -50,18 +48,18 @@ def create_order(body: Annotated[OrderIn, Body()]) -> Response[str]:
 
 
 @router.get("/v1/orders/<order_id>")
-def get_order(order_id: str) -> dict[str, Any]:
+def get_order(order_id: OrderId) -> dict[str, Any]:
     return services().queries.order(_shop(), order_id)
 
 
 @router.patch("/v1/orders/<order_id>")
-def change_order(order_id: str, body: Annotated[OrderPatchIn, Body()]) -> dict[str, Any]:
+def change_order(order_id: OrderId, body: Annotated[OrderPatchIn, Body()]) -> dict[str, Any]:
     changes = services().orders.change_priority(_shop(), order_id, body.priority)
     return {"status": "changed" if changes else "unchanged", "order_id": order_id, "priority": body.priority}
 
 
 @router.post("/v1/orders/<order_id>/cancel")
-def cancel_order(order_id: str, body: Annotated[CancelIn, Body()]) -> dict[str, Any]:
+def cancel_order(order_id: OrderId, body: Annotated[CancelIn, Body()]) -> dict[str, Any]:
     """Cancel the order or a line (all its open units: a replay changes nothing), or
     ``units`` of a line: relative, so it is applied once per ``Idempotency-Key``."""
     command = None
@@ -77,19 +75,19 @@ def cancel_order(order_id: str, body: Annotated[CancelIn, Body()]) -> dict[str, 
 
 
 @router.patch("/v1/orders/<order_id>/lines/<line_no>")
-def change_line(order_id: str, line_no: int, body: Annotated[LinePatchIn, Body()]) -> dict[str, Any]:
+def change_line(order_id: OrderId, line_no: LineNo, body: Annotated[LinePatchIn, Body()]) -> dict[str, Any]:
     changes = services().orders.change_quantity(_shop(), order_id, line_no, body.quantity)
     return {"status": "changed" if changes else "unchanged", "order_id": order_id, "line": line_no}
 
 
 @router.post("/v1/orders/<order_id>/lines/<line_no>/force-backorder")
-def force_backorder(order_id: str, line_no: int, body: Annotated[ForceBackorderIn, Body()]) -> dict[str, Any]:
+def force_backorder(order_id: OrderId, line_no: LineNo, body: Annotated[ForceBackorderIn, Body()]) -> dict[str, Any]:
     changes = services().orders.force_backorder(_shop(), order_id, line_no, body.units)
     return {"status": "changed" if changes else "unchanged", "order_id": order_id, "line": line_no}
 
 
 @router.post("/v1/orders/<order_id>/shipments/<shipment_no>/release")
-def release_shipment(order_id: str, shipment_no: int) -> dict[str, Any]:
+def release_shipment(order_id: OrderId, shipment_no: ShipmentNo) -> dict[str, Any]:
     result = services().shipments.release(_shop(), order_id, shipment_no)
     return {
         "status": result.status,
@@ -99,7 +97,7 @@ def release_shipment(order_id: str, shipment_no: int) -> dict[str, Any]:
 
 
 @router.post("/v1/orders/<order_id>/shipments/<shipment_no>/ship")
-def ship_shipment(order_id: str, shipment_no: int) -> dict[str, Any]:
+def ship_shipment(order_id: OrderId, shipment_no: ShipmentNo) -> dict[str, Any]:
     result = services().shipments.ship(_shop(), order_id, shipment_no)
     return {
         "status": result.status,

@@ -7,11 +7,12 @@ import io
 from typing import Annotated, Any
 
 from aws_lambda_powertools.event_handler import Response
-from aws_lambda_powertools.event_handler.openapi.params import Query
+from aws_lambda_powertools.event_handler.openapi.params import Path, Query
 from aws_lambda_powertools.event_handler.router import APIGatewayHttpRouter
 
 from backorders.bootstrap import services
 from http_errors import json_response
+from schemas import Identifier
 
 router = APIGatewayHttpRouter()
 
@@ -21,15 +22,20 @@ REPORT_COLUMNS = [
 ]  # fmt: skip
 
 
+def _csv_text(value: Any) -> Any:
+    """Booleans as in the JSON answer (``true``/``false``), not Python's ``True``."""
+    return ("true" if value else "false") if isinstance(value, bool) else value
+
+
 @router.get("/v1/skus/<sku>")
-def get_sku(sku: str, history: Annotated[bool, Query()] = False) -> dict[str, Any]:
+def get_sku(sku: Annotated[Identifier, Path()], history: Annotated[bool, Query()] = False) -> dict[str, Any]:
     return services().queries.sku(sku, with_log=history)
 
 
 @router.get("/v1/backorders")
 def backorders(
-    sku: Annotated[str | None, Query(max_length=64)] = None,
-    customer: Annotated[str | None, Query(max_length=64)] = None,
+    sku: Annotated[Identifier | None, Query()] = None,
+    customer: Annotated[Identifier | None, Query()] = None,
     min_age_days: Annotated[int | None, Query(ge=0, le=3650)] = None,
     limit: Annotated[int, Query(ge=1, le=5000)] = 1000,
 ) -> Response[str]:
@@ -47,6 +53,6 @@ def backorders(
         out = io.StringIO()
         writer = csv.DictWriter(out, fieldnames=REPORT_COLUMNS, lineterminator="\n")
         writer.writeheader()
-        writer.writerows(rows)
+        writer.writerows({name: _csv_text(value) for name, value in row.items()} for row in rows)
         return Response(200, content_type="text/csv", body=out.getvalue())
     return json_response(200, {"backorders": rows, "count": len(rows)})

@@ -1,0 +1,145 @@
+"""What a request must be before any route sees it (PRODUCT.md, "Tenancy, identifiers and
+input"). Each refusal is a 4xx JSON error naming the problem, and nothing is written.
+
+- The body, as the client sent it (API Gateway base64-encodes every body that is not
+  JSON, XML, JavaScript or ``text/*``), is at most 256 KB: else 413.
+- A body is JSON: ``Content-Type: application/json`` (``charset=utf-8`` if a charset is
+  given): else 415. It is UTF-8: else 400.
+- The JSON nests at most 32 levels and has no ``NaN``/``Infinity`` and no key twice:
+  else 400. Numbers with a fraction or exponent are read as ``Decimal`` (exact money).
+- A query parameter the route does not declare: 400.
+- A path segment is any text but ``/`` (identifiers may hold any character but
+  ``/ ? #``); API Gateway has already percent-decoded it, so it is not decoded again.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import json
+import re
+from decimal import Decimal
+from typing import Any
+
+from aws_lambda_powertools.event_handler import APIGatewayHttpResolver, Response
+from aws_lambda_powertools.event_handler.middlewares import NextMiddleware
+
+MAX_BODY_BYTES = 256 * 1024
+MAX_JSON_DEPTH = 32
+
+
+class Refused(Exception):
+    """A request the gate turns away before any route runs."""
+
+    def __init__(self, status: int, code: str, message: str, field: str | None = None) -> None:
+        super().__init__(message)
+        self.status = status
+        self.code = code
+        self.message = message
+        self.field = field
+
+
+class ApiResolver(APIGatewayHttpResolver):
+    """powertools' HTTP API resolver whose path parameters take any text but ``/``.
+
+    powertools matches a parameter against URI-safe characters and ``\\w`` only, so an
+    identifier such as ``PEN "BLUE"`` or an emoji SKU (valid by the identifier rule)
+    would find no route; the rule itself is checked by each parameter's type."""
+
+    @staticmethod
+    def _compile_regex(rule: str, base_regex: str = "^{}$") -> re.Pattern[str]:
+        return re.compile(base_regex.format(re.sub(r"(<\w+>)", r"(?P\1[^/]+)", rule)))
+
+
+def _header(event: dict[str, Any], name: str) -> str:
+    for key, value in (event.get("headers") or {}).items():
+        if key.lower() == name:
+            return str(value)
+    return ""
+
+
+def _is_json(content_type: str) -> bool:
+    media_type, *params = (part.strip().lower() for part in content_type.split(";"))
+    if media_type != "application/json":
+        return False
+    for param in params:
+        name, _, value = param.partition("=")
+        if name.strip() == "charset" and value.strip().strip('"') != "utf-8":
+            return False
+    return True
+
+
+def admit(event: dict[str, Any]) -> dict[str, Any]:
+    """The event with its body decoded to text, or :class:`Refused`."""
+    raw = event.get("body") or ""
+    if event.get("isBase64Encoded") and raw:
+        try:
+            body = base64.b64decode(raw, validate=True)
+        except (binascii.Error, ValueError):
+            raise Refused(400, "malformed_body", "the body is marked base64 but is not base64", "body") from None
+    else:
+        body = raw.encode() if isinstance(raw, str) else bytes(raw)
+    if len(body) > MAX_BODY_BYTES:
+        raise Refused(413, "too_large", f"request body exceeds {MAX_BODY_BYTES // 1024} KB", "body")
+    if not body:
+        return {**event, "body": None, "isBase64Encoded": False}
+    content_type = _header(event, "content-type")
+    if not _is_json(content_type):
+        raise Refused(
+            415,
+            "unsupported_media_type",
+            f"send the body as JSON with 'Content-Type: application/json' (got {content_type or 'no Content-Type'!r})",
+            "content-type",
+        )
+    try:
+        text = body.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise Refused(400, "malformed_body", f"the body is not UTF-8 (byte {exc.start + 1})", "body") from None
+    return {**event, "body": text, "isBase64Encoded": False}
+
+
+def _no_constants(name: str) -> Any:
+    raise Refused(400, "malformed_json", f"{name} is not a JSON number", "body")
+
+
+def _no_duplicates(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+    out: dict[str, Any] = {}
+    for key, value in pairs:
+        if key in out:
+            raise Refused(400, "malformed_json", f"key {key!r} appears twice in one object", "body")
+        out[key] = value
+    return out
+
+
+def _depth(value: Any) -> int:
+    deepest, stack = 0, [(value, 1)]
+    while stack:
+        item, depth = stack.pop()
+        if isinstance(item, dict | list):
+            deepest = max(deepest, depth)
+            stack.extend((child, depth + 1) for child in (item.values() if isinstance(item, dict) else item))
+    return deepest
+
+
+def parse_json(text: str) -> Any:
+    """The routes' JSON reader (the resolver's deserializer)."""
+    too_deep = f"the JSON nests deeper than {MAX_JSON_DEPTH} levels"
+    try:
+        value = json.loads(text, parse_float=Decimal, parse_constant=_no_constants, object_pairs_hook=_no_duplicates)
+    except RecursionError:
+        raise Refused(400, "malformed_json", too_deep, "body") from None
+    if _depth(value) > MAX_JSON_DEPTH:
+        raise Refused(400, "malformed_json", too_deep, "body")
+    return value
+
+
+def declared_query_parameters_only(app: APIGatewayHttpResolver, next_middleware: NextMiddleware) -> Response[Any]:
+    """Refuse a query parameter the route does not declare (a typo would otherwise be
+    silently ignored: ``?min_age=30`` reads as no filter at all)."""
+    route = app.context.get("_route")
+    declared = {param.alias for param in route.dependant.query_params} if route is not None else set()
+    unknown = sorted(set(app.current_event.query_string_parameters or {}) - declared)
+    if unknown:
+        takes = f"it takes {', '.join(sorted(declared))}" if declared else "it takes none"
+        raise Refused(400, "unknown_parameter", f"unknown query parameter {unknown[0]!r}; {takes}", unknown[0])
+    return next_middleware(app)
