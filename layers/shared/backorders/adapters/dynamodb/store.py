@@ -13,14 +13,16 @@ Storage errors leave this module as domain errors (``Conflict``, ``Throttled``).
 
 from __future__ import annotations
 
+import functools
+import inspect
 import uuid
 from collections import defaultdict
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, cast
 
 from pynamodb.connection import Connection
-from pynamodb.exceptions import GetError, PutError, QueryError, TransactWriteError, UpdateError
+from pynamodb.exceptions import GetError, PutError, PynamoDBException, QueryError, TransactWriteError, UpdateError
 from pynamodb.expressions.condition import Condition
 from pynamodb.expressions.update import Action
 from pynamodb.transactions import TransactWrite
@@ -107,6 +109,40 @@ def _map_error(exc: Exception, what: str) -> Exception:
     if code in _THROTTLE_CODES:
         return Throttled(f"{what}: storage is busy, retry")
     return exc
+
+
+def _reading[**P, R](method: Callable[P, R]) -> Callable[P, R]:
+    """A read whose throttling leaves as ``Throttled`` (the API answers 429, a retry
+    may follow); a generator's, too, while it is being read."""
+    what = f"read {method.__name__.replace('_', ' ')}"
+
+    def throttled(exc: PynamoDBException) -> Exception | None:
+        error = _map_error(exc, what)
+        return None if error is exc else error
+
+    if inspect.isgeneratorfunction(method):
+
+        @functools.wraps(method)
+        def generator(*args: P.args, **kwargs: P.kwargs) -> Iterator[Any]:
+            try:
+                yield from cast(Iterator[Any], method(*args, **kwargs))
+            except PynamoDBException as exc:
+                if (error := throttled(exc)) is None:
+                    raise
+                raise error from exc
+
+        return cast(Callable[P, R], generator)
+
+    @functools.wraps(method)
+    def read(*args: P.args, **kwargs: P.kwargs) -> R:
+        try:
+            return method(*args, **kwargs)
+        except PynamoDBException as exc:
+            if (error := throttled(exc)) is None:
+                raise
+            raise error from exc
+
+    return read
 
 
 class DynamoUnitOfWork:
@@ -362,6 +398,7 @@ class DynamoStore:
         item = self.balance_item(sku)
         return item.to_domain() if item else None
 
+    @_reading
     def balances(self, skus: Iterable[str]) -> dict[str, SkuBalance]:
         keys = [(sku_pk(s), "SKU") for s in sorted(set(skus))]
         return {item.sku: item.to_domain() for item in SkuItem.batch_get(keys)}
@@ -371,20 +408,24 @@ class DynamoStore:
         uow.touch_sku(sku, known=True, **fields)
         uow.commit()
 
+    @_reading
     def ledger(self, sku: str, movement_id: str) -> LedgerItem | None:
         try:
             return LedgerItem.get(sku_pk(sku), f"LEDGER#{movement_id}", consistent_read=True)
         except LedgerItem.DoesNotExist:
             return None
 
+    @_reading
     def ledger_entries(self, sku: str) -> list[LedgerItem]:
         return list(LedgerItem.query(sku_pk(sku), LedgerItem.sk.startswith("LEDGER#"), consistent_read=True))
 
+    @_reading
     def sku_log(self, sku: str, limit: int = 100) -> list[LogEntry]:
         items = LogItem.query(sku_pk(sku), LogItem.sk.startswith("LOG#"), scan_index_forward=False, limit=limit)
         return [_log_entry(i) for i in items]
 
     # -------------------------------------------------------------- allotment reads
+    @_reading
     def demand(self, sku: str, page_hint: Callable[[], int]) -> Iterator[OrderLine]:
         """The SKU's lines that hold or may receive units, in allotment order, read a
         page at a time; each page is sized by ``page_hint`` at the moment it is read."""
@@ -398,14 +439,17 @@ class DynamoStore:
             if not last:
                 return
 
+    @_reading
     def holders_after(self, sku: str, key: str) -> Iterator[OrderLine]:
         for item in LineItem.holders_index.query(sku_pk(sku), LineItem.demand_sk > key, page_size=100):
             yield item.to_domain()
 
+    @_reading
     def holders_from_end(self, sku: str) -> Iterator[OrderLine]:
         for item in LineItem.holders_index.query(sku_pk(sku), scan_index_forward=False, page_size=25):
             yield item.to_domain()
 
+    @_reading
     def line(self, shop: str, order_id: str, line_no: int) -> OrderLine | None:
         try:
             return LineItem.get(order_pk(shop, order_id), line_sk(line_no), consistent_read=True).to_domain()
@@ -463,12 +507,14 @@ class DynamoStore:
             domain_order, tuple(lines), tuple(shipments), tuple(log), int(order.next_shipment_no or 1), commands
         )
 
+    @_reading
     def order_exists(self, shop: str, order_id: str) -> OrderItem | None:
         try:
             return OrderItem.get(order_pk(shop, order_id), "ORDER", consistent_read=True)
         except OrderItem.DoesNotExist:
             return None
 
+    @_reading
     def backordered_lines(self, *, since: str | None = None, until: str | None = None) -> Iterator[OrderLine]:
         """Every line with backordered units, oldest first (merged over the shards)."""
         import heapq
@@ -488,6 +534,7 @@ class DynamoStore:
             yield line
 
     # -------------------------------------------------------------- settings
+    @_reading
     def shop_settings(self, shop: str) -> ShopSettings:
         try:
             item = ShopItem.get(f"SHOP#{shop}", "SHOP")
@@ -500,6 +547,7 @@ class DynamoStore:
             notify_customers=bool(item.notify_customers),
         )
 
+    @_reading
     def manual_shops(self) -> frozenset[str]:
         """Shops that fill backorders by hand (one small item, kept by put_shop_settings)."""
         try:
@@ -529,6 +577,7 @@ class DynamoStore:
         except PutError as exc:
             raise _map_error(exc, "save shop") from exc
 
+    @_reading
     def customer_policy(self, shop: str, customer_id: str) -> LinePolicy | None:
         try:
             item = CustomerItem.get(f"SHOP#{shop}", f"CUSTOMER#{customer_id}")
@@ -557,6 +606,7 @@ class DynamoStore:
         except (PutError, UpdateError) as exc:
             raise _map_error(exc, "save supplier") from exc
 
+    @_reading
     def supplier(self, supplier_id: str) -> dict[str, Any] | None:
         try:
             item = SupplierItem.get(f"SUPPLIER#{supplier_id}", "SUPPLIER")

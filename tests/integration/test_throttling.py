@@ -1,0 +1,79 @@
+"""Throttling is a named, retryable refusal: every read of the store that DynamoDB
+throttles leaves as the domain's ``Throttled`` (the API answers it 429, never 500), and
+the allocator retries a throttle until its recompute commits."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+import pytest
+
+from backorders.adapters.dynamodb.store import DynamoStore
+from backorders.domain.errors import Throttled
+from backorders.domain.model import Movement, MovementKind
+from tests.support.throttling import Call, dynamodb, throttled
+from tests.support.world import SHOP, World
+
+Read = Callable[[DynamoStore], Any]
+
+READS: dict[str, tuple[Call, Read]] = {
+    "balance": (dynamodb("GetItem", sk="SKU"), lambda s: s.balance("TEXTBOOK")),
+    "balances": (dynamodb("BatchGetItem"), lambda s: s.balances(["TEXTBOOK", "PEN"])),
+    "ledger": (dynamodb("GetItem", sk="LEDGER#"), lambda s: s.ledger("TEXTBOOK", "po-1")),
+    "ledger_entries": (dynamodb("Query"), lambda s: s.ledger_entries("TEXTBOOK")),
+    "sku_log": (dynamodb("Query"), lambda s: s.sku_log("TEXTBOOK")),
+    "line": (dynamodb("GetItem", sk="LINE#"), lambda s: s.line(SHOP, "812", 1)),
+    "order_view": (dynamodb("Query"), lambda s: s.order_view(SHOP, "812")),
+    "order_exists": (dynamodb("GetItem", sk="ORDER"), lambda s: s.order_exists(SHOP, "812")),
+    "shop_settings": (dynamodb("GetItem", sk="SHOP"), lambda s: s.shop_settings(SHOP)),
+    "manual_shops": (dynamodb("GetItem", sk="MANUAL_SHOPS"), lambda s: s.manual_shops()),
+    "customer_policy": (dynamodb("GetItem", sk="CUSTOMER#"), lambda s: s.customer_policy(SHOP, "cust-1")),
+    "supplier": (dynamodb("GetItem", sk="SUPPLIER"), lambda s: s.supplier("acme-books")),
+}
+
+
+@pytest.fixture
+def world(svc):  # type: ignore[no-untyped-def]
+    world = World(svc)
+    world.product("TEXTBOOK")
+    world.receive("TEXTBOOK", 3, "po-1")
+    world.order("812", ("TEXTBOOK", 2))
+    return world
+
+
+@pytest.mark.parametrize("read", READS)
+def test_a_throttled_read_is_reported_as_throttled(world, read):
+    when, call = READS[read]
+    with throttled(when) as throttle, pytest.raises(Throttled):
+        call(world.svc.store)
+    assert throttle.fired
+
+
+# ------------------------------------------------------------------ the allocator retries
+
+
+PLANNING_READS = {
+    "the SKU balance": dynamodb("GetItem", sk="SKU"),
+    "the demand list": dynamodb("Query", index="demand"),
+    "the shops that fill by hand": dynamodb("GetItem", sk="MANUAL_SHOPS"),
+    "the commit": dynamodb("TransactWriteItems"),
+}
+
+
+@pytest.mark.parametrize("throttled_call", PLANNING_READS)
+def test_the_allocator_retries_a_throttle_and_the_receipt_is_allotted(svc, throttled_call):
+    # Given an order waiting for 2 textbooks and a receipt of 3 the allocator has not seen yet
+    world = World(svc)
+    world.product("TEXTBOOK")
+    world.order("812", ("TEXTBOOK", 2))
+    svc.stock.record(Movement("po-1", "TEXTBOOK", MovementKind.RECEIPT, 3))
+    # When DynamoDB throttles one of the recompute's calls
+    with throttled(PLANNING_READS[throttled_call]) as throttle:
+        result = svc.allocator.recompute("TEXTBOOK", event="receipt po-1")
+    # Then the recompute retries it and commits
+    assert throttle.fired
+    assert result.plan.changes
+    assert (world.allotted("812"), world.backordered("812")) == (2, 0)
+    balance = world.balance("TEXTBOOK")
+    assert (balance.on_hand, balance.allotted, balance.available) == (3, 2, 1)
