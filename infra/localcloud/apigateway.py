@@ -1,5 +1,14 @@
 """API Gateway HTTP API, locally: HTTP requests -> payload format 2.0 -> the function.
 
+The event is built as an HTTP API builds it (:func:`build_http_event`, also what the
+tests' ``tests/support/events.http_event`` uses): ``rawPath`` and
+``requestContext.http.path`` percent-decoded and cut at a decoded ``?`` (so an encoded
+``/`` is a ``/``), ``rawQueryString`` as sent, ``queryStringParameters`` decoded with
+repeats joined by commas, header names lower case, cookies in ``cookies``, and the body
+base64-encoded (``isBase64Encoded: true``) unless its Content-Type is ``text/*``,
+``application/json``, ``application/xml`` or ``application/javascript``. Routes are
+matched against the decoded path, as API Gateway matches them.
+
 Routes come from the functions' ``Type: HttpApi`` events (the template declares
 ``$default``; explicit ``METHOD /path/{param}`` routes work too). A handler's
 response is translated back as API Gateway does: ``statusCode``/``headers``/
@@ -15,6 +24,7 @@ from __future__ import annotations
 
 import base64
 import contextlib
+import hashlib
 import json
 import logging
 import os
@@ -31,11 +41,15 @@ from urllib.parse import parse_qsl, unquote, urlsplit
 from .template import FunctionSpec
 
 __all__ = [
+    "TEXT_MEDIA_TYPES",
     "ApiServer",
     "HttpRoute",
     "LocalEndpoints",
     "Router",
     "build_http_event",
+    "event_body",
+    "event_path",
+    "is_text_media_type",
     "routes_from_functions",
     "translate_response",
 ]
@@ -44,6 +58,10 @@ log = logging.getLogger("localcloud.api")
 
 INTERNAL_ERROR = {"message": "Internal Server Error"}
 NOT_FOUND = {"message": "Not Found"}
+
+# Bodies of these media types (and of text/*) reach the function as text; any other
+# body, one without a Content-Type included, arrives base64-encoded.
+TEXT_MEDIA_TYPES = frozenset({"application/json", "application/xml", "application/javascript"})
 
 
 # --------------------------------------------------------------------- routes
@@ -60,7 +78,10 @@ class HttpRoute:
         return "$default" if self.path == "$default" else f"{self.method} {self.path}"
 
     def match(self, method: str, path: str) -> dict[str, str] | None:
-        """Path parameters when the route takes this request, else None."""
+        """Path parameters when the route takes this request, else None.
+
+        ``path`` is the decoded path (:func:`event_path`), as API Gateway matches it:
+        segments are not decoded again, and an encoded ``/`` already split them."""
         if self.method not in ("ANY", method):
             return None
         if self.path == "$default":
@@ -73,12 +94,12 @@ class HttpRoute:
                 rest = actual[index:]
                 if not rest:
                     return None
-                params[segment[1:-2]] = unquote("/".join(rest))
+                params[segment[1:-2]] = "/".join(rest)
                 return params
             if index >= len(actual):
                 return None
             if segment.startswith("{") and segment.endswith("}"):
-                params[segment[1:-1]] = unquote(actual[index])
+                params[segment[1:-1]] = actual[index]
             elif segment != actual[index]:
                 return None
         return params if len(actual) == len(wanted) else None
@@ -123,26 +144,70 @@ def _request_id() -> str:
     return base64.b64encode(os.urandom(10)).decode("ascii")
 
 
+def event_path(target_path: str) -> str:
+    """``rawPath`` for the path of a request target, as an HTTP API delivers it.
+
+    Percent-decoded (invalid UTF-8 becomes U+FFFD), so ``%2F`` is a ``/`` like any
+    other, and cut at a decoded ``?``: ``/v1/skus/PEN%20BLUE`` is ``/v1/skus/PEN BLUE``,
+    ``/v1/skus/A%3FB`` is ``/v1/skus/A``. (REST APIs and function URLs keep the path
+    encoded; HTTP APIs do not.)"""
+    return unquote(target_path or "/").split("?", 1)[0] or "/"
+
+
+def is_text_media_type(content_type: str | None) -> bool:
+    """Whether API Gateway hands a body of this Content-Type to the function as text."""
+    media = (content_type or "").split(";", 1)[0].strip().lower()
+    return media.startswith("text/") or media in TEXT_MEDIA_TYPES
+
+
+def event_body(body: bytes, content_type: str | None) -> tuple[str, bool]:
+    """``(body, isBase64Encoded)`` for the bytes of a request body.
+
+    Text media types arrive as text, anything else (form bodies, no Content-Type)
+    base64-encoded. A text-typed body that is not valid UTF-8 arrives base64-encoded
+    too: AWS does not document that case, and base64 keeps the bytes as sent, so the
+    function sees exactly what the client sent and must refuse it (see the README)."""
+    if is_text_media_type(content_type):
+        try:
+            return body.decode("utf-8"), False
+        except UnicodeDecodeError:
+            pass
+    return base64.b64encode(body).decode("ascii"), True
+
+
+def _trace_header(request_id: str, now: datetime) -> str:
+    digest = hashlib.sha256(request_id.encode()).hexdigest()[:24]
+    return f"Root=1-{int(now.timestamp()):08x}-{digest}"
+
+
 def build_http_event(
     *,
     method: str,
     target: str,
     headers: Iterable[tuple[str, str]],
-    body: bytes,
-    source_ip: str,
-    route: HttpRoute,
-    path_parameters: Mapping[str, str],
+    body: bytes = b"",
     host: str,
-    port: int,
+    source_ip: str = "192.0.2.1",
+    port: int = 443,
+    proto: str = "https",
+    route_key: str = "$default",
+    path_parameters: Mapping[str, str] | None = None,
     account_id: str = "123456789012",
     api_id: str = "local",
     request_id: str | None = None,
     now: datetime | None = None,
 ) -> dict[str, Any]:
-    """An API Gateway HTTP API payload format 2.0 event for one request."""
+    """The API Gateway HTTP API payload format 2.0 event for one request.
+
+    ``target`` is the request target as sent (path and query, percent-encoded),
+    ``headers`` the request's headers, ``body`` its bytes, ``host`` the API's host name
+    (``domainName``; a port is dropped). API Gateway adds ``x-amzn-trace-id`` and the
+    ``x-forwarded-*`` headers. Everything that differs between two calls for the same
+    request is ``request_id`` and ``now`` (and the trace id, derived from them)."""
     now = now or datetime.now(UTC)
+    request_id = request_id or _request_id()
     split = urlsplit(target)
-    raw_path, raw_query = split.path or "/", split.query
+    raw_path, raw_query = event_path(split.path), split.query
     merged: dict[str, str] = {}
     cookies: list[str] = []
     for name, value in headers:
@@ -151,13 +216,15 @@ def build_http_event(
             cookies.extend(part.strip() for part in value.split(";") if part.strip())
             continue
         merged[key] = f"{merged[key]},{value}" if key in merged else value
+    merged.setdefault("host", host)
+    merged.setdefault("x-amzn-trace-id", _trace_header(request_id, now))
     merged.setdefault("x-forwarded-for", source_ip)
     merged.setdefault("x-forwarded-port", str(port))
-    merged.setdefault("x-forwarded-proto", "http")
-    request_id = request_id or _request_id()
+    merged.setdefault("x-forwarded-proto", proto)
+    domain = urlsplit(f"//{host}").hostname or host
     event: dict[str, Any] = {
         "version": "2.0",
-        "routeKey": route.route_key,
+        "routeKey": route_key,
         "rawPath": raw_path,
         "rawQueryString": raw_query,
     }
@@ -172,17 +239,17 @@ def build_http_event(
     event["requestContext"] = {
         "accountId": account_id,
         "apiId": api_id,
-        "domainName": host,
-        "domainPrefix": host.split(".")[0],
+        "domainName": domain,
+        "domainPrefix": domain.split(".")[0],
         "http": {
-            "method": method,
-            "path": unquote(raw_path),
+            "method": method.upper(),
+            "path": raw_path,
             "protocol": "HTTP/1.1",
             "sourceIp": source_ip,
             "userAgent": merged.get("user-agent", ""),
         },
         "requestId": request_id,
-        "routeKey": route.route_key,
+        "routeKey": route_key,
         "stage": "$default",
         "time": now.strftime("%d/%b/%Y:%H:%M:%S +0000"),
         "timeEpoch": int(now.timestamp() * 1000),
@@ -190,12 +257,7 @@ def build_http_event(
     if path_parameters:
         event["pathParameters"] = dict(path_parameters)
     if body:
-        try:
-            event["body"] = body.decode("utf-8")
-            event["isBase64Encoded"] = False
-        except UnicodeDecodeError:
-            event["body"] = base64.b64encode(body).decode("ascii")
-            event["isBase64Encoded"] = True
+        event["body"], event["isBase64Encoded"] = event_body(body, merged.get("content-type"))
     else:
         event["isBase64Encoded"] = False
     return event
@@ -383,7 +445,7 @@ class ApiServer(ThreadingHTTPServer):
     # ------------------------------------------------------------ API Gateway
 
     def gateway(self, request: _RequestHandler, body: bytes) -> tuple[int, list[tuple[str, str]], bytes, str]:
-        path = urlsplit(request.path).path or "/"
+        path = event_path(urlsplit(request.path).path)  # API Gateway routes the decoded path
         selected = self.router.select(request.command, path)
         request_id = _request_id()
         if selected is None:
@@ -396,11 +458,12 @@ class ApiServer(ThreadingHTTPServer):
             target=request.path,
             headers=request.headers.items(),
             body=body,
-            source_ip=request.client_address[0],
-            route=route,
-            path_parameters=params,
             host=request.headers.get("Host") or f"{host!s}:{port}",
+            source_ip=request.client_address[0],
             port=int(port),
+            proto="http",
+            route_key=route.route_key,
+            path_parameters=params,
             account_id=self.account_id,
             request_id=request_id,
         )

@@ -41,6 +41,7 @@ from moto.core import DEFAULT_ACCOUNT_ID
 from localcloud.moto_patches import patched_moto
 from tests.integration.conftest import create_table
 from tests.simulation.faults import FaultPlan, SimulatedCrash, StorageFaults
+from tests.support.events import http_event as support_http_event
 
 ROOT = Path(__file__).resolve().parents[2]
 REGION = "us-east-1"
@@ -81,35 +82,11 @@ class FakeClock:
 def http_event(
     method: str, path: str, body: Any, *, api_key: str, headers: dict[str, str] | None, request_id: str, now: datetime
 ) -> dict[str, Any]:
-    """What API Gateway (HTTP API, ``$default``, payload 2.0) hands the API function.
-
-    The same shape as ``tests/support/events.http_event``, built here so that request ids
-    and times come from the run (that helper stamps a uuid4 and the wall clock)."""
-    merged = {"content-type": "application/json", "user-agent": "sim", "authorization": f"Bearer {api_key}"}
-    merged.update({name.lower(): value for name, value in (headers or {}).items()})
-    event: dict[str, Any] = {
-        "version": "2.0",
-        "routeKey": "$default",
-        "rawPath": path,
-        "rawQueryString": "",
-        "headers": merged,
-        "requestContext": {
-            "accountId": DEFAULT_ACCOUNT_ID,
-            "apiId": "sim",
-            "domainName": "sim.execute-api.us-east-1.amazonaws.com",
-            "domainPrefix": "sim",
-            "http": {"method": method, "path": path, "protocol": "HTTP/1.1", "sourceIp": "192.0.2.1", "userAgent": "-"},
-            "requestId": request_id,
-            "routeKey": "$default",
-            "stage": "$default",
-            "time": now.strftime("%d/%b/%Y:%H:%M:%S +0000"),
-            "timeEpoch": int(now.timestamp() * 1000),
-        },
-        "isBase64Encoded": False,
-    }
-    if body is not None:
-        event["body"] = json.dumps(body)
-    return event
+    """What API Gateway (HTTP API, ``$default``, payload 2.0) hands the API function:
+    ``tests/support/events.http_event`` (the local cloud's own builder), with the request
+    id and time of the run (that helper's defaults are a uuid4 and the wall clock)."""
+    merged = {"user-agent": "sim", **(headers or {})}
+    return support_http_event(method, path, body, headers=merged, api_key=api_key, request_id=request_id, now=now)
 
 
 class Context:

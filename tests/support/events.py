@@ -1,7 +1,8 @@
 """API Gateway HTTP API events (payload format 2.0) and the JSON bodies the native API
 takes, so tests say what they send instead of copying JSON.
 
-``http_event`` builds what API Gateway hands the API function; ``order_body`` and
+``http_event`` builds what API Gateway hands the API function, with the local cloud's
+own builder (``localcloud.apigateway.build_http_event``); ``order_body`` and
 ``movement_body`` build request bodies with vivid defaults that tests override.
 """
 
@@ -9,66 +10,74 @@ from __future__ import annotations
 
 import json
 import uuid
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from datetime import UTC, datetime
 from typing import Any
 from urllib.parse import urlencode
 
+from localcloud.apigateway import build_http_event
 from tests.support.builders import entered
 
 ACCOUNT_ID = "123456789012"
+API_HOST = "test.execute-api.us-east-1.amazonaws.com"
 
 
 def http_event(
     method: str,
     path: str,
-    body: Mapping[str, Any] | list[Any] | str | None = None,
+    body: Mapping[str, Any] | list[Any] | str | bytes | None = None,
     *,
-    headers: Mapping[str, str] | None = None,
-    query: Mapping[str, str] | None = None,
+    headers: Mapping[str, str | None] | None = None,
+    query: Mapping[str, str] | Sequence[tuple[str, str]] | None = None,
     api_key: str | None = None,
+    request_id: str | None = None,
+    now: datetime | None = None,
 ) -> dict[str, Any]:
-    """What API Gateway (HTTP API, ``$default`` route, payload 2.0) sends for one request.
+    """What API Gateway (HTTP API, ``$default`` route, payload 2.0) sends the function
+    for one request, built by the local cloud's gateway code.
 
-    ``body`` is JSON-encoded unless it is already a string (send malformed JSON as a
-    string). ``api_key`` adds ``Authorization: Bearer <key>``. Header names are
-    lower-cased, as API Gateway delivers them."""
-    merged = {"content-type": "application/json", "user-agent": "pytest"}
+    ``path`` is the request target as a client puts it on the wire: percent-encoded
+    (``f"/v1/skus/{quote(sku, safe='')}"``), optionally with a query string. The event
+    then carries it as AWS does: ``rawPath`` decoded and cut at a decoded ``?``, so
+    ``%2F`` becomes a ``/``. ``query`` is appended to the target (urlencoded).
+
+    ``body`` is sent as bytes: a dict or list JSON-encoded, a string as UTF-8 (send
+    malformed JSON as a string), bytes as they are. A body whose Content-Type is not
+    text, JSON, XML or JavaScript arrives base64-encoded (``isBase64Encoded``).
+
+    Headers default to ``Content-Type: application/json`` and ``User-Agent: pytest``;
+    ``headers`` overrides them (a ``None`` value leaves that header out), ``api_key``
+    adds ``Authorization: Bearer <key>``. Header names arrive lower-cased."""
+    sent: dict[str, str | None] = {"content-type": "application/json", "user-agent": "pytest"}
     if api_key is not None:
-        merged["authorization"] = f"Bearer {api_key}"
-    merged.update({name.lower(): value for name, value in (headers or {}).items()})
-    now = datetime.now(UTC)
-    event: dict[str, Any] = {
-        "version": "2.0",
-        "routeKey": "$default",
-        "rawPath": path,
-        "rawQueryString": urlencode(query or {}),
-        "headers": merged,
-        "requestContext": {
-            "accountId": ACCOUNT_ID,
-            "apiId": "test",
-            "domainName": "test.execute-api.us-east-1.amazonaws.com",
-            "domainPrefix": "test",
-            "http": {
-                "method": method.upper(),
-                "path": path,
-                "protocol": "HTTP/1.1",
-                "sourceIp": "192.0.2.1",
-                "userAgent": "pytest",
-            },
-            "requestId": uuid.uuid4().hex,
-            "routeKey": "$default",
-            "stage": "$default",
-            "time": now.strftime("%d/%b/%Y:%H:%M:%S +0000"),
-            "timeEpoch": int(now.timestamp() * 1000),
-        },
-        "isBase64Encoded": False,
-    }
+        sent["authorization"] = f"Bearer {api_key}"
+    sent.update({name.lower(): value for name, value in (headers or {}).items()})
+    if body is None:
+        data = b""
+    elif isinstance(body, bytes):
+        data = body
+    elif isinstance(body, str):
+        data = body.encode("utf-8")
+    else:
+        data = json.dumps(body).encode("utf-8")
+    target = path
     if query:
-        event["queryStringParameters"] = dict(query)
-    if body is not None:
-        event["body"] = body if isinstance(body, str) else json.dumps(body)
-    return event
+        target += ("&" if "?" in target else "?") + urlencode(query)
+    sent.setdefault("host", API_HOST)  # what an HTTP client adds
+    if data:
+        sent.setdefault("content-length", str(len(data)))
+    wire = [(name, value) for name, value in sent.items() if value is not None]
+    return build_http_event(
+        method=method,
+        target=target,
+        headers=wire,
+        body=data,
+        host=API_HOST,
+        account_id=ACCOUNT_ID,
+        api_id="test",
+        request_id=request_id or uuid.uuid4().hex,
+        now=now or datetime.now(UTC),
+    )
 
 
 # ------------------------------------------------------------------ request bodies
