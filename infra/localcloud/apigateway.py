@@ -393,10 +393,15 @@ class _RequestHandler(BaseHTTPRequestHandler):
 
 
 class ApiServer(ThreadingHTTPServer):
-    """The HTTP API on a local port, one thread per connection."""
+    """The HTTP API on a local port, one thread per connection.
+
+    The listen backlog is 1024 (the kernel may cap it at ``net.core.somaxconn``):
+    socketserver's default of 5 made a burst of 20 connections lose some before
+    ``accept`` (resets and connect timeouts), where API Gateway takes them all."""
 
     daemon_threads = True
     allow_reuse_address = True
+    request_queue_size = 1024
 
     def __init__(
         self,

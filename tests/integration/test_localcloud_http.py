@@ -10,6 +10,7 @@ import email.policy
 import http.client
 import json
 import socket
+import threading
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
@@ -240,6 +241,33 @@ def test_the_tests_http_event_is_what_the_local_api_gateway_delivers(
 
     assert comparable(built) == comparable(delivered)
     assert set(built["headers"]) | {"connection"} == set(delivered["headers"])
+
+
+def test_the_api_takes_over_100_simultaneous_connections(cloud: LocalCloud, api: ApiDouble) -> None:
+    """Every client connects first, then all send: nothing may be reset or left waiting
+    (the listen backlog was 5; a burst of 20 lost requests before any handler ran)."""
+    clients = 150
+    parts = urlsplit(cloud.api_url)
+    connected = threading.Barrier(clients, timeout=30)
+    answers: list[bytes | str] = [b""] * clients
+
+    def client(n: int) -> None:
+        try:
+            with socket.create_connection((parts.hostname or "127.0.0.1", parts.port or 80), timeout=10) as conn:
+                connected.wait()
+                conn.sendall(f"GET /v1/ping/{n} HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n".encode())
+                answers[n] = conn.recv(1024)
+        except (OSError, threading.BrokenBarrierError) as exc:
+            answers[n] = repr(exc)
+
+    threads = [threading.Thread(target=client, args=(n,)) for n in range(clients)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    failed = [answer for answer in answers if not (isinstance(answer, bytes) and answer.startswith(b"HTTP/1.1 204"))]
+    assert failed == []
+    assert sorted(event["rawPath"] for event in api.events) == sorted(f"/v1/ping/{n}" for n in range(clients))
 
 
 # --------------------------------------------------------------------------- responses
