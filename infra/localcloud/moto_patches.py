@@ -1,5 +1,5 @@
-"""Three changes to moto 5.2's DynamoDB, so that it costs what a request touches and
-rolls a cancelled transaction back in place.
+"""Four changes to moto 5.2's DynamoDB, so that it costs what a request touches, rolls a
+cancelled transaction back in place and writes the stream records DynamoDB writes.
 
 The local cloud runs moto with them (``LocalCloud`` installs them for as long as it
 runs); the simulation and the benchmarks use them too. ``tests/integration/
@@ -22,6 +22,21 @@ the transaction names are copied before it runs, and on any error they are put b
 the stream records it appended are dropped, in the same table object. Each item appears
 at most once in a transaction (moto enforces it), so this restores exactly what the
 table-wide copy would have, and an open iterator never sees a cancelled write.
+
+**Streams.** moto's stream differs from DynamoDB's in two ways, both fixed where moto
+writes the record (``StreamShard.add``):
+
+- an UpdateItem that creates an item first puts the bare keys (a keys-only INSERT
+  record) and then applies the update (a second INSERT, with the whole item).
+  DynamoDB writes one INSERT. The keys-only record is not written; and should the
+  update fail after moto put the keys (an item grown past 400 KB), the keys-only item
+  is removed too, as DynamoDB writes nothing for a failed update;
+- a write that changes nothing (a Put of the same item, an Update that sets what is
+  there) yields a MODIFY with equal images. DynamoDB writes no record for it. Equal
+  means equal as DynamoDB compares values: numbers by value (``1.50`` is ``1.5``),
+  sets regardless of order.
+
+Sequence numbers stay contiguous, because a record that is not written never takes one.
 
 **Queries.** moto's ``Table.query`` starts from ``all_items()``, every item of the table
 sorted with ``DynamoType`` comparisons, then keeps those of the partition (or of the
@@ -46,18 +61,22 @@ import contextlib
 import copy as _copy
 import json
 import threading
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from datetime import datetime
+from decimal import Decimal, InvalidOperation
 from types import SimpleNamespace
 from typing import Any
 
 from moto.core.responses import ActionResult
 from moto.dynamodb import models as ddb_models
-from moto.dynamodb.models.table import Table
+from moto.dynamodb.models.dynamo_type import Item
+from moto.dynamodb.models.table import StreamShard, Table
 
 __all__ = ["FAST_OPERATIONS", "patched_moto"]
 
 _original_transact = ddb_models.DynamoDBBackend.transact_write_items
+_original_update = ddb_models.DynamoDBBackend.update_item
+_original_stream_add = StreamShard.add
 _original_query = Table.query
 _original_execute = ActionResult.execute_result
 
@@ -118,6 +137,68 @@ def _transact_write_items(self: Any, transact_items: list[dict[str, Any]]) -> No
         raise
     finally:
         ddb_models.copy = _copy  # type: ignore[assignment]
+
+
+# ---------------------------------------------------------------- streams
+
+_updating = threading.local()  # .creates: the UpdateItem under way creates its item
+
+
+def _canonical(value: Mapping[str, Any]) -> Any:
+    """A DynamoDB JSON value in a form that compares as DynamoDB compares values."""
+    ((kind, raw),) = value.items()
+    try:
+        if kind == "N":
+            return kind, Decimal(raw)
+        if kind == "NS":
+            return kind, frozenset(Decimal(v) for v in raw)
+    except (InvalidOperation, TypeError):
+        return kind, raw
+    if kind in ("SS", "BS"):
+        return kind, frozenset(raw)
+    if kind == "L":
+        return kind, [_canonical(v) for v in raw]
+    if kind == "M":
+        return kind, {name: _canonical(v) for name, v in raw.items()}
+    return kind, raw
+
+
+def _unchanged(old: Item, new: Item) -> bool:
+    before, after = old.to_json()["Attributes"], new.to_json()["Attributes"]
+    return before.keys() == after.keys() and all(_canonical(before[k]) == _canonical(after[k]) for k in before)
+
+
+def _stream_add(self: StreamShard, old: Item | None, new: Item | None) -> None:
+    if old is None and getattr(_updating, "creates", False):
+        _updating.creates = False
+        return  # the bare keys moto's update_item puts before it applies the update
+    if old is not None and new is not None and _unchanged(old, new):
+        return  # DynamoDB writes no record for a write that changes nothing
+    _original_stream_add(self, old, new)
+
+
+def _update_item(self: Any, table_name: str, key: dict[str, Any], *args: Any, **kwargs: Any) -> Any:
+    try:
+        table = self.get_table(table_name)
+        hash_key, range_key = self.get_keys_value(table, key)
+        existed = table.get_item(hash_key, range_key) is not None
+    except Exception:
+        return _original_update(self, table_name, key, *args, **kwargs)  # let moto answer as it would
+    _updating.creates = not existed and table.stream_shard is not None
+    try:
+        return _original_update(self, table_name, key, *args, **kwargs)
+    except BaseException:
+        if not existed and table.get_item(hash_key, range_key) is not None:
+            # moto put the keys before the update failed; DynamoDB writes nothing
+            if table.range_key_attr:
+                table.items[hash_key].pop(range_key, None)
+                if not table.items[hash_key]:
+                    table.items.pop(hash_key, None)
+            else:
+                table.items.pop(hash_key, None)
+        raise
+    finally:
+        _updating.creates = False
 
 
 # ---------------------------------------------------------------- queries
@@ -203,12 +284,15 @@ _depth = 0
 
 @contextlib.contextmanager
 def patched_moto() -> Iterator[None]:
-    """Install the in-place rollback, the candidate-first query and the direct JSON
-    responses for the block (process-wide; nested blocks are fine)."""
+    """Install the in-place rollback, DynamoDB's stream records, the candidate-first
+    query and the direct JSON responses for the block (process-wide; nested blocks are
+    fine)."""
     global _depth
     with _lock:
         if _depth == 0:
             ddb_models.DynamoDBBackend.transact_write_items = _transact_write_items  # type: ignore[method-assign]
+            ddb_models.DynamoDBBackend.update_item = _update_item  # type: ignore[method-assign]
+            StreamShard.add = _stream_add  # type: ignore[method-assign]
             Table.query = _query  # type: ignore[method-assign]
             ActionResult.execute_result = _execute_result  # type: ignore[method-assign]
         _depth += 1
@@ -219,5 +303,7 @@ def patched_moto() -> Iterator[None]:
             _depth -= 1
             if _depth == 0:
                 ddb_models.DynamoDBBackend.transact_write_items = _original_transact  # type: ignore[method-assign]
+                ddb_models.DynamoDBBackend.update_item = _original_update  # type: ignore[method-assign]
+                StreamShard.add = _original_stream_add  # type: ignore[method-assign]
                 Table.query = _original_query  # type: ignore[method-assign]
                 ActionResult.execute_result = _original_execute  # type: ignore[method-assign]

@@ -147,6 +147,35 @@ def test_records_arrive_in_the_lambda_dynamodb_event_shape(cloud: LocalCloud, re
     assert sequence == sorted(sequence)
 
 
+def test_the_stream_delivers_what_dynamodb_writes(cloud: LocalCloud, recorder: Recorder) -> None:
+    """An UpdateItem that creates a balance is one INSERT with the whole item (moto alone
+    adds a keys-only INSERT before it), and writes that change nothing deliver nothing
+    (moto alone yields a MODIFY with equal images)."""
+    ddb = cloud.client("dynamodb")
+    table = cloud.table_name("Table")
+    key = {"pk": {"S": "aws#PEN"}, "sk": {"S": "SKU"}}
+
+    def receive(units: int) -> None:
+        ddb.update_item(
+            TableName=table,
+            Key=key,
+            UpdateExpression="SET sku = :sku ADD on_hand :units",
+            ExpressionAttributeValues={":sku": {"S": "PEN"}, ":units": {"N": str(units)}},
+        )
+
+    receive(5)  # creates the balance
+    receive(0)  # changes nothing
+    ddb.put_item(TableName=table, Item={**key, "sku": {"S": "PEN"}, "on_hand": {"N": "5"}})  # the same again
+    receive(-1)
+    cloud.wait_for_streams()
+
+    records = recorder.records("aws#")
+    assert [r["eventName"] for r in records] == ["INSERT", "MODIFY"]
+    assert records[0]["dynamodb"]["NewImage"] == {**key, "sku": {"S": "PEN"}, "on_hand": {"N": "5"}}
+    assert records[1]["dynamodb"]["OldImage"]["on_hand"] == {"N": "5"}
+    assert records[1]["dynamodb"]["NewImage"]["on_hand"] == {"N": "4"}
+
+
 def test_filter_criteria_from_the_template_drop_other_items(cloud: LocalCloud, recorder: Recorder) -> None:
     # Template: {"dynamodb": {"Keys": {"sk": {"S": [{"prefix": "LINE#"}, "SKU"]}}}}
     _put_all(
