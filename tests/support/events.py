@@ -12,6 +12,7 @@ import json
 import uuid
 from collections.abc import Mapping, Sequence
 from datetime import UTC, datetime
+from pathlib import Path
 from typing import Any
 from urllib.parse import urlencode
 
@@ -20,6 +21,14 @@ from tests.support.builders import entered
 
 ACCOUNT_ID = "123456789012"
 API_HOST = "test.execute-api.us-east-1.amazonaws.com"
+AWS_SAMPLE_EVENTS = Path(__file__).resolve().parents[1] / "fixtures" / "aws_events"
+
+
+def aws_sample_event(name: str) -> dict[str, Any]:
+    """One of AWS's own sample events, as kept in ``tests/fixtures/aws_events`` (its
+    README says where each came from), e.g. ``"sam-apigateway-http-api-proxy"``."""
+    event: dict[str, Any] = json.loads((AWS_SAMPLE_EVENTS / f"{name}.json").read_text())
+    return event
 
 
 def http_event(
