@@ -13,16 +13,17 @@ SAM       = PATH="$(abspath $(dir $(PYTHON312))):$$PATH" $(BIN)/sam
 export UV_PYTHON := $(PYTHON312)
 export UV_PYTHON_DOWNLOADS := never
 export UV_PROJECT_ENVIRONMENT := $(VENV)
-export AWS_DEFAULT_REGION ?= us-east-1
 export SAM_CLI_TELEMETRY := 0
 # Tests, benchmarks and the local cloud never talk to AWS: they get dummy credentials
-# (environment keys win over any profile), so a real login is never used. `make deploy` is
-# left with whatever credentials the shell has.
+# (environment keys win over any profile), so a real login is never used, and a region if
+# the shell sets none (sam build and validate want one too). `make deploy` and
+# `make apikey STACK=...` are left with the shell's credentials and region (or profile's).
 LOCAL_TARGETS := run test unit integration e2e bench soak
 $(LOCAL_TARGETS): export AWS_ACCESS_KEY_ID = testing
 $(LOCAL_TARGETS): export AWS_SECRET_ACCESS_KEY = testing
+$(LOCAL_TARGETS) build build-host check-template: export AWS_DEFAULT_REGION ?= us-east-1
 
-.PHONY: help setup run test lint typecheck unit integration e2e check-template checkov build build-host requirements bench soak deploy clean
+.PHONY: help setup run test lint typecheck unit integration e2e check-template checkov build build-host requirements bench soak deploy apikey clean
 
 help:
 	@echo "make run     start the local cloud with a demo catalogue (Ctrl-C stops it)"
@@ -30,6 +31,7 @@ help:
 	@echo "make bench   benchmarks, written to docs/benchmarks.md"
 	@echo "make build   sam build for Lambda (arm64), precompiled, into $(BUILD_DIR)"
 	@echo "make deploy  make build + sam deploy --guided (needs AWS credentials)"
+	@echo "make apikey SHOP=name [STACK=name]   a shop's API key: the local cloud's, or a stack's on AWS"
 
 $(UV):
 	@test -n "$(PYTHON312)" || { echo "Python 3.12 is required (pyenv install 3.12 or your package manager)"; exit 1; }
@@ -123,6 +125,14 @@ soak: setup
 
 deploy: build
 	$(SAM) deploy --guided --template-file $(BUILD_DIR)/template.yaml --config-file infra/samconfig.toml
+
+# A shop's API key: against the running local cloud (`make run`; its state dir, STATE_DIR,
+# holds moto's endpoint and the secret; dummy credentials), or with STACK against that deployed
+# stack (the shell's credentials; the stack's ApiKeysSecretArn output). Prints the key once.
+apikey: setup
+	@test -n "$(SHOP)" || { echo "usage: make apikey SHOP=<shop> [STACK=<deployed stack name>]"; exit 2; }
+	@PYTHONPATH=infra:layers/shared $(BIN)/python -m apikeys add --shop $(SHOP) \
+		$(if $(STACK),--stack $(STACK),--local $(or $(STATE_DIR),.localcloud))
 
 clean:
 	rm -rf $(VENV) $(TOOLS) .aws-sam .pytest_cache .mypy_cache .ruff_cache .localcloud

@@ -14,10 +14,13 @@ from typing import Any
 
 from aws_lambda_powertools import Logger
 from aws_lambda_powertools.event_handler import APIGatewayHttpResolver, Response
-from aws_lambda_powertools.event_handler.openapi.exceptions import RequestValidationError
+from aws_lambda_powertools.event_handler.openapi.exceptions import (
+    RequestUnsupportedContentType,
+    RequestValidationError,
+)
 
 import request_gate
-from backorders.adapters.api_keys import ApiKeyRing
+from backorders.adapters.api_keys import ApiKeyRing, KeyRingUnavailable
 from backorders.domain.errors import (
     Conflict,
     DomainError,
@@ -76,7 +79,11 @@ def authenticate(event: dict[str, Any]) -> str | dict[str, Any]:
         return response(401, "unauthorized", "send an API key as 'Authorization: Bearer <key>'", "authorization")
     if _keyring is None:
         _keyring = ApiKeyRing(os.environ["API_KEYS_SECRET_ARN"])
-    shop = _keyring.shop_for(key.strip())
+    try:
+        shop = _keyring.shop_for(key.strip())
+    except KeyRingUnavailable:
+        logger.exception("API keys cannot be checked")
+        return response(503, "unavailable", "API keys cannot be checked right now; retry later", None)
     if shop is None:
         return response(401, "unauthorized", "unknown API key", "authorization")
     return shop
@@ -116,6 +123,19 @@ def register(app: APIGatewayHttpResolver) -> None:
                 "message": f"{first['field']}: {first['problem']}",
                 "field": first["field"],
                 "fields": problems,
+            },
+        )
+
+    @app.exception_handler(RequestUnsupportedContentType)
+    def unsupported(exc: RequestUnsupportedContentType) -> Response[str]:
+        # the gate refuses a non-JSON body; powertools also refuses a non-JSON type with no body
+        content_type = app.current_event.headers.get("content-type", "")
+        return json_response(
+            415,
+            {
+                "error": "unsupported_media_type",
+                "message": f"send the body as JSON with 'Content-Type: application/json' (got {content_type!r})",
+                "field": "content-type",
             },
         )
 

@@ -5,12 +5,15 @@ from __future__ import annotations
 import argparse
 import importlib
 import importlib.util
+import json
 import logging
 import signal
 import sys
 import threading
 from collections.abc import Sequence
+from pathlib import Path
 from types import FrameType
+from typing import Any
 
 from .cloud import LocalCloud, LocalCloudError
 from .template import DEFAULT_STACK_NAME, TemplateError
@@ -68,6 +71,37 @@ def _seed(cloud: LocalCloud) -> None:
         logging.getLogger("localcloud").exception("localcloud.demo.seed failed; the local cloud keeps running")
 
 
+STACK_FILE = "stack.json"
+
+
+def stack_outputs(cloud: LocalCloud) -> dict[str, Any]:
+    """The template's Outputs as the local stack has them. Resources the local cloud does not
+    create (API Gateway, SNS, KMS) resolve to placeholder names; ApiUrl is the local API."""
+    template = cloud.template
+    outputs: dict[str, Any] = {}
+    for name, output in (template.data.get("Outputs") or {}).items():
+        condition = output.get("Condition")
+        if condition is None or template.conditions.get(condition, False):
+            outputs[name] = template.resolve(output.get("Value"), cloud.provisioned.resources)
+    outputs["ApiUrl"] = cloud.api_url
+    return outputs
+
+
+def write_stack_file(cloud: LocalCloud) -> Path:
+    """What tools need to reach the running local stack (`make apikey` reads it): moto's
+    endpoint, the region and the stack's outputs. Removed when the local cloud stops."""
+    path = cloud.state_dir / STACK_FILE
+    path.parent.mkdir(parents=True, exist_ok=True)
+    stack = {
+        "stack_name": cloud.template.stack_name,
+        "region": cloud.region,
+        "endpoint_url": cloud.moto_url,
+        "outputs": stack_outputs(cloud),
+    }
+    path.write_text(json.dumps(stack, indent=2) + "\n")
+    return path
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     args = parse_args(argv)
     logging.basicConfig(
@@ -108,6 +142,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     except (LocalCloudError, TemplateError, ImportError, KeyError, ValueError) as exc:
         print(f"localcloud: cannot start: {exc}", file=sys.stderr)
         return 1
+    stack_file = write_stack_file(cloud)
     try:
         if not args.no_seed and not stop.is_set():
             _seed(cloud)
@@ -115,11 +150,14 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(f"localcloud: moto         {cloud.moto_url}  (AWS_ENDPOINT_URL for boto3 / the AWS CLI)")
         print(f"localcloud: table        {cloud.table_name('Table') if 'Table' in cloud.provisioned.tables else '-'}")
         print(f"localcloud: mail         {cloud.state_dir / 'mail'}  ({cloud.api_url}/_local/emails)")
+        secret = cloud.secret_arn("ApiKeysSecret")
+        print(f"localcloud: API keys     make apikey SHOP=<shop>  (secret {secret}; endpoint etc. in {stack_file})")
         print("localcloud: running; Ctrl-C stops it", flush=True)
         while not stop.wait(0.5):
             pass
     finally:
         print("localcloud: stopping", flush=True)
+        stack_file.unlink(missing_ok=True)
         cloud.stop()
     return 0
 

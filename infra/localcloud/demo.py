@@ -7,7 +7,7 @@ import json
 import urllib.request
 from typing import Any
 
-from localcloud.apikeys import add_key
+from backorders.adapters.api_keys import add_key
 
 SHOP = "demo"
 

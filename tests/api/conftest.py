@@ -21,10 +21,10 @@ from moto import mock_aws
 import allocator_handler
 import api_handler
 import http_errors
+from backorders.adapters.api_keys import add_key
 from backorders.adapters.dynamodb.models import SkuItem
 from backorders.bootstrap import Services, services
 from backorders.config import settings
-from localcloud.apikeys import add_key
 from localcloud.runtime import LambdaContext
 from tests.integration.conftest import create_table, table_spec  # noqa: F401 - table_spec is a fixture
 from tests.support.events import http_event

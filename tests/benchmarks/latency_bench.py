@@ -26,8 +26,8 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
+from backorders.adapters.api_keys import add_key
 from localcloud import LocalCloud
-from localcloud.apikeys import add_key
 from tests.benchmarks.report import Row
 from tests.benchmarks.shop import ROOT, reset_services
 

@@ -21,10 +21,10 @@ from urllib.parse import urlencode, urlsplit
 import pytest
 from moto.dynamodbstreams.models import ShardIterator
 
+from backorders.adapters.api_keys import add_key
 from backorders.bootstrap import services
 from backorders.config import settings
 from localcloud import LocalCloud
-from localcloud.apikeys import add_key
 from localcloud.demo import seed
 
 ROOT = Path(__file__).resolve().parents[2]

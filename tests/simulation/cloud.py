@@ -185,7 +185,7 @@ class Cloud:
         stack.callback(dynamodb.delete_table, TableName=self.table)
         stack.callback(dynamodb.delete_table, TableName=self.idempotency_table)
         stack.callback(secrets.delete_secret, SecretId=arn, ForceDeleteWithoutRecovery=True)
-        from localcloud.apikeys import add_key
+        from backorders.adapters.api_keys import add_key
 
         self.api_keys = {shop: add_key(secrets, arn, shop) for shop in SHOPS}
         os.environ.update(TABLE_NAME=self.table, API_KEYS_SECRET_ARN=arn, IDEMPOTENCY_TABLE_NAME=self.idempotency_table)
