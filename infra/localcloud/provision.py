@@ -176,9 +176,11 @@ def _create_secret(template: Template, spec: SecretSpec, clients: Mapping[str, A
     props = template.resolve(dict(spec.properties), out.resources)
     name = str(props.get("Name") or template.physical_name(spec.logical_id))
     secret_string = props.get("SecretString")
-    if secret_string is None:
-        secret_string = _generate_secret(props.get("GenerateSecretString") or {})
-    request: dict[str, Any] = {"Name": name, "SecretString": str(secret_string)}
+    if secret_string is None and props.get("GenerateSecretString") is not None:
+        secret_string = _generate_secret(props["GenerateSecretString"])
+    request: dict[str, Any] = {"Name": name}
+    if secret_string is not None:  # neither property: an empty secret, no version (as CloudFormation)
+        request["SecretString"] = str(secret_string)
     if props.get("Description"):
         request["Description"] = str(props["Description"]).strip()
     arn = clients["secretsmanager"].create_secret(**request)["ARN"]

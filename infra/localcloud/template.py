@@ -22,6 +22,7 @@ import yaml
 __all__ = [
     "ACCOUNT_ID",
     "DEFAULT_STACK_NAME",
+    "LOCAL_PARAMETERS",
     "REGION",
     "EventSpec",
     "FunctionSpec",
@@ -48,6 +49,12 @@ SECRET_TYPE = "AWS::SecretsManager::Secret"  # noqa: S105 - a resource type
 SES_IDENTITY_TYPE = "AWS::SES::EmailIdentity"
 
 _NO_VALUE = object()  # AWS::NoValue: the property is removed
+
+# The local stack's own parameter values, as `sam deploy --parameter-overrides` gives a stack
+# on AWS (overrides passed to Template still win). The template leaves SenderEmail empty (no
+# identity, no mail until a deployer names an address); locally there is always a sender,
+# verified in moto, so mail can be sent and captured.
+LOCAL_PARAMETERS = {"SenderEmail": "backorders@example.com"}
 
 
 class TemplateError(ValueError):
@@ -279,7 +286,7 @@ class Template:
             raise TemplateError(f"unknown template parameter(s): {', '.join(sorted(unknown))}")
         values: dict[str, Any] = {}
         for name, spec in self.parameters.items():
-            value = overrides.get(name, spec.default)
+            value = overrides.get(name, LOCAL_PARAMETERS.get(name, spec.default))
             if value is None:
                 raise TemplateError(f"parameter {name} has no default: pass a value for it")
             if spec.allowed_values is not None and str(value) not in {str(v) for v in spec.allowed_values}:
@@ -370,7 +377,7 @@ class Template:
                 name: EventSpec(name, str(event.get("Type")), dict(event.get("Properties") or {}))
                 for name, event in (props.get("Events") or {}).items()
             }
-            reserved = props.get("ReservedConcurrentExecutions")
+            reserved = self.resolve(props.get("ReservedConcurrentExecutions"))  # a parameter, or none
             functions[lid] = FunctionSpec(
                 logical_id=lid,
                 code_uri=(self.base_dir / code_uri).resolve(),

@@ -11,7 +11,7 @@ import pytest
 import yaml
 
 from localcloud import LocalCloud, Template, TemplateError
-from localcloud.template import load_yaml
+from localcloud.template import LOCAL_PARAMETERS, load_yaml
 
 ROOT = Path(__file__).resolve().parents[2]
 TEMPLATE = ROOT / "template.yaml"
@@ -93,7 +93,7 @@ def test_refs_resolve_to_local_names_and_parameters(template: Template) -> None:
     api = template.functions["ApiFunction"]
     env = template.resolve(dict(api.environment))
     assert env["TABLE_NAME"] == "backorders-local-Table"
-    assert env["SENDER_EMAIL"] == template.parameters["SenderEmail"].default
+    assert env["SENDER_EMAIL"] == template.sender_email == LOCAL_PARAMETERS["SenderEmail"]  # the local stack's value
     planner = template.functions["PlannerFunction"]
     assert template.resolve(dict(planner.events["Frequent"].properties))["Name"] == "backorders-local-frequent"
 
@@ -106,11 +106,18 @@ def test_parameter_overrides_are_validated_and_drive_conditions() -> None:
         Template.load(TEMPLATE, parameter_overrides={"SenderEmail": "not an address"})
     with pytest.raises(TemplateError, match="unknown template parameter"):
         Template.load(TEMPLATE, parameter_overrides={"Nope": "x"})
-    conditional = [lid for lid, res in load_yaml(TEMPLATE.read_text())["Resources"].items() if "Condition" in res]
     default = Template.load(TEMPLATE)
-    assert not set(conditional) & set(default.resources)
+    assert "AlarmSubscription" not in default.resources
     with_alarm_mail = Template.load(TEMPLATE, parameter_overrides={"AlarmEmail": "ops@example.org"})
-    assert set(conditional) <= set(with_alarm_mail.resources)
+    assert "AlarmSubscription" in with_alarm_mail.resources
+    # the local stack has a sender, so it creates the identity; one that already exists is not created
+    assert default.ses_identities == [LOCAL_PARAMETERS["SenderEmail"]]
+    existing = Template.load(TEMPLATE, parameter_overrides={"UseExistingSenderIdentity": "yes"})
+    assert "SenderIdentity" not in existing.resources
+    assert existing.sender_email == LOCAL_PARAMETERS["SenderEmail"]  # still verified in moto (provision.py)
+    reserved = Template.load(TEMPLATE, parameter_overrides={"ApiReservedConcurrency": "7"})
+    assert reserved.functions["ApiFunction"].reserved_concurrency == 7
+    assert default.functions["ApiFunction"].reserved_concurrency is None
 
 
 # --------------------------------------------------------------------------- tables in moto
@@ -154,8 +161,8 @@ def test_local_tables_are_created_exactly_as_the_template_declares(template: Tem
                 assert table["TTL"] == {"TimeToLiveStatus": "ENABLED", "AttributeName": ttl["AttributeName"]}
         assert cloud.environment["TABLE_NAME"] == cloud.table_name("Table")
         assert cloud.environment["API_KEYS_SECRET_ARN"] == cloud.secret_arn("ApiKeysSecret")
-        secret = cloud.client("secretsmanager").get_secret_value(SecretId=cloud.secret_arn("ApiKeysSecret"))
-        assert secret["SecretString"] == '{"keys": []}'
+        secret = cloud.client("secretsmanager").describe_secret(SecretId=cloud.secret_arn("ApiKeysSecret"))
+        assert not secret.get("VersionIdsToStages")  # created without a value, as CloudFormation does
         identities = cloud.client("ses").list_identities()["Identities"]
         assert template.sender_email in identities
 

@@ -129,7 +129,6 @@ class Cloud:
         self.clock = FakeClock()
         self.faults = StorageFaults(plan, random.Random(f"{seed}:storage"))
         self.table = self.faults.domain_table = f"sim-{seed}"
-        self.idempotency_table = f"sim-{seed}-idempotency"
         self.api_keys: dict[str, str] = {}
         self._requests = 0
         self._stack = contextlib.ExitStack()
@@ -171,24 +170,16 @@ class Cloud:
 
         dynamodb = boto3.client("dynamodb", region_name=REGION)
         create_table(dynamodb, TableSpec("Table", resources["Table"]["Properties"]), self.table)
-        idem = TableSpec("IdempotencyTable", resources["IdempotencyTable"]["Properties"])
-        dynamodb.create_table(
-            TableName=self.idempotency_table,
-            AttributeDefinitions=idem.attribute_definitions,
-            KeySchema=idem.key_schema,
-            BillingMode=idem.billing_mode,
-        )
         secrets = boto3.client("secretsmanager", region_name=REGION)
         arn = secrets.create_secret(Name=f"sim-{self.seed}-api-keys", SecretString=json.dumps({"keys": []}))["ARN"]
         # Inside an outer mock_aws (a session-wide one) moto keeps its state when this one
         # ends: remove what this run created, so the next run with the same seed starts clean.
         stack.callback(dynamodb.delete_table, TableName=self.table)
-        stack.callback(dynamodb.delete_table, TableName=self.idempotency_table)
         stack.callback(secrets.delete_secret, SecretId=arn, ForceDeleteWithoutRecovery=True)
         from backorders.adapters.api_keys import add_key
 
         self.api_keys = {shop: add_key(secrets, arn, shop) for shop in SHOPS}
-        os.environ.update(TABLE_NAME=self.table, API_KEYS_SECRET_ARN=arn, IDEMPOTENCY_TABLE_NAME=self.idempotency_table)
+        os.environ.update(TABLE_NAME=self.table, API_KEYS_SECRET_ARN=arn)
         self.dynamodb = dynamodb
         self.stream_arn = dynamodb.describe_table(TableName=self.table)["Table"]["LatestStreamArn"]
 

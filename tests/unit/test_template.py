@@ -242,3 +242,140 @@ def test_loader_understands_short_tags() -> None:
         "c": {"Fn::Sub": "${X}"},
         "d": {"Fn::Not": [{"Fn::Equals": [{"Ref": "P"}, ""]}]},
     }
+
+
+# --------------------------------------------------------------------------- a new account
+def test_no_function_reserves_concurrency_by_default(template: dict[str, Any], resources: dict[str, Any]) -> None:
+    """Reserved concurrency comes out of the account quota and Lambda keeps 100 unreserved:
+    an account with the default quota of 10 or 50 cannot create a function that reserves
+    any. Each reservation is a parameter, empty (no reservation) by default, never 0 (which
+    would switch the function off)."""
+    parameters, conditions = template["Parameters"], template["Conditions"]
+    for name, fn in _of_type(resources, "AWS::Serverless::Function").items():
+        reserved = fn["Properties"].get("ReservedConcurrentExecutions")
+        if reserved is None:
+            continue
+        condition, when_set, otherwise = reserved["Fn::If"]
+        parameter = when_set["Ref"]
+        assert otherwise == {"Ref": "AWS::NoValue"}, name
+        assert conditions[condition] == {"Fn::Not": [{"Fn::Equals": [{"Ref": parameter}, ""]}]}, name
+        spec = parameters[parameter]
+        assert spec["Default"] == "", f"{name} reserves concurrency by default"
+        pattern = re.compile(spec["AllowedPattern"])
+        assert pattern.fullmatch("100") and pattern.fullmatch(""), name
+        assert not pattern.fullmatch("0") and not pattern.fullmatch("-1"), name
+
+
+def test_the_ses_identity_is_created_only_for_a_new_address(
+    template: dict[str, Any], resources: dict[str, Any]
+) -> None:
+    """An identity that already exists in the region fails the stack: the deployer says so
+    (UseExistingSenderIdentity=yes). No address, no identity: the default deploys anywhere."""
+    identities = _of_type(resources, "AWS::SES::EmailIdentity")
+    assert identities
+    for identity in identities.values():
+        condition = template["Conditions"][identity["Condition"]]
+        assert {"Fn::Not": [{"Fn::Equals": [{"Ref": "SenderEmail"}, ""]}]} in condition["Fn::And"]
+        assert {"Fn::Equals": [{"Ref": "UseExistingSenderIdentity"}, "no"]} in condition["Fn::And"]
+    assert template["Parameters"]["SenderEmail"]["Default"] == ""
+    assert set(template["Parameters"]["UseExistingSenderIdentity"]["AllowedValues"]) == {"no", "yes"}
+
+
+def test_the_key_ring_survives_stack_updates_and_deletes(resources: dict[str, Any]) -> None:
+    """The shops' keys are written after deployment: the template must not hold a value
+    (an update would write it back over the keys) and the secret must be retained."""
+    secret = resources["ApiKeysSecret"]
+    assert secret["DeletionPolicy"] == "Retain"
+    assert secret["UpdateReplacePolicy"] == "Retain"
+    assert not {"SecretString", "GenerateSecretString"} & set(secret["Properties"])
+
+
+def test_the_layer_name_is_scoped_to_the_stack(resources: dict[str, Any]) -> None:
+    for name, layer in _of_type(resources, "AWS::Serverless::LayerVersion").items():
+        assert "${AWS::StackName}" in layer["Properties"]["LayerName"]["Fn::Sub"], name
+
+
+def test_no_queue_policy_lets_a_service_send_without_a_source_condition(resources: dict[str, Any]) -> None:
+    for name, policy in _of_type(resources, "AWS::SQS::QueuePolicy").items():
+        for statement in _as_list(policy["Properties"]["PolicyDocument"]["Statement"]):
+            if "Service" in (statement.get("Principal") or {}):
+                keys = {key for test in (statement.get("Condition") or {}).values() for key in test}
+                assert keys & {"aws:SourceArn", "aws:SourceAccount"}, name
+
+
+# --------------------------------------------------------------------------- alarms
+def _alarms(resources: dict[str, Any]) -> list[dict[str, Any]]:
+    alarms = [alarm["Properties"] for alarm in _of_type(resources, "AWS::CloudWatch::Alarm").values()]
+    for props in alarms:
+        assert props["AlarmActions"] == [{"Ref": "AlarmTopic"}], props
+    return alarms
+
+
+def _alarmed(resources: dict[str, Any], namespace: str, metric: str, dimension: str) -> set[str]:
+    return {
+        dim["Value"]["Ref"]
+        for props in _alarms(resources)
+        if props["Namespace"] == namespace and props["MetricName"] == metric
+        for dim in props["Dimensions"]
+        if dim["Name"] == dimension
+    }
+
+
+@pytest.mark.parametrize("metric", ["Errors", "Throttles"])
+def test_every_function_has_an_alarm_on(resources: dict[str, Any], metric: str) -> None:
+    functions = set(_of_type(resources, "AWS::Serverless::Function"))
+    assert functions <= _alarmed(resources, "AWS/Lambda", metric, "FunctionName")
+
+
+def test_the_api_has_a_server_error_alarm(resources: dict[str, Any]) -> None:
+    apis = set(_of_type(resources, "AWS::Serverless::HttpApi"))
+    assert apis
+    assert apis <= _alarmed(resources, "AWS/ApiGateway", "5xx", "ApiId")  # HTTP APIs publish 5xx, not 5XXError
+
+
+def test_every_stream_consumer_has_an_iterator_age_alarm(resources: dict[str, Any]) -> None:
+    consumers = {fn for fn, _, _ in _events(resources, "DynamoDB", "Kinesis")}
+    assert consumers
+    assert consumers <= _alarmed(resources, "AWS/Lambda", "IteratorAge", "FunctionName")
+
+
+def test_the_alarm_topic_is_an_output(template: dict[str, Any]) -> None:
+    assert template["Outputs"]["AlarmTopicArn"]["Value"] == {"Ref": "AlarmTopic"}
+    assert template["Outputs"]["ApiKeysSecretArn"]["Value"] == {"Ref": "ApiKeysSecret"}
+
+
+# --------------------------------------------------------------------------- checkov skip reasons
+_SERVICES = {
+    "DynamoDB": "dynamodb",
+    "Secrets Manager": "secretsmanager",
+    "SQS": "sqs",
+    "SES": "ses",
+    "SNS": "sns",
+    "S3": "s3",
+    "X-Ray": "xray",
+    "KMS": "kms",
+    "EventBridge": "events",
+}
+
+
+def test_a_functions_vpc_skip_names_only_services_it_may_reach(resources: dict[str, Any]) -> None:
+    """CKV_AWS_117's reason lists what the function talks to: each service it names must be
+    one the function is granted (its Policies, or the failure destination Lambda sends to)."""
+    for name, fn in _of_type(resources, "AWS::Serverless::Function").items():
+        props = fn["Properties"]
+        granted = {
+            str(action).split(":")[0]
+            for statement in _statements(_as_list(props.get("Policies", [])))
+            for action in _as_list(statement["Action"])
+        }
+        events = props.get("Events", {}).values()
+        if props.get("DeadLetterQueue") or any("DestinationConfig" in e.get("Properties", {}) for e in events):
+            granted.add("sqs")
+        skips = {s["id"]: s["comment"] for s in fn["Metadata"]["checkov"]["skip"]}
+        named = {
+            prefix
+            for service, prefix in _SERVICES.items()
+            if re.search(rf"\b{re.escape(service)}\b", skips["CKV_AWS_117"])
+        }
+        assert named, name
+        assert named <= granted, f"{name}'s CKV_AWS_117 reason names {sorted(named - granted)}, which it is not granted"

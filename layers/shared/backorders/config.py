@@ -11,7 +11,6 @@ from functools import lru_cache
 class Settings:
     table_name: str
     region: str
-    idempotency_table_name: str = ""
     api_keys_secret_arn: str = ""
     sender_email: str = ""
     endpoint_url: str | None = None  # set locally (moto); None on AWS
@@ -25,7 +24,6 @@ class Settings:
         return cls(
             table_name=e["TABLE_NAME"],
             region=e.get("AWS_REGION") or e.get("AWS_DEFAULT_REGION") or "us-east-1",
-            idempotency_table_name=e.get("IDEMPOTENCY_TABLE_NAME", ""),
             api_keys_secret_arn=e.get("API_KEYS_SECRET_ARN", ""),
             sender_email=e.get("SENDER_EMAIL", ""),
             endpoint_url=e.get("AWS_ENDPOINT_URL_DYNAMODB") or e.get("AWS_ENDPOINT_URL") or None,
