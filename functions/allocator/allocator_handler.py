@@ -29,9 +29,9 @@ def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, A
     records = event.get("Records", [])
     wanted = Triggers.collect(triggers_of(r) for r in records)
     failed: set[tuple[str, str]] = set()
-    for sku, event_name in sorted(wanted.skus.items()):
+    for sku, causes in sorted(wanted.skus.items()):
         try:
-            result = svc.allocator.recompute(sku, event=event_name)
+            result = svc.allocator.recompute(sku, event=causes)
             if result.plan.changes:
                 logger.info(
                     "allotment changed",

@@ -1,8 +1,8 @@
 """HTTP API function: every route of the native JSON API.
 
-Thin: admit the request (``request_gate``: body size, JSON, UTF-8, nesting), check the
-API key, hand the request to the router modules in ``routes/``, and map errors to HTTP
-in one place (``http_errors``).
+Thin: check the API key (an anonymous caller hears 401 and nothing about its request),
+admit the request (``request_gate``: body size, JSON, UTF-8, nesting), hand it to the
+router modules in ``routes/``, and map errors to HTTP in one place (``http_errors``).
 """
 
 from __future__ import annotations
@@ -27,12 +27,12 @@ http_errors.register(app)
 
 @logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_HTTP, log_event=False)
 def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
+    shop = http_errors.authenticate(event)
+    if isinstance(shop, dict):
+        return shop  # the 401 response
     try:
         event = request_gate.admit(event)
     except request_gate.Refused as refused:
         return http_errors.refusal(refused)
-    shop = http_errors.authenticate(event)
-    if isinstance(shop, dict):
-        return shop  # the 401 response
     app.append_context(shop=shop)
     return app.resolve(event, context)

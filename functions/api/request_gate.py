@@ -5,8 +5,8 @@ input"). Each refusal is a 4xx JSON error naming the problem, and nothing is wri
   JSON, XML, JavaScript or ``text/*``), is at most 256 KB: else 413.
 - A body is JSON: ``Content-Type: application/json`` (``charset=utf-8`` if a charset is
   given): else 415. It is UTF-8: else 400.
-- The JSON nests at most 32 levels and has no ``NaN``/``Infinity`` and no key twice:
-  else 400. Numbers with a fraction or exponent are read as ``Decimal`` (exact money).
+- The JSON nests at most 32 levels, has no ``NaN``/``Infinity``, no key twice and no
+  number of over 1,000 digits: else 400. Numbers with a fraction or exponent are read as ``Decimal`` (exact money).
 - A query parameter the route does not declare: 400.
 - A path segment is any text but ``/`` (identifiers may hold any character but
   ``/ ? #``); API Gateway has already percent-decoded it, so it is not decoded again.
@@ -26,6 +26,7 @@ from aws_lambda_powertools.event_handler.middlewares import NextMiddleware
 
 MAX_BODY_BYTES = 256 * 1024
 MAX_JSON_DEPTH = 32
+MAX_NUMBER_DIGITS = 1000  # Python refuses ints over 4,300 digits; every number the API takes is below 10^9
 
 
 class Refused(Exception):
@@ -102,6 +103,12 @@ def _no_constants(name: str) -> Any:
     raise Refused(400, "malformed_json", f"{name} is not a JSON number", "body")
 
 
+def _number(text: str) -> Any:
+    if len(text.lstrip("-").split("e")[0].split("E")[0].replace(".", "")) > MAX_NUMBER_DIGITS:
+        raise Refused(400, "malformed_json", f"a number has more than {MAX_NUMBER_DIGITS} digits", "body")
+    return Decimal(text) if any(c in text for c in ".eE") else int(text)
+
+
 def _no_duplicates(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
     out: dict[str, Any] = {}
     for key, value in pairs:
@@ -125,7 +132,9 @@ def parse_json(text: str) -> Any:
     """The routes' JSON reader (the resolver's deserializer)."""
     too_deep = f"the JSON nests deeper than {MAX_JSON_DEPTH} levels"
     try:
-        value = json.loads(text, parse_float=Decimal, parse_constant=_no_constants, object_pairs_hook=_no_duplicates)
+        value = json.loads(
+            text, parse_int=_number, parse_float=_number, parse_constant=_no_constants, object_pairs_hook=_no_duplicates
+        )
     except RecursionError:
         raise Refused(400, "malformed_json", too_deep, "body") from None
     if _depth(value) > MAX_JSON_DEPTH:

@@ -25,8 +25,11 @@ from backorders.adapters.api_keys import add_key
 from backorders.adapters.dynamodb.models import SkuItem
 from backorders.bootstrap import Services, services
 from backorders.config import settings
+from localcloud.filters import compile_filters, matches_any
 from localcloud.runtime import LambdaContext
-from tests.integration.conftest import create_table, table_spec  # noqa: F401 - table_spec is a fixture
+from localcloud.streams import to_lambda_record
+from localcloud.template import load_yaml
+from tests.integration.conftest import ROOT, create_table, table_spec  # noqa: F401 - table_spec is a fixture
 from tests.support.events import http_event
 
 REGION = "us-east-1"
@@ -35,6 +38,11 @@ OTHER_SHOP = "bbooks"
 _accounts = itertools.count()
 
 _NO_KEY = object()
+STREAM_FILTERS = compile_filters(
+    load_yaml((ROOT / "template.yaml").read_text())["Resources"]["AllocatorFunction"]["Properties"]["Events"][
+        "TableStream"
+    ]["Properties"]["FilterCriteria"]
+)
 
 
 def lambda_context(function: str) -> LambdaContext:
@@ -85,6 +93,7 @@ class Api:
 
     account: AwsAccount
     context: LambdaContext = field(default_factory=lambda: lambda_context("ApiFunction"))
+    stream_position: str | None = None  # the last stream record deliver_stream handed on
 
     def __call__(
         self,
@@ -115,6 +124,32 @@ class Api:
     def run_allocator(self, *records: dict[str, Any]) -> dict[str, Any]:
         """Invoke the real allocator function with one batch of stream records."""
         return allocator_handler.lambda_handler({"Records": list(records)}, lambda_context("AllocatorFunction"))
+
+    def deliver_stream(self, rounds: int = 10) -> None:
+        """Deliver the table's stream to the real allocator function, filtered and in
+        batches as the template's event source mapping does, until it runs dry (the
+        allocator's own writes come back on the stream too)."""
+        # botocore addresses streams as <account>.streams-ddb.<region>, which moto does not route
+        streams = boto3.client(
+            "dynamodbstreams", region_name=REGION, endpoint_url=f"https://streams.dynamodb.{REGION}.amazonaws.com"
+        )
+        arn = self.account.dynamodb.describe_table(TableName=self.table)["Table"]["LatestStreamArn"]
+        shard = streams.describe_stream(StreamArn=arn)["StreamDescription"]["Shards"][0]["ShardId"]
+        for _ in range(rounds):
+            position: dict[str, Any] = {"ShardIteratorType": "TRIM_HORIZON"}
+            if self.stream_position is not None:
+                position = {"ShardIteratorType": "AFTER_SEQUENCE_NUMBER", "SequenceNumber": self.stream_position}
+            iterator = streams.get_shard_iterator(StreamArn=arn, ShardId=shard, **position)["ShardIterator"]
+            records = streams.get_records(ShardIterator=iterator, Limit=1000)["Records"]
+            if not records:
+                return
+            self.stream_position = records[-1]["dynamodb"]["SequenceNumber"]
+            batch = [to_lambda_record(r, arn, REGION) for r in records]
+            batch = [r for r in batch if matches_any(STREAM_FILTERS, r)]
+            for first in range(0, len(batch), 100):
+                reply = self.run_allocator(*batch[first : first + 100])
+                assert reply == {"batchItemFailures": []}, reply
+        raise AssertionError(f"the stream did not run dry in {rounds} rounds")
 
     @property
     def table(self) -> str:

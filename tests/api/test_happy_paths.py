@@ -106,10 +106,10 @@ def test_the_record_logs_say_what_changed_and_why(api):
     api("POST", "/v1/orders", order_body("812", order_line("TEXTBOOK", 3)))
     api("POST", "/v1/stock/movements", movement_body("po-1", "TEXTBOOK", 3))
     api.settle("TEXTBOOK", event="receipt po-1")
-    order_log = [e["message"] for e in api("GET", "/v1/orders/812").body["history"]]
-    assert "3 units of TEXTBOOK went to order 812 line 1 (priority 0) after receipt po-1" in order_log
-    sku_log = [e["message"] for e in api("GET", "/v1/skus/TEXTBOOK", query={"history": "true"}).body["history"]]
-    assert "1 line(s) changed, +3 allotted, after receipt po-1" in sku_log
+    order_log = [(e["event"], e["message"]) for e in api("GET", "/v1/orders/812").body["history"]]
+    assert ("receipt po-1", "3 units of TEXTBOOK went to order 812 line 1 (priority 0)") in order_log
+    sku_log = api("GET", "/v1/skus/TEXTBOOK", query={"history": "true"}).body["history"]
+    assert ("receipt po-1", "1 line(s) changed, +3 allotted") in [(e["event"], e["message"]) for e in sku_log]
 
 
 def _backordered_setup(api):
@@ -198,7 +198,8 @@ def test_a_shop_on_manual_fill_gets_stock_only_when_it_asks_for_a_fill(api):
 
 def test_a_fill_with_nothing_waiting_fills_nothing(api):
     reply = api("POST", "/v1/fill", {})
-    assert (reply.status, reply.body) == (200, {"orders_considered": 0, "lines_released": 0, "filled": []})
+    nothing = {"orders_considered": 0, "lines_filled": 0, "units_filled": 0, "filled": []}
+    assert (reply.status, reply.body) == (200, nothing)
 
 
 def test_orders_of_one_shop_are_invisible_to_another_shops_key(api):

@@ -270,3 +270,15 @@ def test_an_unknown_query_parameter_is_400_naming_it(api, path, query):
 
 def test_a_query_filter_follows_the_identifier_rule(api):
     assert_refused(api("GET", "/v1/backorders", query={"sku": "X" * 65}), 422, "sku")
+
+
+def test_an_empty_body_with_a_non_json_type_is_415_not_500(api):
+    event = http_event("POST", "/v1/orders", api_key=api.account.keys["aacme"], headers={"Content-Type": "text/plain"})
+    reply = _reply(api_handler.lambda_handler(event, api.context))
+    assert_refused(reply, 415, "content-type")
+
+
+def test_a_number_of_thousands_of_digits_is_400_not_500(api):
+    reply = api("POST", "/v1/fill", '{"skus": [], "n": ' + "1" * 4400 + "}")
+    assert_refused(reply, 400, "body")
+    assert "digits" in reply.body["message"]

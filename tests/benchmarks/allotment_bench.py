@@ -66,7 +66,7 @@ def pure_allotment(n: int) -> tuple[float, float, int]:
     changes = 0
     for _ in range(3):
         start = time.perf_counter()
-        plan = plan_allotment(balance, lines, lambda key: iter(()))
+        plan = plan_allotment(balance, lines, lambda: iter(()))
         planned = time.perf_counter()
         net = 0
         for first in range(0, len(plan.changes), CHANGES_PER_TRANSACTION):

@@ -6,13 +6,17 @@ After every step:
   the sum over the lines;
 - every ordered unit is exactly one of shipped, allotted, backordered, cancelled;
 - on_hand equals the sum of the ledger (units are conserved);
-and once the allocator has settled, no line waits while a later line in allotment
-order holds units it could take.
+and once the allocator has settled, no line waits while free units or units of a
+strictly lower-priority line could serve it (allotted units are stable: they move only
+to a line of strictly higher priority). A refusal is accepted only where the rules
+predict it (a movement below zero or below the released units, more units than a line
+has open, a quantity below what is shipped, cancelled or released, a shipment whose
+content the allotment has changed since); any other ``Conflict``, ``InvalidInput`` or
+``NotFound`` fails the run.
 """
 
 from __future__ import annotations
 
-import contextlib
 import itertools
 import os
 from collections import defaultdict
@@ -28,9 +32,10 @@ from hypothesis.stateful import RuleBasedStateMachine, initialize, invariant, pr
 from backorders.adapters.dynamodb.models import LineItem, OrderItem, SkuItem
 from backorders.bootstrap import build
 from backorders.config import Settings
-from backorders.domain.errors import Conflict, InvalidInput, NotFound
-from backorders.domain.model import Customer, LinePolicy, Movement, MovementKind, NewLine, Order, ShipType
-from backorders.domain.orders import fingerprint
+from backorders.domain.errors import Conflict
+from backorders.domain.model import Customer, LinePolicy, Movement, MovementKind, NewLine, Order, OrderLine, ShipType
+from backorders.domain.orders import fingerprint, open_units
+from backorders.services.orders import Command
 from tests.integration.conftest import create_table
 from tests.support.builders import entered
 
@@ -99,11 +104,15 @@ class AllotmentMachine(RuleBasedStateMachine):
         if kind is MovementKind.ADJUSTMENT and quantity == 0:
             quantity = 1
         movement = Movement(f"M{next(self.ids)}", sku, kind, quantity)
-        try:
-            self.svc.stock.record(movement)
-            self.movements.append(movement)
-        except Conflict:
-            pass  # below zero, or below units in released shipments: refused, nothing written
+        balance = self.svc.store.balance(sku)
+        assert balance is not None
+        after = balance.on_hand + movement.delta(balance.on_hand)
+        if after < balance.locked:  # below zero, or below the units in released shipments
+            with pytest.raises(Conflict):
+                self.svc.stock.record(movement)
+            return
+        self.svc.stock.record(movement)
+        self.movements.append(movement)
 
     @precondition(lambda self: self.movements)
     @rule(data=st.data())
@@ -115,20 +124,26 @@ class AllotmentMachine(RuleBasedStateMachine):
     @rule(data=st.data(), whole_order=st.booleans(), units=st.integers(1, 3))
     def cancel(self, data, whole_order, units) -> None:  # type: ignore[no-untyped-def]
         order = data.draw(st.sampled_from(self.orders))
-        try:
-            if whole_order:
-                self.svc.orders.cancel(SHOP, order.order_id)
-            else:
-                self.svc.orders.cancel(SHOP, order.order_id, 1, units)
-        except (Conflict, InvalidInput):
-            pass
+        if whole_order:
+            self.svc.orders.cancel(SHOP, order.order_id)  # absolute: never refused
+            return
+        key = f"cancel/{next(self.ids)}"
+        if units > open_units(self.line(order)):  # more than is open (shipped, cancelled or released)
+            with pytest.raises(Conflict):
+                self.svc.orders.cancel(SHOP, order.order_id, 1, units, command=Command(key, "f"))
+            return
+        self.svc.orders.cancel(SHOP, order.order_id, 1, units, command=Command(key, "f"))
 
     @precondition(lambda self: self.orders)
     @rule(data=st.data(), quantity=st.integers(1, 6))
     def change_quantity(self, data, quantity) -> None:  # type: ignore[no-untyped-def]
         order = data.draw(st.sampled_from(self.orders))
-        with contextlib.suppress(Conflict):
-            self.svc.orders.change_quantity(SHOP, order.order_id, 1, quantity)
+        line = self.line(order)
+        if quantity < line.shipped + line.cancelled + line.locked:
+            with pytest.raises(Conflict):
+                self.svc.orders.change_quantity(SHOP, order.order_id, 1, quantity)
+            return
+        self.svc.orders.change_quantity(SHOP, order.order_id, 1, quantity)
 
     @precondition(lambda self: self.orders)
     @rule(data=st.data(), priority=st.integers(0, 3))
@@ -140,8 +155,11 @@ class AllotmentMachine(RuleBasedStateMachine):
     @rule(data=st.data(), units=st.integers(0, 3))
     def force_backorder(self, data, units) -> None:  # type: ignore[no-untyped-def]
         order = data.draw(st.sampled_from(self.orders))
-        with contextlib.suppress(Conflict):
-            self.svc.orders.force_backorder(SHOP, order.order_id, 1, units)
+        if units > open_units(self.line(order)):
+            with pytest.raises(Conflict):
+                self.svc.orders.force_backorder(SHOP, order.order_id, 1, units)
+            return
+        self.svc.orders.force_backorder(SHOP, order.order_id, 1, units)
 
     @precondition(lambda self: self.orders)
     @rule(data=st.data(), ship=st.booleans())
@@ -149,14 +167,17 @@ class AllotmentMachine(RuleBasedStateMachine):
         order = data.draw(st.sampled_from(self.orders))
         view = self.svc.store.order_view(SHOP, order.order_id, with_log=False)
         assert view is not None
+        lines = {ln.line_no: ln for ln in view.lines}
         for shipment in view.shipments:
-            try:
-                if shipment.status.value == "pending":
+            if shipment.status.value == "pending":
+                stale = any(lines[n].movable < units for n, units in shipment.lines.items())
+                if stale:  # the allotment changed since the shipment was synced: read the order again
+                    with pytest.raises(Conflict):
+                        self.svc.shipments.release(SHOP, order.order_id, shipment.shipment_no)
+                else:
                     self.svc.shipments.release(SHOP, order.order_id, shipment.shipment_no)
-                elif shipment.status.value == "released" and ship:
-                    self.svc.shipments.ship(SHOP, order.order_id, shipment.shipment_no)
-            except (Conflict, NotFound):
-                pass
+            elif shipment.status.value == "released" and ship:
+                self.svc.shipments.ship(SHOP, order.order_id, shipment.shipment_no)
 
     @rule(sku=st.sampled_from(SKUS))
     def recompute_one(self, sku) -> None:  # type: ignore[no-untyped-def]
@@ -174,6 +195,11 @@ class AllotmentMachine(RuleBasedStateMachine):
         self.check_greedy()
 
     # ---------------------------------------------------------------- invariants
+    def line(self, order: Order) -> OrderLine:
+        found = self.svc.store.line(SHOP, order.order_id, 1)
+        assert found is not None
+        return found
+
     def lines(self) -> list:  # type: ignore[type-arg]
         return [item.to_domain() for item in LineItem.scan(LineItem.sk.startswith("LINE#"))]
 
@@ -199,16 +225,21 @@ class AllotmentMachine(RuleBasedStateMachine):
         assert len(list(OrderItem.scan(OrderItem.sk == "ORDER"))) == len(self.orders)
 
     def check_greedy(self) -> None:
+        """The allotment rule's fixed point, written out again from the rule."""
         for sku in SKUS:
             balance = self.svc.store.balance(sku)
             assert balance is not None
-            remaining = balance.on_hand - balance.locked
-            for ln in sorted((ln for ln in self.lines() if ln.sku == sku), key=lambda x: x.key):
-                expected = min(ln.cap, remaining)
-                if ln.policy is LinePolicy.WHOLE and expected < ln.cap:
-                    expected = 0
-                assert ln.movable == expected, f"{ln} should hold {expected} movable"
-                remaining -= expected
+            lines = [ln for ln in self.lines() if ln.sku == sku]
+            free = balance.on_hand - balance.allotted
+            for ln in lines:
+                waiting = ln.cap - ln.movable
+                if waiting <= 0:
+                    continue
+                below = sum(other.movable for other in lines if other.priority < ln.priority)
+                if ln.policy is LinePolicy.WHOLE:
+                    assert ln.movable == 0 and free + below < waiting, f"{ln} waits; free {free}, below {below}"
+                else:
+                    assert free + below == 0, f"{ln} waits; free {free}, below {below}"
 
 
 def test_invariants_hold_under_random_event_sequences(table_spec) -> None:  # type: ignore[no-untyped-def]

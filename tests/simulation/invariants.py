@@ -17,9 +17,10 @@ after every step
 - no email was sent twice (see :func:`check_emails`).
 
 at the end (stream drained and a planner run, faults off)
-- the allotment is converged: per SKU, walking the lines in allotment order, each
-  line holds ``min(cap, what is left)`` movable units (``whole`` lines all or nothing),
-  and each line of the shop that fills by hand that is left short waits for a fill;
+- the allotment is converged: no line waits while free units or units of a strictly
+  lower-priority line could serve it (``whole`` lines: all of what they wait for), a
+  whole line holds all or nothing, and each line of the shop that fills by hand that is
+  left short waits for a fill;
 - each order's pending shipment holds ``pending_content`` of its lines;
 - no acknowledged webhook was lost (:func:`check_acknowledged`).
 """
@@ -292,6 +293,10 @@ def check_emails(cloud: Cloud) -> list[str]:
 
 # ------------------------------------------------------------------ at the end
 def check_converged(snap: Snapshot, shop: Webshop) -> list[str]:
+    """The allotment rule's fixed point (PRODUCT.md, "Allotted units are stable"): no
+    line waits while free units or units of a strictly lower-priority line could serve
+    it; a whole line holds all it may hold or nothing; and each line of the shop that
+    fills by hand that is left short waits for a fill."""
     problems = []
     by_sku: dict[str, list[dict[str, Any]]] = defaultdict(list)
     for lines in snap.lines.values():
@@ -299,25 +304,21 @@ def check_converged(snap: Snapshot, shop: Webshop) -> list[str]:
             by_sku[ln["sku"]].append(ln)
     for sku, lines in sorted(by_sku.items()):
         item = snap.skus.get(sku, {})
-        if not item.get("known"):
-            remaining: int | None = 0
-        elif item.get("tracked") is False:
-            remaining = None
-        else:
-            remaining = int(item["on_hand"]) - int(item["locked"])
+        untracked = item.get("known") and item.get("tracked") is False
+        free = 0 if not item.get("known") else int(item["on_hand"]) - int(item["allotted"])
         for ln in sorted(lines, key=allotment_key):
-            want = cap(ln) if remaining is None else min(cap(ln), remaining)
-            if ln["policy"] == "whole" and want < cap(ln):
-                want = 0
-            if movable(ln) != want and "bug 3" in KNOWN_BUGS and remaining is None and movable(ln) < want:
-                shop.known_bugs.add("bug 3")
-            elif movable(ln) != want:
-                problems.append(
-                    f"{sku}: not converged: {ln['order_id']} line {ln['line_no']} (priority {ln['priority']}, "
-                    f"{ln['policy']}) holds {movable(ln)} movable, greedy allotment gives it {want}"
-                )
-            if remaining is not None:
-                remaining -= want
+            where = f"{sku}: {ln['order_id']} line {ln['line_no']} (priority {ln['priority']}, {ln['policy']})"
+            waiting = cap(ln) - movable(ln)
+            if ln["policy"] == "whole" and movable(ln) not in (0, cap(ln)) and not ln.get("awaiting_fill"):
+                problems.append(f"{where} holds {movable(ln)} of {cap(ln)}: a whole line holds all or nothing")
+            if waiting > 0:
+                below = sum(movable(o) for o in lines if int(o["priority"]) < int(ln["priority"]))
+                could = waiting if untracked else free + below
+                if (ln["policy"] == "whole" and could >= waiting) or (ln["policy"] != "whole" and could > 0):
+                    problems.append(
+                        f"{where}: not converged: it waits for {waiting} while {free} unit(s) are free and "
+                        f"lower priorities hold {below}"
+                    )
             short = backordered(ln) - int(ln.get("forced", 0))
             if ln["shop"] in snap.manual_shops and short > 0 and not ln.get("awaiting_fill"):
                 problems.append(

@@ -66,10 +66,10 @@ def plan(
 ) -> AllotmentPlan:
     lines = list(lines)
 
-    def holders_after(key: str) -> Iterator[OrderLine]:
-        return iter([ln for ln in in_allotment_order(lines) if ln.movable > 0 and ln.key > key])
+    def holders_from_end() -> Iterator[OrderLine]:
+        return iter([ln for ln in reversed(in_allotment_order(lines)) if ln.movable > 0])
 
-    return plan_allotment(balance, demand_index(lines), holders_after, manual_shops=manual_shops)
+    return plan_allotment(balance, demand_index(lines), holders_from_end, manual_shops=manual_shops)
 
 
 def apply(lines: Iterable[OrderLine], result: AllotmentPlan) -> dict[str, OrderLine]:

@@ -65,6 +65,7 @@ def fill(body: Annotated[FillIn, Body()]) -> dict[str, Any]:
     )
     return {
         "orders_considered": report.orders_considered,
-        "lines_released": report.lines_released,
+        "lines_filled": report.lines_filled,
+        "units_filled": report.units_filled,
         "filled": report.filled,
     }

@@ -29,7 +29,7 @@ def _csv_text(value: Any) -> Any:
 
 @router.get("/v1/skus/<sku>")
 def get_sku(sku: Annotated[Identifier, Path()], history: Annotated[bool, Query()] = False) -> dict[str, Any]:
-    return services().queries.sku(sku, with_log=history)
+    return services().queries.sku(sku, shop=str(router.context["shop"]), with_log=history)
 
 
 @router.get("/v1/backorders")

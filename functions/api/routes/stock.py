@@ -20,7 +20,7 @@ router = APIGatewayHttpRouter()
 @router.post("/v1/stock/movements")
 def record_movement(body: Annotated[MovementIn, Body()]) -> Response[str]:
     movement = Movement(body.id, body.sku, MovementKind(body.kind), body.quantity, body.note or "")
-    result = services().stock.record(movement)
+    result = services().stock.record(movement, shop=str(router.context["shop"]))
     return json_response(
         201 if result.status == "recorded" else 200,
         {

@@ -53,7 +53,7 @@ def build(config: Settings, *, clock: Callable[[], str] = utc_now) -> Services:
         shipments=ShipmentService(store, clock=clock),
         allocator=allocator,
         queries=QueryService(store, clock=clock),
-        fill=FillService(store, orders, allocator, clock=clock),
+        fill=FillService(store, clock=clock),
         sweep=Sweep(store, allocator),
         shops=ShopService(store, orders),
         clock=clock,

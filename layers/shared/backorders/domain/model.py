@@ -180,14 +180,16 @@ class SkuBalance:
         return self.available - self.backordered
 
     @property
-    def pool(self) -> int | None:
-        """Units a recompute may hand out as movable allotment; None = unlimited
-        (untracked products: services, gift cards). Unknown SKUs hand out nothing."""
-        if not self.tracked and self.known:
-            return None
+    def free(self) -> int | None:
+        """Units on hand that no line holds, which a recompute may hand out; None =
+        unlimited (untracked products: services, gift cards). Unknown SKUs hand out
+        nothing. Negative when more is allotted than is on hand (a product switched
+        back to tracked): the recompute then takes units back."""
         if not self.known:
             return 0
-        return max(0, self.on_hand - self.locked)
+        if not self.tracked:
+            return None
+        return self.on_hand - self.allotted
 
 
 @dataclass(frozen=True, slots=True)

@@ -79,7 +79,16 @@ def open_units(line: OrderLine) -> int:
 
 
 def _release_to(line: OrderLine, max_movable: int) -> OrderLine:
-    return line.with_movable(min(line.movable, max(0, max_movable)))
+    return whole_or_nothing(line.with_movable(min(line.movable, max(0, max_movable))))
+
+
+def whole_or_nothing(line: OrderLine) -> OrderLine:
+    """A ``whole`` line holds all it may hold or nothing (aACE "split by availability":
+    no): an edit that leaves it part of its units gives them back, and it waits for the
+    whole quantity again."""
+    if line.policy is LinePolicy.WHOLE and 0 < line.movable < line.need:
+        return line.with_movable(0)
+    return line
 
 
 def cancel(line: OrderLine, units: int | None = None) -> OrderLine:
@@ -101,7 +110,7 @@ def cancel(line: OrderLine, units: int | None = None) -> OrderLine:
     from_allotted = units - from_backorder
     after = after.with_movable(line.movable - from_allotted)
     after = replace(after, forced=min(after.forced, after.backordered))
-    return after
+    return whole_or_nothing(after)
 
 
 def change_quantity(line: OrderLine, quantity: int) -> OrderLine:
@@ -116,7 +125,7 @@ def change_quantity(line: OrderLine, quantity: int) -> OrderLine:
     after = replace(line, quantity=quantity)
     if after.backordered < 0:  # fewer units wanted than held: give the surplus back
         after = after.with_movable(line.movable + after.backordered)
-    return replace(after, forced=min(after.forced, after.backordered))
+    return whole_or_nothing(replace(after, forced=min(after.forced, after.backordered)))
 
 
 def force_backorder(line: OrderLine, units: int) -> OrderLine:

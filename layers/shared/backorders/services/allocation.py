@@ -8,8 +8,10 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 from backorders.adapters.dynamodb.store import DynamoStore, DynamoUnitOfWork
-from backorders.domain.allotment import AllotmentPlan, GreedyAllotter, LineChange, plan_allotment
+from backorders.domain.allotment import AllotmentPlan, FreeUnits, LineChange, plan_allotment
 from backorders.domain.errors import Conflict, Throttled
+from backorders.domain.model import SkuBalance
+from backorders.domain.record_log import Event, describe
 
 # Per transaction: each change writes its line and one order-log entry; plus the SKU
 # balance and one SKU-log entry. 40 changes -> 82 items, under DynamoDB's 100.
@@ -22,6 +24,7 @@ class RecomputeResult:
     sku: str
     plan: AllotmentPlan
     attempts: int
+    backordered_after: int | None = None  # the SKU's backordered units once the plan committed
 
 
 def backoff(attempt: int, sleep: Callable[[float], None] = time.sleep) -> None:
@@ -44,29 +47,6 @@ def retrying[T](action: Callable[[], T], sleep: Callable[[float], None] = time.s
     raise AssertionError("unreachable")
 
 
-def describe(change: LineChange, first_take: LineChange | None, event: str) -> str:
-    """A record-log sentence: what moved, where, and why. ``first_take`` is the first
-    line of the plan that takes units (takes come in allotment order): a release after
-    it in allotment order gave its units to that line."""
-    line = change.after
-    units = abs(change.delta)
-    plural = "unit" if units == 1 else "units"
-    if change.delta > 0:
-        return (
-            f"{units} {plural} of {line.sku} went to order {line.order_id} line {line.line_no} "
-            f"(priority {line.priority}) after {event}"
-        )
-    if change.delta < 0:
-        if first_take is not None and first_take.after.key < change.before.key:
-            taker = first_take.after
-            return (
-                f"{units} {plural} of {line.sku} taken back from order {line.order_id} line {line.line_no} "
-                f"for order {taker.order_id} (priority {taker.priority}) after {event}"
-            )
-        return f"{units} {plural} of {line.sku} released from order {line.order_id} line {line.line_no} after {event}"
-    return f"order {line.order_id} line {line.line_no} now waits for a manual fill ({event})"
-
-
 def commit_changes(
     store: DynamoStore,
     sku: str,
@@ -74,8 +54,9 @@ def commit_changes(
     changes: Sequence[LineChange],
     *,
     writer: str,
-    event: str,
+    event: Event,
     at: str,
+    shop: str | None = None,
     finish: Callable[[DynamoUnitOfWork], None] | None = None,
 ) -> int:
     """Write line changes of one SKU in as few transactions as the 100-item limit
@@ -84,14 +65,13 @@ def commit_changes(
     transaction, so they commit together with the last changes. Returns the SKU
     version after."""
     starts = list(range(0, len(changes), CHANGES_PER_TRANSACTION)) or [0]
-    first_take = next((c for c in changes if c.delta > 0), None)
     for start in starts:
         chunk = changes[start : start + CHANGES_PER_TRANSACTION]
-        uow = store.unit_of_work(writer=writer, event=event, at=at)
+        uow = store.unit_of_work(writer=writer, event=event, at=at, shop=shop)
         for change in chunk:
             uow.change_line(change)
             uow.log(
-                describe(change, first_take, event),
+                describe(change),
                 sku=sku,
                 shop=change.after.shop,
                 order_id=change.after.order_id,
@@ -100,7 +80,7 @@ def commit_changes(
             )
         if chunk:
             net = sum(c.delta for c in chunk)
-            uow.log(f"{len(chunk)} line(s) changed, {net:+d} allotted, after {event}", sku=sku, delta=net)
+            uow.log(f"{len(chunk)} line(s) changed, {net:+d} allotted", sku=sku, delta=net)
         if finish is not None and start == starts[-1]:
             finish(uow)
         uow.touch_sku(sku, expect_version=version)
@@ -123,32 +103,38 @@ class Allocator:
         self.clock = clock
         self._sleep = sleep
 
-    def plan(self, sku: str) -> tuple[int, AllotmentPlan] | None:
+    def plan(self, sku: str) -> tuple[SkuBalance, AllotmentPlan] | None:
         balance = self.store.balance(sku)
         if balance is None:
             return None
-        allotter = GreedyAllotter(balance.pool)
+        free = FreeUnits(balance.free)
         plan = plan_allotment(
             balance,
-            self.store.demand(sku, allotter.page_hint),
-            lambda key: self.store.holders_after(sku, key),
+            self.store.demand(sku, free.page_hint),
+            lambda: self.store.holders_from_end(sku),
             manual_shops=self.store.manual_shops(),
-            allotter=allotter,
+            free=free,
         )
-        return balance.version, plan
+        return balance, plan
 
-    def recompute(self, sku: str, *, event: str) -> RecomputeResult:
-        """Recompute ``sku`` until a plan commits or there is nothing to change."""
-        for attempt in range(1, MAX_ATTEMPTS + 1):
+    def recompute(self, sku: str, *, event: Event) -> RecomputeResult:
+        """Recompute ``sku`` until a plan commits or there is nothing to change. A
+        concurrent change or throttling, while reading or writing, starts over from a
+        fresh read."""
+        attempts = 0
+
+        def attempt() -> RecomputeResult:
+            nonlocal attempts
+            attempts += 1
             planned = self.plan(sku)
             if planned is None:
-                return RecomputeResult(sku, AllotmentPlan(sku, (), 0), attempt)
-            version, plan = planned
-            if not plan.changes:
-                return RecomputeResult(sku, plan, attempt)
-            try:
-                commit_changes(self.store, sku, version, plan.changes, writer="allocator", event=event, at=self.clock())
-                return RecomputeResult(sku, plan, attempt)
-            except (Conflict, Throttled):
-                backoff(attempt, self._sleep)
-        raise Conflict(f"allotment of {sku} did not settle after {MAX_ATTEMPTS} attempts")
+                return RecomputeResult(sku, AllotmentPlan(sku, (), 0), attempts)
+            balance, plan = planned
+            if plan.changes:
+                commit_changes(
+                    self.store, sku, balance.version, plan.changes, writer="allocator", event=event, at=self.clock()
+                )
+            # every allotted unit comes off the backorder (and a released one goes back on it)
+            return RecomputeResult(sku, plan, attempts, balance.backordered - plan.net)
+
+        return retrying(attempt, self._sleep)

@@ -1,100 +1,130 @@
 """Manual filling (Stone Edge "Fill Backorders") for shops that do not fill automatically.
 
-The command picks waiting lines (filters: SKUs; only orders that can be completed, or
-any lines), makes them eligible again and recomputes their SKUs at once, so the
-answer says what was filled. Lines that still fall short wait again.
+The command picks the shop's waiting lines (those waiting for a fill, and lines forced
+onto backorder by hand) with its filters: some SKUs only; only orders that can be
+completed, or any lines. In allotment order they get **free units only** (PRODUCT.md,
+"Allotted units are stable": a fill never takes units another line holds). Each order
+is written in one transaction guarded by ``available >= n``, so the answer says
+exactly what the order views show afterwards. A line that still falls short waits again.
 """
 
 from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 from backorders.adapters.dynamodb.store import DynamoStore
-from backorders.domain.model import LinePolicy, OrderLine
-from backorders.services.allocation import Allocator
-from backorders.services.orders import OrderService
+from backorders.domain.allotment import LineChange
+from backorders.domain.model import FillMode, LinePolicy, OrderLine, SkuBalance
+from backorders.domain.orders import request_fill
+from backorders.domain.record_log import describe
+from backorders.services.allocation import retrying
+
+EVENT = "manual fill"
 
 
 @dataclass(frozen=True, slots=True)
 class FillReport:
     orders_considered: int
-    lines_released: int
+    lines_filled: int
+    units_filled: int
     filled: list[dict[str, Any]]
 
 
+def _free(balance: SkuBalance | None) -> float:
+    if balance is None:
+        return 0
+    free = balance.free
+    return float("inf") if free is None else max(0, free)
+
+
+def _fill_lines(lines: list[OrderLine], free: dict[str, float], *, only_complete: bool) -> list[LineChange]:
+    """The fill of one order's chosen lines from ``free`` units per SKU (updated), in
+    allotment order: a split line takes what is free, a whole line all it waits for."""
+    ordered = sorted(lines, key=lambda ln: ln.key)
+    eligible = [request_fill(ln) for ln in ordered]  # forced units count as waiting again
+    if only_complete:  # all of the order's waiting units, or nothing
+        need: dict[str, int] = defaultdict(int)
+        for ln in eligible:
+            need[ln.sku] += ln.cap - ln.movable
+        if not all(free[sku] >= units for sku, units in need.items()):
+            return []
+    changes = []
+    for before, ln in zip(ordered, eligible, strict=True):
+        want, have = ln.cap - ln.movable, free[ln.sku]
+        give = int(min(want, have))
+        if give <= 0 or (ln.policy is LinePolicy.WHOLE and give < want):
+            continue
+        free[ln.sku] = have - give
+        changes.append(LineChange(before, ln.with_movable(ln.movable + give)))
+    return changes
+
+
 class FillService:
-    def __init__(
-        self, store: DynamoStore, orders: OrderService, allocator: Allocator, *, clock: Callable[[], str]
-    ) -> None:
+    def __init__(self, store: DynamoStore, *, clock: Callable[[], str]) -> None:
         self.store = store
-        self.orders = orders
-        self.allocator = allocator
         self.clock = clock
 
     def fill(self, shop: str, *, skus: set[str] | None, only_complete: bool) -> FillReport:
         waiting: dict[str, list[OrderLine]] = defaultdict(list)
-        for line in self.store.backordered_lines():
-            if line.shop != shop or (skus and line.sku not in skus):
-                continue
-            if line.awaiting_fill or line.forced:
+        for line in self.store.backordered_lines(shop):
+            if (not skus or line.sku in skus) and (line.awaiting_fill or line.forced):
                 waiting[line.order_id].append(line)
-        if not waiting:
-            return FillReport(0, 0, [])
-        wanted_skus = {ln.sku for lines in waiting.values() for ln in lines}
-        if only_complete:  # an order can be completed only if all its waiting lines can
-            for order_id in list(waiting):
-                view = self.store.order_view(shop, order_id, with_log=False)
-                waiting[order_id] = [ln for ln in view.lines if ln.backordered > 0] if view else []
-                wanted_skus |= {ln.sku for ln in waiting[order_id]}
-        balances = self.store.balances(wanted_skus)
-        free: dict[str, float] = {}
-        for sku in wanted_skus:
-            b = balances.get(sku)
-            if b is None or not b.known:
-                free[sku] = 0
-            else:
-                free[sku] = float("inf") if b.pool is None else b.available
-        chosen: dict[str, set[int]] = {}
-        for order_id, lines in sorted(waiting.items(), key=lambda kv: min(ln.key for ln in kv[1]) if kv[1] else ""):
-            if not lines:
+        manual = self.store.shop_settings(shop).fill_mode is FillMode.MANUAL
+        filled: list[dict[str, Any]] = []
+        lines_filled = units_filled = 0
+        for order_id in sorted(waiting, key=lambda oid: min(ln.key for ln in waiting[oid])):
+            line_nos = {ln.line_no for ln in waiting[order_id]}
+            changes = retrying(
+                lambda oid=order_id, nos=line_nos: self._fill_order(shop, oid, nos, only_complete, manual)  # type: ignore[misc]
+            )
+            if not changes:
                 continue
-            if only_complete:
-                need: dict[str, int] = defaultdict(int)
-                for ln in lines:
-                    need[ln.sku] += ln.backordered
-                if all(free[s] >= n for s, n in need.items()):
-                    for s, n in need.items():
-                        free[s] -= n
-                    chosen[order_id] = {ln.line_no for ln in lines}
-                continue
-            picked = set()
-            for ln in sorted(lines, key=lambda ln: ln.key):
-                have = free[ln.sku]
-                take = ln.backordered if ln.policy is LinePolicy.WHOLE else min(have, ln.backordered)
-                if have > 0 and take <= have:
-                    free[ln.sku] -= take
-                    picked.add(ln.line_no)
-            if picked:
-                chosen[order_id] = picked
-        released = 0
-        for order_id, line_nos in chosen.items():
-            released += len(self.orders.mark_fill(shop, order_id, line_nos, event="manual fill"))
-        touched = {ln.sku for order_id in chosen for ln in waiting[order_id] if ln.line_no in chosen[order_id]}
-        for sku in sorted(touched):
-            self.allocator.recompute(sku, event="manual fill")
-        filled = []
-        for order_id, line_nos in chosen.items():
-            before = {ln.line_no: ln for ln in waiting[order_id]}
-            after = [ln for ln in self.orders.view(shop, order_id).lines if ln.line_no in line_nos]
-            got = [
-                {"line": ln.line_no, "sku": ln.sku, "filled": ln.allotted - before[ln.line_no].allotted}
-                for ln in after
-                if ln.allotted > before[ln.line_no].allotted
+            lines_filled += len(changes)
+            units_filled += sum(c.delta for c in changes)
+            view = self.store.order_view(shop, order_id, with_log=False)
+            filled.append(
+                {
+                    "order_id": order_id,
+                    "complete": view is not None and all(ln.backordered == 0 for ln in view.lines),
+                    "lines": [{"line": c.after.line_no, "sku": c.after.sku, "filled": c.delta} for c in changes],
+                }
+            )
+        return FillReport(len(waiting), lines_filled, units_filled, filled)
+
+    def _fill_order(
+        self, shop: str, order_id: str, line_nos: set[int], only_complete: bool, manual: bool
+    ) -> list[LineChange]:
+        """Fill one order from fresh reads; a concurrent change of a line or of what is
+        free (the ``available >= n`` guard) fails the commit and ``retrying`` runs it again."""
+        view = self.store.order_view(shop, order_id, with_log=False)
+        if view is None:
+            return []
+        chosen = [ln for ln in view.lines if ln.backordered > 0]
+        if not only_complete:
+            chosen = [ln for ln in chosen if ln.line_no in line_nos and (ln.awaiting_fill or ln.forced)]
+        balances = self.store.balances({ln.sku for ln in chosen})
+        free = {sku: _free(balances.get(sku)) for sku in {ln.sku for ln in chosen}}
+        changes = _fill_lines(chosen, free, only_complete=only_complete)
+        if manual:  # a line left short waits for the next fill
+            changes = [
+                LineChange(c.before, replace(c.after, awaiting_fill=c.after.backordered - c.after.forced > 0))
+                for c in changes
             ]
-            if got:
-                complete = all(ln.backordered == 0 for ln in self.orders.view(shop, order_id).lines)
-                filled.append({"order_id": order_id, "complete": complete, "lines": got})
-        return FillReport(len(waiting), released, filled)
+        if not changes:
+            return []
+        uow = self.store.unit_of_work(writer="api", event=EVENT, at=self.clock(), shop=shop)
+        for change in changes:
+            uow.change_line(change)
+            uow.log(
+                describe(change),
+                sku=change.after.sku,
+                shop=shop,
+                order_id=order_id,
+                line_no=change.after.line_no,
+                delta=change.delta,
+            )
+        uow.commit()
+        return changes

@@ -55,7 +55,9 @@ class OrderService:
             return self._replay(order, existing.fingerprint)
         shop = self.store.shop_settings(order.shop)
         policy = rules.resolve_policy(order, self.store.customer_policy(order.shop, order.customer.id), shop)
-        uow = self.store.unit_of_work(writer="api", event=f"order {order.order_id} created", at=self.clock())
+        uow = self.store.unit_of_work(
+            writer="api", event=f"order {order.order_id} created", at=self.clock(), shop=order.shop
+        )
         uow.add_order(order)
         for line in rules.lines_of(order, policy):
             uow.add_line(line)
@@ -118,9 +120,10 @@ class OrderService:
                 if missing:
                     raise NotFound(f"order {order_id} has no line {min(missing)}", field="line")
             changes = [LineChange(ln, after) for ln in chosen if (after := edit(ln)) != ln]
-            if not changes and not order_fields:
-                return []
-            uow = self.store.unit_of_work(writer="api", event=event, at=self.clock())
+            header = {k: v for k, v in (order_fields or {}).items() if getattr(view.order, k) != v}
+            if not changes and not header:
+                return []  # nothing to change: nothing is written
+            uow = self.store.unit_of_work(writer="api", event=event, at=self.clock(), shop=shop)
             for change in changes:
                 uow.change_line(change)
                 uow.log(
@@ -131,8 +134,8 @@ class OrderService:
                     line_no=change.after.line_no,
                     delta=change.delta,
                 )
-            if order_fields:
-                uow.update_order(shop, order_id, view.order.version, **order_fields)
+            if header:
+                uow.update_order(shop, order_id, view.order.version, **header)
             if command is not None:
                 expires = _days_from(self.clock(), COMMAND_DAYS)
                 uow.add_command(shop, order_id, command.key, command.fingerprint, expires_at=expires)

@@ -1,4 +1,8 @@
-"""Read models: SKU balance with its demand list, order detail, backorder report."""
+"""Read models: SKU balance with its demand list, order detail, backorder report.
+
+Every read is a shop's (PRODUCT.md, "Tenancy"): a SKU's counters are shared, but of
+other shops' demand it shows counts only, and record logs say other shops' causes
+without naming them (``record_log.render``)."""
 
 from __future__ import annotations
 
@@ -10,6 +14,7 @@ from typing import Any
 from backorders.adapters.dynamodb.store import DynamoStore, LogEntry
 from backorders.domain.errors import NotFound
 from backorders.domain.model import OrderLine, SkuBalance
+from backorders.domain.record_log import render
 
 DEMAND_LIST_LIMIT = 200
 
@@ -46,8 +51,8 @@ def balance_view(balance: SkuBalance) -> dict[str, Any]:
     }
 
 
-def log_view(entry: LogEntry) -> dict[str, Any]:
-    view: dict[str, Any] = {"at": entry.at, "event": entry.event, "message": entry.message}
+def log_view(entry: LogEntry, reader: str) -> dict[str, Any]:
+    view: dict[str, Any] = {"at": entry.at, "event": render(entry.causes, reader), "message": entry.message}
     optional = {"sku": entry.sku, "order_id": entry.order_id, "line": entry.line_no, "delta": entry.delta}
     view.update({k: v for k, v in optional.items() if v is not None})
     return view
@@ -58,7 +63,9 @@ class QueryService:
         self.store = store
         self.clock = clock
 
-    def sku(self, sku: str, *, with_demand: bool = True, with_log: bool = False) -> dict[str, Any]:
+    def sku(self, sku: str, *, shop: str, with_demand: bool = True, with_log: bool = False) -> dict[str, Any]:
+        """The SKU as ``shop`` sees it: the shared counters; its own lines in the demand
+        list (with their place in allotment order); other shops' lines as counts."""
         item = self.store.balance_item(sku)
         if item is None:
             raise NotFound(f"sku {sku} not found", field="sku")
@@ -66,13 +73,20 @@ class QueryService:
         view["product"] = item.product()
         if with_demand:
             # lines that hold or may receive units, in allotment order
-            demand = islice(self.store.demand(sku, lambda: 100), DEMAND_LIST_LIMIT)
-            view["demand"] = [
-                {"shop": ln.shop, "order_id": ln.order_id, **line_state(ln), "entered_at": ln.entered_at}
-                for ln in demand
-            ]
+            own: list[dict[str, Any]] = []
+            others = {"lines": 0, "quantity": 0, "allotted": 0, "backordered": 0}
+            for place, ln in enumerate(islice(self.store.demand(sku, lambda: 100), DEMAND_LIST_LIMIT), 1):
+                if ln.shop == shop:
+                    own.append({"place": place, "order_id": ln.order_id, **line_state(ln), "entered_at": ln.entered_at})
+                else:
+                    others["lines"] += 1
+                    others["quantity"] += ln.quantity
+                    others["allotted"] += ln.allotted
+                    others["backordered"] += ln.backordered
+            view["demand"] = own
+            view["other_shops"] = others
         if with_log:
-            view["history"] = [log_view(e) for e in self.store.sku_log(sku)]
+            view["history"] = [log_view(e, shop) for e in self.store.sku_log(sku)]
         return view
 
     def order(self, shop: str, order_id: str) -> dict[str, Any]:
@@ -96,7 +110,7 @@ class QueryService:
                 }
                 for s in sorted(view.shipments, key=lambda s: s.shipment_no)
             ],
-            "history": [log_view(e) for e in sorted(view.log, key=lambda e: e.at)],
+            "history": [log_view(e, shop) for e in sorted(view.log, key=lambda e: e.at)],
         }
 
     def backorders(
@@ -114,8 +128,8 @@ class QueryService:
         if min_age_days is not None:
             until = (now - timedelta(days=min_age_days)).astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
         count = 0
-        for line in self.store.backordered_lines(until=until):
-            if line.shop != shop or (sku and line.sku != sku) or (customer and line.customer_id != customer):
+        for line in self.store.backordered_lines(shop, until=until):
+            if (sku and line.sku != sku) or (customer and line.customer_id != customer):
                 continue
             entered = datetime.fromisoformat(line.entered_at.replace("Z", "+00:00"))
             yield {

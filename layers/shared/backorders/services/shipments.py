@@ -43,7 +43,7 @@ class ShipmentService:
         if (pending.lines if pending else {}) == content:
             return pending
         event = f"allotment of order {order_id} changed"
-        uow = self.store.unit_of_work(writer="allocator", event=event, at=self.clock())
+        uow = self.store.unit_of_work(writer="allocator", event=event, at=self.clock(), shop=shop)
         result: Shipment | None
         if pending is not None and not content:
             uow.delete_shipment(pending)
@@ -110,7 +110,7 @@ class ShipmentService:
             changes.append(LineChange(line, replace(line, locked=line.locked + units)))
         released = replace(shipment, status=ShipmentStatus.RELEASED)
         event = f"shipment {shipment_no} of order {order_id} released"
-        uow = self.store.unit_of_work(writer="api", event=event, at=self.clock())
+        uow = self.store.unit_of_work(writer="api", event=event, at=self.clock(), shop=shop)
         for change in changes:
             uow.change_line(change)
         uow.put_shipment(released, expect_version=shipment.version)
@@ -130,7 +130,7 @@ class ShipmentService:
             raise Conflict(f"shipment {shipment_no} must be released before it ships", field="shipment_no")
         lines = {ln.line_no: ln for ln in view.lines}
         event = f"shipment {shipment_no} of order {order_id} shipped"
-        uow = self.store.unit_of_work(writer="api", event=event, at=self.clock())
+        uow = self.store.unit_of_work(writer="api", event=event, at=self.clock(), shop=shop)
         per_sku: dict[str, int] = defaultdict(int)
         for line_no, units in shipment.lines.items():
             line = lines[line_no]

@@ -23,8 +23,8 @@ class ShopService:
         if not (before.fill_mode is FillMode.MANUAL and settings.fill_mode is FillMode.AUTO):
             return 0
         waiting: dict[str, set[int]] = defaultdict(set)
-        for line in self.store.backordered_lines():
-            if line.shop == settings.shop and line.awaiting_fill:
+        for line in self.store.backordered_lines(settings.shop):
+            if line.awaiting_fill:
                 waiting[line.order_id].add(line.line_no)
         released = 0
         for order_id, line_nos in sorted(waiting.items()):

@@ -16,7 +16,7 @@ from typing import Literal
 from backorders.adapters.dynamodb.store import DynamoStore, DynamoUnitOfWork
 from backorders.domain.allotment import LineChange
 from backorders.domain.errors import Conflict, Throttled
-from backorders.domain.model import Movement, MovementKind, SkuBalance
+from backorders.domain.model import LinePolicy, Movement, MovementKind, SkuBalance
 from backorders.services.allocation import MAX_ATTEMPTS, backoff, commit_changes
 
 
@@ -33,7 +33,8 @@ class StockService:
         self.store = store
         self.clock = clock
 
-    def record(self, movement: Movement) -> MovementResult:
+    def record(self, movement: Movement, *, shop: str | None = None) -> MovementResult:
+        """Record a movement posted by ``shop`` (``None``: by the warehouse itself)."""
         movement.validate()
         event = f"{movement.kind} {movement.movement_id}"
         for attempt in range(1, MAX_ATTEMPTS + 1):
@@ -55,7 +56,7 @@ class StockService:
                     field="quantity",
                 )
             try:
-                self._commit(movement, balance, delta, after, event)
+                self._commit(movement, balance, delta, after, event, shop)
                 fresh = self.store.balance(movement.sku) or balance
                 return MovementResult("recorded", movement.movement_id, delta, fresh)
             except (Conflict, Throttled) as exc:
@@ -79,7 +80,9 @@ class StockService:
         balance = self.store.balance(movement.sku) or SkuBalance(movement.sku)
         return MovementResult("duplicate", movement.movement_id, int(entry.delta), balance)
 
-    def _commit(self, movement: Movement, balance: SkuBalance, delta: int, after: int, event: str) -> None:
+    def _commit(
+        self, movement: Movement, balance: SkuBalance, delta: int, after: int, event: str, shop: str | None
+    ) -> None:
         """Ledger entry and on_hand change in one transaction. When on_hand drops below
         what is free, the lines that give units back (last in allotment order first)
         are part of the same commit, so the movement and its releases land together."""
@@ -92,7 +95,7 @@ class StockService:
         releases = self._releases(balance, shortfall) if shortfall > 0 else []
         if not releases and movement.kind is not MovementKind.COUNT:
             # only adds, guarded by available >= n: no need to pin the version
-            uow = self.store.unit_of_work(writer="api", event=event, at=self.clock())
+            uow = self.store.unit_of_work(writer="api", event=event, at=self.clock(), shop=shop)
             record(uow)
             uow.commit()
             return
@@ -106,16 +109,18 @@ class StockService:
             writer="api",
             event=event,
             at=self.clock(),
+            shop=shop,
             finish=record,
         )
 
     def _releases(self, balance: SkuBalance, shortfall: int) -> list[LineChange]:
-        """Movable units to give back, last lines in allotment order first."""
+        """Movable units to give back, last lines in allotment order first (a whole line
+        gives all it holds: it may not keep part)."""
         changes: list[LineChange] = []
         for line in self.store.holders_from_end(balance.sku):
-            give = min(line.movable, shortfall)
+            give = line.movable if line.policy is LinePolicy.WHOLE else min(line.movable, shortfall)
             changes.append(LineChange(line, line.with_movable(line.movable - give)))
             shortfall -= give
-            if shortfall == 0:
+            if shortfall <= 0:
                 return changes
         raise Conflict(f"{balance.sku}: allotments changed meanwhile, retry")

@@ -2,11 +2,11 @@
 
 Keys (one table, see docs/data-model.md):
 
-    SKU#<sku>            SKU                 balance and product settings
+    SKU#<sku>            SKU                 balance and product settings (backlog index: BACKLOG)
     SKU#<sku>            LEDGER#<id>         one change of on_hand (id unique per SKU)
     SKU#<sku>            LOG#<ts>#<n>        record log of the SKU
     ORDER#<shop>#<id>    ORDER               order header (customer, ship type, priority)
-    ORDER#<shop>#<id>    LINE#<nnnn>         order line and its allotment state
+    ORDER#<shop>#<id>    LINE#<nnnn>         order line and its allotment state (backorders index: BO#<shop>)
     ORDER#<shop>#<id>    SHIPMENT#<nnnn>     shipment (pending, released, shipped)
     ORDER#<shop>#<id>    LOG#<ts>#<n>        record log of the order
     SHOP#<shop>          SHOP                shop settings (line policy, fill mode)
@@ -26,12 +26,14 @@ from typing import Any, ClassVar
 from pynamodb.attributes import (
     Attribute,
     BooleanAttribute,
+    ListAttribute,
+    MapAttribute,
     NumberAttribute,
     UnicodeAttribute,
     UnicodeSetAttribute,
 )
 from pynamodb.constants import STRING
-from pynamodb.indexes import AllProjection, GlobalSecondaryIndex
+from pynamodb.indexes import AllProjection, GlobalSecondaryIndex, KeysOnlyProjection
 from pynamodb.models import Model
 
 from backorders.domain.model import (
@@ -44,7 +46,7 @@ from backorders.domain.model import (
     SkuBalance,
 )
 
-BACKORDER_SHARDS = 4
+BACKLOG = "BACKLOG"  # the one partition of the sparse ``backlog`` index
 
 
 class DecimalAttribute(Attribute[Decimal]):
@@ -97,11 +99,24 @@ def shipment_sk(shipment_no: int) -> str:
     return f"SHIPMENT#{shipment_no:04d}"
 
 
-def backorder_shard(shop: str, order_id: str) -> str:
-    return f"BO#{sum(map(ord, f'{shop}#{order_id}')) % BACKORDER_SHARDS}"
+def backorders_pk(shop: str) -> str:
+    """A shop's partition of the ``backorders`` index: it reads its own backlog only."""
+    return f"BO#{shop}"
 
 
 # ------------------------------------------------------------------ SKU
+
+
+class BacklogIndex(GlobalSecondaryIndex["SkuItem"]):  # type: ignore[no-untyped-call]
+    """SKU balances that may have backordered lines: set by every write that adds
+    backordered units, cleared by the sweep once a SKU has none."""
+
+    class Meta:
+        index_name = "backlog"
+        projection = KeysOnlyProjection()
+
+    backlog_pk = UnicodeAttribute(hash_key=True)
+    pk = UnicodeAttribute(range_key=True)
 
 
 class SkuItem(_Base):
@@ -116,7 +131,10 @@ class SkuItem(_Base):
     version = NumberAttribute(default=0)
     writer = UnicodeAttribute(null=True)
     last_event = UnicodeAttribute(null=True)
+    event_shop = UnicodeAttribute(null=True)  # the shop whose action last_event is (None: the service's)
     updated_at = UnicodeAttribute(null=True)
+    backlog_pk = UnicodeAttribute(null=True)
+    backlog_index: ClassVar[BacklogIndex] = BacklogIndex()
     # product settings (purchasing uses them later)
     name = UnicodeAttribute(null=True)
     supplier_id = UnicodeAttribute(null=True)
@@ -162,9 +180,16 @@ class LedgerItem(_Base):
     note = UnicodeAttribute(null=True)
 
 
+class CauseMap(MapAttribute[str, Any]):
+    """Why a record-log entry happened, and whose (``backorders.domain.record_log.Cause``)."""
+
+    text = UnicodeAttribute()
+    shop = UnicodeAttribute(null=True)
+
+
 class LogItem(_Base):
     at = UnicodeAttribute()
-    event = UnicodeAttribute()
+    causes = ListAttribute(of=CauseMap, default=list)
     message = UnicodeAttribute()
     sku = UnicodeAttribute(null=True)
     order_id = UnicodeAttribute(null=True)
@@ -278,8 +303,8 @@ class LineItem(_Base):
         if line.movable > 0:
             item.holder_pk = sku_pk(line.sku)
         if line.backordered > 0:
-            item.backorder_pk = backorder_shard(line.shop, line.order_id)
-            item.backorder_sk = f"{line.entered_at}#{line.shop}#{line.order_id}#{line.line_no:04d}"
+            item.backorder_pk = backorders_pk(line.shop)
+            item.backorder_sk = f"{line.entered_at}#{line.order_id}#{line.line_no:04d}"
         return item
 
     def to_domain(self) -> OrderLine:

@@ -28,7 +28,8 @@ from pynamodb.expressions.update import Action
 from pynamodb.transactions import TransactWrite
 
 from backorders.adapters.dynamodb.models import (
-    BACKORDER_SHARDS,
+    BACKLOG,
+    CauseMap,
     CommandItem,
     CustomerItem,
     LedgerItem,
@@ -39,6 +40,7 @@ from backorders.adapters.dynamodb.models import (
     ShopItem,
     SkuItem,
     SupplierItem,
+    backorders_pk,
     bind,
     line_sk,
     order_pk,
@@ -58,6 +60,7 @@ from backorders.domain.model import (
     ShopSettings,
     SkuBalance,
 )
+from backorders.domain.record_log import Cause, Event, causes_of
 
 MAX_TRANSACTION_ITEMS = 100
 _THROTTLE_CODES = {
@@ -86,7 +89,7 @@ class _SkuDelta:
 @dataclass(frozen=True, slots=True)
 class LogEntry:
     at: str
-    event: str
+    causes: tuple[Cause, ...]
     message: str
     sku: str | None
     order_id: str | None
@@ -146,12 +149,19 @@ def _reading[**P, R](method: Callable[P, R]) -> Callable[P, R]:
 
 
 class DynamoUnitOfWork:
-    """Collects writes; ``commit`` sends them as one TransactWriteItems call."""
+    """Collects writes; ``commit`` sends them as one TransactWriteItems call.
 
-    def __init__(self, store: DynamoStore, *, writer: str, event: str, at: str) -> None:
+    ``event`` says why: a text (with the ``shop`` it belongs to, if any) or causes. Every
+    item written carries it as ``last_event`` (with ``event_shop`` on balances), which
+    the stream hands to the allocator as the cause of its recompute."""
+
+    def __init__(self, store: DynamoStore, *, writer: str, event: Event, at: str, shop: str | None = None) -> None:
         self._store = store
         self.writer = writer
-        self.event = event
+        self.causes = causes_of(event, shop)
+        self.event = "; ".join(dict.fromkeys(c.text for c in self.causes))[:200]
+        shops = {c.shop for c in self.causes}
+        self.event_shop = shops.pop() if len(shops) == 1 else None
         self.at = at
         self._ops: list[tuple[str, Any, dict[str, Any]]] = []
         self._skus: dict[str, _SkuDelta] = defaultdict(_SkuDelta)
@@ -275,13 +285,13 @@ class DynamoUnitOfWork:
         delta: int | None = None,
     ) -> None:
         """One record-log entry, in the order's partition when it is about an order
-        line, else in the SKU's."""
+        line, else in the SKU's; its causes are the unit of work's."""
         pk = order_pk(shop, order_id) if shop and order_id else sku_pk(sku or "")
         item = LogItem(
             pk=pk,
             sk=f"LOG#{self.at}#{uuid.uuid4().hex[:10]}",
             at=self.at,
-            event=self.event[:200],
+            causes=[CauseMap(text=c.text[:200], shop=c.shop) for c in self.causes[:20]],  # type: ignore[no-untyped-call]
             message=message[:500],
             sku=sku,
             shop=shop,
@@ -341,9 +351,12 @@ class DynamoUnitOfWork:
             SkuItem.sku.set(sku),
             SkuItem.version.add(1),
             SkuItem.writer.set(self.writer),
-            SkuItem.last_event.set(self.event[:200]),
+            SkuItem.last_event.set(self.event),
+            SkuItem.event_shop.set(self.event_shop) if self.event_shop else SkuItem.event_shop.remove(),
             SkuItem.updated_at.set(self.at),
         ]
+        if delta.backordered > 0:  # the SKU has backorders now: the sweep will look at it
+            actions.append(SkuItem.backlog_pk.set(BACKLOG))
         for name in ("on_hand", "allotted", "locked", "backordered", "available"):
             value = getattr(delta, name)
             # ADD 0 still creates the counter on a new item, so every balance has all five.
@@ -382,8 +395,8 @@ class DynamoStore:
         self.table_name = table_name
         self.connection = Connection(region=region, host=host)
 
-    def unit_of_work(self, *, writer: str, event: str, at: str) -> DynamoUnitOfWork:
-        return DynamoUnitOfWork(self, writer=writer, event=event, at=at)
+    def unit_of_work(self, *, writer: str, event: Event, at: str, shop: str | None = None) -> DynamoUnitOfWork:
+        return DynamoUnitOfWork(self, writer=writer, event=event, at=at, shop=shop)
 
     # -------------------------------------------------------------- SKUs
     def balance_item(self, sku: str) -> SkuItem | None:
@@ -440,12 +453,8 @@ class DynamoStore:
                 return
 
     @_reading
-    def holders_after(self, sku: str, key: str) -> Iterator[OrderLine]:
-        for item in LineItem.holders_index.query(sku_pk(sku), LineItem.demand_sk > key, page_size=100):
-            yield item.to_domain()
-
-    @_reading
     def holders_from_end(self, sku: str) -> Iterator[OrderLine]:
+        """The SKU's lines holding movable units, last in allotment order first."""
         for item in LineItem.holders_index.query(sku_pk(sku), scan_index_forward=False, page_size=25):
             yield item.to_domain()
 
@@ -515,23 +524,35 @@ class DynamoStore:
             return None
 
     @_reading
-    def backordered_lines(self, *, since: str | None = None, until: str | None = None) -> Iterator[OrderLine]:
-        """Every line with backordered units, oldest first (merged over the shards)."""
-        import heapq
+    def backordered_lines(self, shop: str, *, until: str | None = None) -> Iterator[OrderLine]:
+        """The shop's lines with backordered units, oldest first (entered until ``until``):
+        one partition of the ``backorders`` index, so the read grows with this shop's
+        backlog only."""
+        condition = LineItem.backorder_sk <= until + "~" if until else None
+        for item in LineItem.backorders_index.query(backorders_pk(shop), condition, page_size=200):
+            yield item.to_domain()
 
-        def shard(n: int) -> Iterator[tuple[str, OrderLine]]:
-            condition: Condition | None = None
-            if since and until:
-                condition = LineItem.backorder_sk.between(since, until + "~")
-            elif since:
-                condition = LineItem.backorder_sk >= since
-            elif until:
-                condition = LineItem.backorder_sk <= until + "~"
-            for item in LineItem.backorders_index.query(f"BO#{n}", condition, page_size=200):
-                yield (item.backorder_sk or "", item.to_domain())
+    @_reading
+    def skus_with_backlog(self) -> Iterator[str]:
+        """SKUs that may have backordered lines (the sparse ``backlog`` index: a SKU
+        enters it with its first backordered unit and leaves it by ``clear_backlog``)."""
+        for item in SkuItem.backlog_index.query(BACKLOG, page_size=500):
+            yield item.pk.removeprefix("SKU#")
 
-        for _, line in heapq.merge(*(shard(n) for n in range(BACKORDER_SHARDS)), key=lambda t: t[0]):
-            yield line
+    def clear_backlog(self, sku: str) -> bool:
+        """Take a SKU out of the ``backlog`` index if it has no backordered units (the
+        condition makes a concurrent new backorder win). True when it was taken out."""
+        try:
+            SkuItem(pk=sku_pk(sku), sk="SKU").update(
+                # writer "sweep": bookkeeping of the service's own, which asks for no recompute
+                actions=[SkuItem.backlog_pk.remove(), SkuItem.writer.set("sweep")],
+                condition=(SkuItem.backordered == 0) & SkuItem.backlog_pk.exists(),
+            )
+        except UpdateError as exc:
+            if exc.cause_response_code == "ConditionalCheckFailedException":
+                return False
+            raise _map_error(exc, "clear backlog") from exc
+        return True
 
     # -------------------------------------------------------------- settings
     @_reading
@@ -618,7 +639,7 @@ class DynamoStore:
 def _log_entry(item: LogItem) -> LogEntry:
     return LogEntry(
         at=item.at,
-        event=item.event,
+        causes=tuple(Cause(c.text, c.shop) for c in item.causes or ()),
         message=item.message,
         sku=item.sku,
         order_id=item.order_id,
