@@ -96,7 +96,7 @@ endef
 
 build: setup
 	$(check_requirements)
-	$(SAM) build --template template.yaml --config-file infra/samconfig.toml
+	$(SAM) build --template template.yaml --config-file $(CURDIR)/infra/samconfig.toml
 	$(PRECOMPILE) $(BUILD_DIR)
 
 # The same build for this machine's architecture (the benchmark imports it; pydantic_core's
@@ -123,8 +123,9 @@ bench: setup build build-host
 soak: setup
 	$(BIN)/pytest -n $(or $(JOBS),2) tests/simulation -m soak --seeds=$(or $(SEEDS),200) $(if $(SEED),--seed=$(SEED)) $(if $(STEPS),--steps=$(STEPS))
 
+# sam reads a relative --config-file from the template's folder (.aws-sam/build): absolute paths.
 deploy: build
-	$(SAM) deploy --guided --template-file $(BUILD_DIR)/template.yaml --config-file infra/samconfig.toml
+	$(SAM) deploy --guided --template-file $(BUILD_DIR)/template.yaml --config-file $(CURDIR)/infra/samconfig.toml
 
 # A shop's API key: against the running local cloud (`make run`; its state dir, STATE_DIR,
 # holds moto's endpoint and the secret; dummy credentials), or with STACK against that deployed

@@ -12,6 +12,7 @@ import filecmp
 import importlib.util
 import os
 import re
+import subprocess
 from pathlib import Path
 
 import pytest
@@ -92,3 +93,21 @@ def test_the_layer_holds_the_locked_versions_for_arm64(build: Path) -> None:
     libraries = [p.name for p in layer.rglob("*.so")]
     assert libraries, "pydantic_core ships a compiled library"
     assert all("aarch64" in name for name in libraries), libraries  # Architectures: [arm64]
+
+
+def test_make_deploy_deploys_this_build_with_the_projects_sam_config(build: Path) -> None:
+    """The deploy command `make deploy` runs, up to its first question (no credentials, no
+    answers): it must find infra/samconfig.toml, which sam looks up next to the template."""
+    clean = {k: v for k, v in os.environ.items() if k not in ("MAKEFLAGS", "MAKELEVEL", "MFLAGS")}
+    planned = subprocess.run(["make", "-s", "-n", "deploy"], cwd=ROOT, env=clean, capture_output=True, text=True)
+    assert planned.returncode == 0, planned.stderr
+    command = planned.stdout.strip().splitlines()[-1]
+    assert "sam deploy" in command and f"--template-file {build.relative_to(ROOT)}/template.yaml" in command
+    env = {k: v for k, v in clean.items() if not k.startswith("AWS_")}  # no credentials: it stops at the prompt
+    env.update(AWS_SHARED_CREDENTIALS_FILE=os.devnull, AWS_CONFIG_FILE=os.devnull, AWS_EC2_METADATA_DISABLED="true")
+    shell = ["bash", "-c", command]
+    asked = subprocess.run(
+        shell, cwd=ROOT, env=env, stdin=subprocess.DEVNULL, capture_output=True, text=True, timeout=120
+    )
+    assert f"Looking for config file [{ROOT / 'infra' / 'samconfig.toml'}] :  Found" in asked.stdout, asked.stdout
+    assert "Stack Name [backorders]" in asked.stdout, asked.stdout
