@@ -3,8 +3,8 @@ real), started once per test module and talked to over HTTP only.
 
 The module's cloud gets the shop ``shop-e2e`` (its API key) and, when the module asks
 for it, the demo catalogue of ``make run`` (``localcloud.demo.seed``), both before the
-first API call: the API function reads its key ring once and keeps it for minutes, as
-on AWS.
+first API call (a key issued later works too: an unknown key reloads the key ring, at
+most every 5 seconds, decision 25).
 """
 
 from __future__ import annotations
