@@ -2,8 +2,9 @@
 
 ``{"job": "frequent"}`` and ``{"job": "daily"}``: the allotment sweep. It recomputes
 every SKU that has backordered lines, from current state, as a safety net behind the
-stream (index lag, records that ended in the failure queue). A run changes nothing
-when everything has already converged, so a schedule delivered twice is harmless.
+stream (index lag, records that ended in the failure queue); the daily run also takes
+SKUs without backorders out of the backlog index. A run changes nothing when everything
+has already converged, so a schedule delivered twice is harmless.
 """
 
 from __future__ import annotations
@@ -24,6 +25,6 @@ def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, A
     job = event.get("job")
     if job not in JOBS:
         raise ValueError(f"unknown job {job!r}; expected one of {JOBS}")
-    report = services().sweep.run(event=f"scheduled {job} sweep")
+    report = services().sweep.run(event=f"scheduled {job} sweep", clear_stale=job == "daily")
     logger.info("sweep done", extra=report)
     return {"job": job, **report}

@@ -1,8 +1,12 @@
-"""The scheduled allotment sweep: recompute every SKU that may have backordered lines.
+"""The scheduled allotment sweep: recompute every SKU that has backordered lines.
 
-It reads the sparse ``backlog`` index (SKUs enter it with their first backordered unit),
-so its reads grow with the SKUs that have backorders, not with the lines waiting; a SKU
-found with none left is taken out of the index.
+It reads the sparse ``backlog`` index (a SKU enters it with its first backordered unit)
+and the balances of those SKUs in one batch, and recomputes the SKUs that still have
+backorders: its reads grow with the SKUs that have backorders, not with the lines
+waiting, and a frequent run writes nothing unless a recompute changes something. A SKU
+whose backorders are gone stays in the index until the daily run takes it out (one
+conditional write, at most once a day per SKU, instead of one every few minutes for a
+SKU whose orders come and are allotted all day).
 """
 
 from __future__ import annotations
@@ -18,15 +22,19 @@ class Sweep:
         self.store = store
         self.allocator = allocator
 
-    def run(self, *, event: str) -> dict[str, Any]:
+    def run(self, *, event: str, clear_stale: bool = False) -> dict[str, Any]:
         skus = sorted(set(self.store.skus_with_backlog()))
+        balances = self.store.balances(skus)  # eventually consistent: a backorder just made is the stream's
         changed = failed = cleared = 0
         for sku in skus:
+            balance = balances.get(sku)
             try:
-                result = self.allocator.recompute(sku, event=event)
-                if result.plan.changes:
-                    changed += 1
-                if result.backordered_after == 0 and self.store.clear_backlog(sku):
+                backordered = balance.backordered if balance is not None else 0
+                if backordered > 0:
+                    result = self.allocator.recompute(sku, event=event)
+                    changed += bool(result.plan.changes)
+                    backordered = result.backordered_after or 0
+                if backordered == 0 and clear_stale and self.store.clear_backlog(sku):
                     cleared += 1
             except Exception:  # one stuck SKU must not stop the sweep of the others
                 failed += 1
