@@ -454,9 +454,19 @@ class DynamoStore:
 
     @_reading
     def holders_from_end(self, sku: str) -> Iterator[OrderLine]:
-        """The SKU's lines holding movable units, last in allotment order first."""
-        for item in LineItem.holders_index.query(sku_pk(sku), scan_index_forward=False, page_size=25):
-            yield item.to_domain()
+        """The SKU's lines holding movable units, last in allotment order first. The
+        first page is small: a recompute often needs only the lowest holder's priority."""
+        last: dict[str, Any] | None = None
+        size = 2
+        while True:
+            page = LineItem.holders_index.query(
+                sku_pk(sku), scan_index_forward=False, limit=size, page_size=size, last_evaluated_key=last
+            )
+            yield from (item.to_domain() for item in page)
+            last = page.last_evaluated_key
+            if not last:
+                return
+            size = 25
 
     @_reading
     def line(self, shop: str, order_id: str, line_no: int) -> OrderLine | None:
