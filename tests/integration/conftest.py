@@ -15,6 +15,7 @@ from moto import mock_aws
 from backorders.bootstrap import Services, build
 from backorders.config import Settings
 from localcloud.template import TableSpec, load_yaml
+from tests.support.world import World
 
 ROOT = Path(__file__).resolve().parents[2]
 _names = itertools.count()
@@ -61,3 +62,12 @@ def table(dynamodb, table_spec) -> str:  # type: ignore[no-untyped-def]
 @pytest.fixture
 def svc(table: str) -> Services:
     return build(Settings(table_name=table, region="us-east-1"))
+
+
+@pytest.fixture
+def shop(svc: Services) -> World:
+    """A shop on the real services whose catalogue has a TEXTBOOK and a PEN."""
+    world = World(svc)
+    world.product("TEXTBOOK")
+    world.product("PEN")
+    return world

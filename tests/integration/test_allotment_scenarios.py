@@ -8,14 +8,6 @@ from backorders.domain.errors import Conflict
 from tests.support.world import World
 
 
-@pytest.fixture
-def shop(svc):  # type: ignore[no-untyped-def]
-    world = World(svc)
-    world.product("TEXTBOOK")
-    world.product("PEN")
-    return world
-
-
 def test_25_ordered_with_20_in_stock_split_allots_20_and_backorders_5(shop):
     shop.receive("TEXTBOOK", 20)
     shop.order("812", ("TEXTBOOK", 25), policy="split")

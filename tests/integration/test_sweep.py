@@ -4,18 +4,7 @@ else on a frequent run, and the daily run takes a SKU without backorders out."""
 
 from __future__ import annotations
 
-import pytest
-
 from backorders.adapters.dynamodb.models import SkuItem
-from tests.support.world import World
-
-
-@pytest.fixture
-def shop(svc):  # type: ignore[no-untyped-def]
-    world = World(svc)
-    world.product("TEXTBOOK")
-    world.product("PEN")
-    return world
 
 
 def in_backlog() -> set[str]:
