@@ -29,6 +29,7 @@ from __future__ import annotations
 import json
 import os
 import re
+from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
 
@@ -40,6 +41,7 @@ from moto.dynamodb.models import dynamodb_backends
 from pydantic import BaseModel
 
 import api_handler
+from localcloud.moto_patches import patched_moto
 from tests.api.conftest import OTHER_SHOP, REGION, SHOP
 from tests.support import bad_input
 from tests.support.bad_input import BadRequest, to_json
@@ -399,9 +401,13 @@ READS_AFTER_A_WRITE = [
 
 
 @pytest.fixture
-def seeded(api: Any) -> Seeded:
-    seed(api)
-    return Seeded(api, table_now(api))
+def seeded(api: Any) -> Iterator[Seeded]:
+    """The seeded table, with the local cloud's moto patches: moto itself backs up the
+    whole table and its stream before every transaction item, so each accepted write
+    costs more memory and time than the one before (a soak ran out of memory)."""
+    with patched_moto():
+        seed(api)
+        yield Seeded(api, table_now(api))
 
 
 # ------------------------------------------------------------------ the rules
