@@ -96,7 +96,10 @@ def admit(event: dict[str, Any]) -> dict[str, Any]:
         text = body.decode("utf-8")
     except UnicodeDecodeError as exc:
         raise Refused(400, "malformed_body", f"the body is not UTF-8 (byte {exc.start + 1})", "body") from None
-    return {**event, "body": text, "isBase64Encoded": False}
+    # media types are case-insensitive (RFC 9110); powertools reads only a lower-case one as JSON
+    headers = {k: v for k, v in (event.get("headers") or {}).items() if k.lower() != "content-type"}
+    headers["content-type"] = "application/json"
+    return {**event, "headers": headers, "body": text, "isBase64Encoded": False}
 
 
 def _no_constants(name: str) -> Any:

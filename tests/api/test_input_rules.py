@@ -278,3 +278,9 @@ def test_a_number_of_thousands_of_digits_is_400_not_500(api):
     reply = api("POST", "/v1/fill", '{"skus": [], "n": ' + "1" * 4400 + "}")
     assert_refused(reply, 400, "body")
     assert "digits" in reply.body["message"]
+
+
+@pytest.mark.parametrize("content_type", ["APPLICATION/JSON", "Application/Json; Charset=UTF-8", "application/json"])
+def test_json_is_json_whatever_the_case_of_its_media_type(api, content_type):
+    reply = api("POST", "/v1/stock/movements", movement_body(), headers={"Content-Type": content_type})
+    assert reply.status == 201, reply.body
