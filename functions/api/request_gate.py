@@ -5,8 +5,9 @@ input"). Each refusal is a 4xx JSON error naming the problem, and nothing is wri
   JSON, XML, JavaScript or ``text/*``), is at most 256 KB: else 413.
 - A body is JSON: ``Content-Type: application/json`` (``charset=utf-8`` if a charset is
   given): else 415. It is UTF-8: else 400.
-- The JSON nests at most 32 levels, has no ``NaN``/``Infinity``, no key twice and no
-  number of over 1,000 digits: else 400. Numbers with a fraction or exponent are read as ``Decimal`` (exact money).
+- The JSON nests at most 32 levels, has no ``NaN``/``Infinity``, no key twice, no
+  number of over 1,000 digits and no lone surrogate escape: else 400. Numbers with a
+  fraction or exponent are read as ``Decimal`` (exact money).
 - A query parameter the route does not declare: 400.
 - A path segment is any text but ``/`` (identifiers may hold any character but
   ``/ ? #``); API Gateway has already percent-decoded it, so it is not decoded again.
@@ -121,13 +122,21 @@ def _no_duplicates(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
     return out
 
 
+_SURROGATE = re.compile("[\ud800-\udfff]")
+
+
 def _depth(value: Any) -> int:
+    """How deep ``value`` nests; refuses a text with a lone surrogate (``"\\ud800"`` is
+    valid JSON but no Unicode text: it cannot be stored or sent as UTF-8)."""
     deepest, stack = 0, [(value, 1)]
     while stack:
         item, depth = stack.pop()
         if isinstance(item, dict | list):
             deepest = max(deepest, depth)
-            stack.extend((child, depth + 1) for child in (item.values() if isinstance(item, dict) else item))
+            children = [*item.keys(), *item.values()] if isinstance(item, dict) else item
+            stack.extend((child, depth + 1) for child in children)
+        elif isinstance(item, str) and _SURROGATE.search(item):
+            raise Refused(400, "malformed_json", "a text holds a lone surrogate escape (\\ud800-\\udfff)", "body")
     return deepest
 
 

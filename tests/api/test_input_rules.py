@@ -284,3 +284,14 @@ def test_a_number_of_thousands_of_digits_is_400_not_500(api):
 def test_json_is_json_whatever_the_case_of_its_media_type(api, content_type):
     reply = api("POST", "/v1/stock/movements", movement_body(), headers={"Content-Type": content_type})
     assert reply.status == 201, reply.body
+
+
+@pytest.mark.parametrize("field", ["id", "note"])
+def test_a_lone_surrogate_escape_is_400_not_500(api, field):
+    body = json.dumps(movement_body()).replace('"po-1"', '"po-1"' if field == "note" else '"\\ud800"')
+    if field == "note":
+        body = body[:-1] + ', "note": "box \\udfff"}'
+    reply = api("POST", "/v1/stock/movements", body)
+    assert_refused(reply, 400, "body")
+    assert "surrogate" in reply.body["message"]
+    assert api.items() == []

@@ -40,7 +40,7 @@ def identifier(value: str) -> str:
     for position, char in enumerate(text):
         if char in FORBIDDEN_ID_CHARACTERS:
             raise ValueError(f"must not contain {char!r} (character {position + 1})")
-        if unicodedata.category(char) in ("Cc", "Cf"):
+        if unicodedata.category(char) in ("Cc", "Cf", "Cs"):  # Cs: a lone surrogate is no text
             raise ValueError(
                 f"must not contain control or format character U+{ord(char):04X} (character {position + 1})"
             )
