@@ -79,13 +79,30 @@ THROTTLED = [
     pytest.param(dynamodb("GetItem", sk="SHOP"), *NEW_ORDER, id="order: shop policy"),
     pytest.param(dynamodb("GetItem", sk="CUSTOMER#"), *NEW_ORDER, id="order: customer policy"),
     pytest.param(dynamodb("TransactWriteItems"), *NEW_ORDER, id="order: its write"),
-    pytest.param(dynamodb("GetItem", sk="LEDGER#"), *NEW_MOVEMENT, id="movement: is it new"),
-    pytest.param(dynamodb("GetItem", sk="SKU"), *NEW_MOVEMENT, id="movement: balance"),
     pytest.param(dynamodb("Query"), "GET", "/v1/orders/812", None, id="order detail"),
     pytest.param(dynamodb("GetItem", sk="SKU"), "GET", "/v1/skus/TEXTBOOK", None, id="sku balance"),
     pytest.param(dynamodb("Query", index="demand"), "GET", "/v1/skus/TEXTBOOK", None, id="sku demand list"),
     pytest.param(dynamodb("Query", index="backorders"), "GET", "/v1/backorders", None, id="backorder report"),
 ]
+
+
+# A movement reads, decides and writes in one retried attempt (``services.commit.retrying``,
+# like the order edits): a throttled read in it is retried, and the movement lands once.
+RETRIED = [
+    pytest.param(dynamodb("GetItem", sk="LEDGER#"), id="movement: is it new"),
+    pytest.param(dynamodb("GetItem", sk="SKU"), id="movement: balance"),
+    pytest.param(dynamodb("TransactWriteItems"), id="movement: its write"),
+]
+
+
+@pytest.mark.parametrize("when", RETRIED)
+def test_a_throttled_call_of_a_movement_is_retried_and_the_movement_recorded_once(api, when):
+    with_an_order(api)
+    with throttled(when) as throttle:
+        reply = api(*NEW_MOVEMENT)
+    assert throttle.fired
+    assert (reply.status, reply.body["status"], reply.body["delta"]) == (201, "recorded", 5)
+    assert api("POST", "/v1/stock/movements", movement_body("po-2")).body["status"] == "duplicate"
 
 
 @pytest.mark.parametrize(("when", "method", "path", "body"), THROTTLED)

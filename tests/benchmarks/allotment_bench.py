@@ -16,8 +16,8 @@ from backorders.adapters.dynamodb.models import LineItem, SkuItem, sku_pk
 from backorders.bootstrap import build
 from backorders.config import Settings
 from backorders.domain.allotment import plan_allotment
-from backorders.domain.model import LinePolicy, Movement, MovementKind, OrderLine, SkuBalance
-from backorders.services.allocation import CHANGES_PER_TRANSACTION
+from backorders.domain.model import LinePolicy, Movement, MovementKind, OrderLine, Product, SkuBalance
+from backorders.services.commit import CHANGES_PER_TRANSACTION
 from localcloud.moto_patches import patched_moto
 from localcloud.template import TableSpec, load_yaml
 from tests.benchmarks.meter import Meter, metered, moto_images
@@ -40,7 +40,7 @@ def reads_per_stock_event(backlog: int, receipt: int = 5) -> Meter:
     client = boto3.client("dynamodb", region_name="us-east-1")
     name = create_table(client, spec, f"bench-{backlog}-{time.monotonic_ns()}")
     svc = build(Settings(table_name=name, region="us-east-1"))
-    svc.store.upsert_product("HOT", {}, at=svc.clock())
+    svc.catalogue.save_product(Product("HOT"))
     with LineItem.batch_write() as batch:
         for line in _waiting_lines(backlog):
             batch.save(LineItem.from_domain(line, writer="bench", event="setup", at=svc.clock()))

@@ -29,7 +29,7 @@ from typing import Any
 from moto import mock_aws
 
 from backorders.domain.errors import DomainError
-from backorders.domain.model import Movement, MovementKind
+from backorders.domain.model import Movement, MovementKind, Product
 from localcloud.moto_patches import patched_moto
 from tests.benchmarks.meter import Meter, metered, moto_images
 from tests.benchmarks.report import Row
@@ -150,7 +150,7 @@ def simulate(day: Day) -> DayResult:
             with meter.paused():  # the catalogue and opening stock are yesterday's
                 shop = Shop(meter)
                 for sku in day.skus:
-                    shop.api("setup", lambda s=sku: shop.svc.store.upsert_product(s, {"name": s}, at=shop.svc.clock()))
+                    shop.api("setup", lambda s=sku: shop.svc.catalogue.save_product(Product(s, name=s)))
                     if day.opening_stock[sku] <= 0:
                         continue
                     shop.api(

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from moto import mock_aws
 
-from backorders.domain.model import Movement, MovementKind
+from backorders.domain.model import Movement, MovementKind, Product
 from localcloud.moto_patches import patched_moto
 from tests.benchmarks.day_bench import load_rates
 from tests.benchmarks.meter import Meter, Usage, metered, moto_images
@@ -43,7 +43,7 @@ def measure(orders: int) -> tuple[Meter, dict[str, dict[str, Usage]], int]:
             with meter.paused():
                 shop = Shop(meter)
                 for sku in SKUS:
-                    shop.api("setup", lambda s=sku: shop.svc.store.upsert_product(s, {"name": s}, at=shop.svc.clock()))
+                    shop.api("setup", lambda s=sku: shop.svc.catalogue.save_product(Product(s, name=s)))
                     shop.api(
                         "setup",
                         lambda s=sku: shop.svc.stock.record(Movement(f"in-{s}", s, MovementKind.RECEIPT, 10_000)),

@@ -10,6 +10,7 @@ most every 5 seconds, decision 25).
 from __future__ import annotations
 
 import http.client
+import itertools
 import json
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -155,11 +156,17 @@ def live_stream_reads() -> Iterator[LiveStreamReads]:
         yield workaround
 
 
+_stacks = itertools.count(1)
+
+
 @pytest.fixture(scope="module")
 def cloud(tmp_path_factory: pytest.TempPathFactory, live_stream_reads: LiveStreamReads) -> Iterator[LocalCloud]:
     _forget_cached_services()
     running = LocalCloud(
         template=TEMPLATE,
+        # a stack name of its own, as every stack on AWS has: its table is a new table (pynamodb
+        # binds a table name to one endpoint per process, and each cloud has its own moto)
+        stack_name=f"backorders-e2e-{next(_stacks)}",
         state_dir=tmp_path_factory.mktemp("localcloud"),
         api_port=0,
         moto_port=0,

@@ -117,7 +117,7 @@ def test_two_environments_that_both_find_an_order_new_store_it_once(e2e):
     )
     order = replace(order, fingerprint="the same delivery")
     both = environments(e2e)
-    held_after_first(both, "order_exists")
+    held_after_first(both, "order_fingerprint")
 
     results = in_parallel(both, lambda svc: svc.orders.create(order))
 

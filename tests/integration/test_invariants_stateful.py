@@ -33,7 +33,17 @@ from backorders.adapters.dynamodb.models import LineItem, OrderItem, SkuItem
 from backorders.bootstrap import build
 from backorders.config import Settings
 from backorders.domain.errors import Conflict
-from backorders.domain.model import Customer, LinePolicy, Movement, MovementKind, NewLine, Order, OrderLine, ShipType
+from backorders.domain.model import (
+    Customer,
+    LinePolicy,
+    Movement,
+    MovementKind,
+    NewLine,
+    Order,
+    OrderLine,
+    Product,
+    ShipType,
+)
 from backorders.domain.orders import fingerprint, open_units
 from backorders.services.orders import Command
 from tests.integration.conftest import create_table
@@ -55,7 +65,7 @@ class AllotmentMachine(RuleBasedStateMachine):
         name = create_table(client, self.spec, f"stateful-{next(_tables)}")
         self.svc = build(Settings(table_name=name, region="us-east-1"))
         for sku in SKUS:
-            self.svc.store.upsert_product(sku, {}, at=self.svc.clock())
+            self.svc.catalogue.save_product(Product(sku))
         self.minute = 0
         self.orders: list[Order] = []
         self.movements: list[Movement] = []

@@ -15,6 +15,8 @@ are the ones that fail when a single guard is dropped from the unit of work.
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
+
 import pytest
 
 from backorders.domain import orders as rules
@@ -103,7 +105,7 @@ def test_a_second_edit_of_a_line_from_the_same_read_is_refused(shop):
     for key in ("cancel/first", "cancel/second"):
         uow = unit_of_work(shop, f"{key}: 2 units cancelled")
         uow.change_line(LineChange(read, rules.cancel(read, 2)))
-        uow.add_command(SHOP, "812", key, f"fingerprint of {key}", expires_at=1)
+        uow.add_command(SHOP, "812", key, f"fingerprint of {key}", expires=datetime(2026, 12, 8, tzinfo=UTC))
         cancels.append(uow)
     cancels[0].commit()
     # Then the second is refused by the line's version alone, and writes nothing

@@ -152,7 +152,7 @@ class Cloud:
         import planner_handler
         from backorders import bootstrap, config
         from backorders.adapters.dynamodb import store
-        from backorders.services import allocation
+        from backorders.services import allocation, commit
 
         stack = self._stack
         saved_env = {name: os.environ.get(name) for name in ENV}
@@ -190,15 +190,14 @@ class Cloud:
             stack.callback(setattr, obj, name, old)
 
         patch(bootstrap.build, "__kwdefaults__", {**(bootstrap.build.__kwdefaults__ or {}), "clock": self.clock})
-        patch(allocation.backoff, "__defaults__", (self.sleep,))
-        patch(allocation.retrying, "__defaults__", (self.sleep,))
+        patch(commit.retrying, "__defaults__", (self.sleep,))
         kw = dict(allocation.Allocator.__init__.__kwdefaults__ or {})
         patch(allocation.Allocator.__init__, "__kwdefaults__", {**kw, "sleep": self.sleep})
-        patch(allocation, "random", random.Random(f"{self.seed}:jitter"))
+        patch(commit, "random", random.Random(f"{self.seed}:jitter"))
         keys = random.Random(f"{self.seed}:uuid")
         patch(store, "uuid", SimpleNamespace(uuid4=lambda: uuid.UUID(int=keys.getrandbits(128), version=4)))
         if self.chunk is not None:
-            patch(allocation, "CHANGES_PER_TRANSACTION", self.chunk)
+            patch(commit, "CHANGES_PER_TRANSACTION", self.chunk)
         patch(http_errors, "_keyring", None)
         for cached in (bootstrap.services, config.settings):
             cached.cache_clear()  # filled again from this run's environment and clock

@@ -36,7 +36,7 @@ from typing import Any
 from boto3.dynamodb.types import TypeDeserializer
 
 from backorders.adapters.dynamodb.models import LineItem
-from backorders.domain.model import ShipType
+from backorders.domain.model import OrderLine, ShipType
 from backorders.domain.shipments import pending_content
 from tests.simulation.cloud import Cloud
 from tests.simulation.webshop import Webshop
@@ -328,10 +328,16 @@ def check_converged(snap: Snapshot, shop: Webshop) -> list[str]:
     return problems
 
 
+def _line(raw: dict[str, Any]) -> OrderLine:
+    item = LineItem()
+    item.from_dynamodb_dict(raw)
+    return item.to_domain()
+
+
 def check_pending_shipments(snap: Snapshot) -> list[str]:
     problems = []
     for key, order in sorted(snap.orders.items()):
-        lines = [LineItem.from_raw_data(raw).to_domain() for raw in snap.raw_lines.get(key, [])]
+        lines = [_line(raw) for raw in snap.raw_lines.get(key, [])]
         want = pending_content(ShipType(order["ship_type"]), lines)
         pending = [s for s in snap.shipments.get(key, []) if s["status"] == "pending"]
         have = {int(k): int(v) for k, v in pending[0]["lines"].items()} if pending else {}

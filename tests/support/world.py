@@ -9,7 +9,7 @@ from decimal import Decimal
 from typing import Any
 
 from backorders.bootstrap import Services
-from backorders.domain.model import Customer, LinePolicy, Movement, MovementKind, NewLine, Order, ShipType
+from backorders.domain.model import Customer, LinePolicy, Movement, MovementKind, NewLine, Order, Product, ShipType
 from backorders.domain.orders import fingerprint
 from tests.support.builders import entered
 
@@ -25,7 +25,7 @@ class World:
 
     # ---------------------------------------------------------------- catalogue
     def product(self, sku: str, **fields: Any) -> None:
-        self.svc.store.upsert_product(sku, fields, at=self.svc.clock())
+        self.svc.catalogue.save_product(Product(sku, **fields))
 
     # ---------------------------------------------------------------- events
     def order(

@@ -8,7 +8,7 @@ from aws_lambda_powertools.event_handler.openapi.params import Body, Path
 from aws_lambda_powertools.event_handler.router import APIGatewayHttpRouter
 
 from backorders.bootstrap import services
-from backorders.domain.model import FillMode, LinePolicy, ShopSettings
+from backorders.domain.model import FillMode, LinePolicy, Product, ShopSettings, Supplier
 from schemas import CustomerSettingsIn, FillIn, Identifier, ProductIn, ShopIn, SupplierIn
 
 router = APIGatewayHttpRouter()
@@ -16,8 +16,7 @@ router = APIGatewayHttpRouter()
 
 @router.put("/v1/products/<sku>")
 def put_product(sku: Annotated[Identifier, Path()], body: Annotated[ProductIn, Body()]) -> dict[str, Any]:
-    svc = services()
-    svc.store.upsert_product(sku, body.model_dump(), at=svc.clock())
+    services().catalogue.save_product(Product(sku, **body.model_dump()))
     return {"status": "saved", "sku": sku}
 
 
@@ -25,18 +24,14 @@ def put_product(sku: Annotated[Identifier, Path()], body: Annotated[ProductIn, B
 def put_supplier(supplier_id: Annotated[Identifier, Path()], body: Annotated[SupplierIn, Body()]) -> dict[str, Any]:
     data = body.model_dump(mode="json")
     name = data.pop("name")
-    services().store.put_supplier(supplier_id, name, data)
+    services().catalogue.save_supplier(Supplier(supplier_id, name, data))
     return {"status": "saved", "supplier_id": supplier_id}
 
 
 @router.get("/v1/suppliers/<supplier_id>")
 def get_supplier(supplier_id: Annotated[Identifier, Path()]) -> dict[str, Any]:
-    from backorders.domain.errors import NotFound
-
-    supplier = services().store.supplier(supplier_id)
-    if supplier is None:
-        raise NotFound(f"supplier {supplier_id} not found", field="supplier_id")
-    return supplier
+    supplier = services().catalogue.supplier(supplier_id)
+    return {"id": supplier.supplier_id, "name": supplier.name, **supplier.settings}
 
 
 @router.put("/v1/shop")
@@ -52,7 +47,7 @@ def put_customer(
     customer_id: Annotated[Identifier, Path()], body: Annotated[CustomerSettingsIn, Body()]
 ) -> dict[str, Any]:
     policy = LinePolicy(body.line_policy) if body.line_policy else None
-    services().store.put_customer_policy(str(router.context["shop"]), customer_id, policy)
+    services().shops.save_customer(str(router.context["shop"]), customer_id, policy)
     return {"status": "saved", "customer_id": customer_id, "line_policy": body.line_policy}
 
 

@@ -14,6 +14,7 @@ from functools import lru_cache
 from backorders.adapters.dynamodb.store import DynamoStore
 from backorders.config import Settings, settings
 from backorders.services.allocation import Allocator
+from backorders.services.catalogue import CatalogueService
 from backorders.services.fill import FillService
 from backorders.services.orders import OrderService
 from backorders.services.queries import QueryService
@@ -36,6 +37,7 @@ class Services:
     shipments: ShipmentService
     allocator: Allocator
     queries: QueryService
+    catalogue: CatalogueService
     fill: FillService
     sweep: Sweep
     shops: ShopService
@@ -53,6 +55,7 @@ def build(config: Settings, *, clock: Callable[[], str] = utc_now) -> Services:
         shipments=ShipmentService(store, clock=clock),
         allocator=allocator,
         queries=QueryService(store, clock=clock),
+        catalogue=CatalogueService(store, clock=clock),
         fill=FillService(store, clock=clock),
         sweep=Sweep(store, allocator),
         shops=ShopService(store, orders),

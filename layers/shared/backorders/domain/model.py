@@ -8,9 +8,11 @@ released shipment are ``locked`` (a part of ``allotted`` no higher priority may 
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from decimal import Decimal
 from enum import StrEnum
+from typing import Any
 
 from backorders.domain.errors import InvalidInput
 
@@ -193,6 +195,30 @@ class SkuBalance:
 
 
 @dataclass(frozen=True, slots=True)
+class Product:
+    """A SKU's catalogue settings; purchasing plans from them."""
+
+    sku: str
+    name: str | None = None
+    supplier_id: str | None = None
+    purchase_price: Decimal | None = None
+    min_stock: int | None = None
+    max_stock: int | None = None
+    phased_out: bool = False
+    order_multiple: int | None = None
+    tracked: bool = True
+
+
+@dataclass(frozen=True, slots=True)
+class Supplier:
+    """A supplier and its purchasing settings (as the API took them)."""
+
+    supplier_id: str
+    name: str | None
+    settings: Mapping[str, Any]
+
+
+@dataclass(frozen=True, slots=True)
 class ShopSettings:
     shop: str
     line_policy: LinePolicy = LinePolicy.SPLIT
@@ -274,3 +300,17 @@ class Movement:
             raise InvalidInput("an adjustment must not be zero", field="quantity")
         if self.kind is MovementKind.COUNT and self.quantity < 0:
             raise InvalidInput("a count cannot be negative", field="quantity")
+
+
+@dataclass(frozen=True, slots=True)
+class LedgerEntry:
+    """One recorded change of a SKU's on_hand: the movement (or shipment) that made it."""
+
+    sku: str
+    movement_id: str
+    kind: MovementKind
+    quantity: int
+    delta: int
+    on_hand_after: int
+    at: str
+    note: str | None = None

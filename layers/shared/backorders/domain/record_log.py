@@ -26,6 +26,19 @@ class Cause:
     shop: str | None = None
 
 
+@dataclass(frozen=True, slots=True)
+class LogEntry:
+    """One stored record-log entry: when, why (its causes) and what."""
+
+    at: str
+    causes: tuple[Cause, ...]
+    message: str
+    sku: str | None = None
+    order_id: str | None = None
+    line_no: int | None = None
+    delta: int | None = None
+
+
 Event = str | Sequence[Cause]  # a text of the service's own, or causes with their shops
 
 MAX_NAMED = 3

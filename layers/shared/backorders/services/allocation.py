@@ -1,22 +1,17 @@
-"""Use cases of the allotment engine: recompute one SKU, write line changes safely."""
+"""The allotment engine's use case: recompute one SKU from what is stored now."""
 
 from __future__ import annotations
 
-import random
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Protocol
 
-from backorders.adapters.dynamodb.store import DynamoStore, DynamoUnitOfWork
-from backorders.domain.allotment import AllotmentPlan, FreeUnits, LineChange, plan_allotment
-from backorders.domain.errors import Conflict, Throttled
+from backorders.domain.allotment import AllotmentPlan, FreeUnits, plan_allotment
 from backorders.domain.model import SkuBalance
-from backorders.domain.record_log import Event, describe
-
-# Per transaction: each change writes its line and one order-log entry; plus the SKU
-# balance and one SKU-log entry. 40 changes -> 82 items, under DynamoDB's 100.
-CHANGES_PER_TRANSACTION = 40
-MAX_ATTEMPTS = 8
+from backorders.domain.record_log import Event
+from backorders.services.commit import commit_changes, retrying
+from backorders.services.ports import Balances, Demand, ManualShops, Writes
 
 
 @dataclass(frozen=True, slots=True)
@@ -27,66 +22,8 @@ class RecomputeResult:
     backordered_after: int | None = None  # the SKU's backordered units once the plan committed
 
 
-def backoff(attempt: int, sleep: Callable[[float], None] = time.sleep) -> None:
-    sleep(min(0.5, 0.01 * (2**attempt)) * random.random())
-
-
-def retrying[T](action: Callable[[], T], sleep: Callable[[float], None] = time.sleep) -> T:
-    """Run ``action`` again (it re-reads) when storage reports a concurrent change or
-    throttling; a conflict raised by a rule (it names a field) goes straight out."""
-    for attempt in range(1, MAX_ATTEMPTS + 1):
-        try:
-            return action()
-        except Conflict as exc:
-            if exc.field is not None or attempt == MAX_ATTEMPTS:
-                raise
-        except Throttled:
-            if attempt == MAX_ATTEMPTS:
-                raise
-        backoff(attempt, sleep)
-    raise AssertionError("unreachable")
-
-
-def commit_changes(
-    store: DynamoStore,
-    sku: str,
-    version: int,
-    changes: Sequence[LineChange],
-    *,
-    writer: str,
-    event: Event,
-    at: str,
-    shop: str | None = None,
-    finish: Callable[[DynamoUnitOfWork], None] | None = None,
-) -> int:
-    """Write line changes of one SKU in as few transactions as the 100-item limit
-    allows, releases before takes, each conditioned on the SKU version the plan was
-    made from (every commit bumps it by one). ``finish`` adds more writes to the last
-    transaction, so they commit together with the last changes. Returns the SKU
-    version after."""
-    starts = list(range(0, len(changes), CHANGES_PER_TRANSACTION)) or [0]
-    for start in starts:
-        chunk = changes[start : start + CHANGES_PER_TRANSACTION]
-        uow = store.unit_of_work(writer=writer, event=event, at=at, shop=shop)
-        for change in chunk:
-            uow.change_line(change)
-            uow.log(
-                describe(change),
-                sku=sku,
-                shop=change.after.shop,
-                order_id=change.after.order_id,
-                line_no=change.after.line_no,
-                delta=change.delta,
-            )
-        if chunk:
-            net = sum(c.delta for c in chunk)
-            uow.log(f"{len(chunk)} line(s) changed, {net:+d} allotted", sku=sku, delta=net)
-        if finish is not None and start == starts[-1]:
-            finish(uow)
-        uow.touch_sku(sku, expect_version=version)
-        uow.commit()
-        version += 1
-    return version
+class AllotmentStore(Writes, Balances, Demand, ManualShops, Protocol):
+    """What a recompute reads (a balance, its demand, its holders, manual shops) and writes."""
 
 
 class Allocator:
@@ -94,7 +31,7 @@ class Allocator:
 
     def __init__(
         self,
-        store: DynamoStore,
+        store: AllotmentStore,
         *,
         clock: Callable[[], str],
         sleep: Callable[[float], None] = time.sleep,

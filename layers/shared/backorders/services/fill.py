@@ -13,14 +13,14 @@ from __future__ import annotations
 from collections import defaultdict
 from collections.abc import Callable
 from dataclasses import dataclass, replace
-from typing import Any
+from typing import Any, Protocol
 
-from backorders.adapters.dynamodb.store import DynamoStore
 from backorders.domain.allotment import LineChange
 from backorders.domain.model import FillMode, LinePolicy, OrderLine, SkuBalance
 from backorders.domain.orders import request_fill
 from backorders.domain.record_log import describe
-from backorders.services.allocation import retrying
+from backorders.services.commit import retrying
+from backorders.services.ports import Backorders, Balances, Orders, Settings, Writes
 
 EVENT = "manual fill"
 
@@ -62,8 +62,12 @@ def _fill_lines(lines: list[OrderLine], free: dict[str, float], *, only_complete
     return changes
 
 
+class FillStore(Writes, Orders, Backorders, Balances, Settings, Protocol):
+    """What a manual fill reads (the shop's waiting lines, their orders, what is free) and writes."""
+
+
 class FillService:
-    def __init__(self, store: DynamoStore, *, clock: Callable[[], str]) -> None:
+    def __init__(self, store: FillStore, *, clock: Callable[[], str]) -> None:
         self.store = store
         self.clock = clock
 

@@ -6,22 +6,26 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import datetime
-from typing import Literal
+from datetime import datetime, timedelta
+from typing import Literal, Protocol
 
-from backorders.adapters.dynamodb.store import DynamoStore, OrderView
 from backorders.domain import orders as rules
 from backorders.domain.allotment import LineChange
 from backorders.domain.errors import Conflict, InvalidInput, NotFound
 from backorders.domain.model import Order, OrderLine
-from backorders.services.allocation import retrying
+from backorders.services.commit import retrying
+from backorders.services.ports import Orders, OrderView, Settings, Writes
 
 COMMAND_DAYS = 7  # how long a relative command's idempotency key is remembered
 
 
-def _days_from(now: str, days: int) -> int:
-    """Epoch seconds ``days`` after the service timestamp ``now`` (for TTL attributes)."""
-    return int(datetime.fromisoformat(now.replace("Z", "+00:00")).timestamp()) + days * 86400
+def _days_from(now: str, days: int) -> datetime:
+    """The moment ``days`` after the service timestamp ``now`` (for TTL attributes)."""
+    return datetime.fromisoformat(now.replace("Z", "+00:00")) + timedelta(days=days)
+
+
+class OrderStore(Writes, Orders, Settings, Protocol):
+    """What order intake and edits read (the order, shop and customer settings) and write."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -40,7 +44,7 @@ class IntakeResult:
 
 
 class OrderService:
-    def __init__(self, store: DynamoStore, *, clock: Callable[[], str]) -> None:
+    def __init__(self, store: OrderStore, *, clock: Callable[[], str]) -> None:
         self.store = store
         self.clock = clock
 
@@ -50,9 +54,9 @@ class OrderService:
         allocator allots it. Replaying the same order changes nothing; the same id
         with different content is a conflict."""
         rules.validate_order(order)
-        existing = self.store.order_exists(order.shop, order.order_id)
+        existing = self.store.order_fingerprint(order.shop, order.order_id)
         if existing is not None:
-            return self._replay(order, existing.fingerprint)
+            return self._replay(order, existing)
         shop = self.store.shop_settings(order.shop)
         policy = rules.resolve_policy(order, self.store.customer_policy(order.shop, order.customer.id), shop)
         uow = self.store.unit_of_work(
@@ -71,10 +75,10 @@ class OrderService:
         try:
             uow.commit()
         except Conflict:
-            again = self.store.order_exists(order.shop, order.order_id)
+            again = self.store.order_fingerprint(order.shop, order.order_id)
             if again is None:
                 raise
-            return self._replay(order, again.fingerprint)  # a concurrent delivery of the same order
+            return self._replay(order, again)  # a concurrent delivery of the same order
         return IntakeResult("created", order.order_id, len(order.lines))
 
     def _replay(self, order: Order, stored_fingerprint: str) -> IntakeResult:
@@ -138,7 +142,7 @@ class OrderService:
                 uow.update_order(shop, order_id, view.order.version, **header)
             if command is not None:
                 expires = _days_from(self.clock(), COMMAND_DAYS)
-                uow.add_command(shop, order_id, command.key, command.fingerprint, expires_at=expires)
+                uow.add_command(shop, order_id, command.key, command.fingerprint, expires=expires)
             uow.commit()
             return changes
 

@@ -9,12 +9,12 @@ from __future__ import annotations
 from collections.abc import Callable, Iterator
 from datetime import UTC, datetime, timedelta
 from itertools import islice
-from typing import Any
+from typing import Any, Protocol
 
-from backorders.adapters.dynamodb.store import DynamoStore, LogEntry
 from backorders.domain.errors import NotFound
-from backorders.domain.model import OrderLine, SkuBalance
-from backorders.domain.record_log import render
+from backorders.domain.model import OrderLine, Product, SkuBalance
+from backorders.domain.record_log import LogEntry, render
+from backorders.services.ports import Backorders, Catalogue, Demand, Orders
 
 DEMAND_LIST_LIMIT = 200
 
@@ -51,6 +51,19 @@ def balance_view(balance: SkuBalance) -> dict[str, Any]:
     }
 
 
+def product_view(product: Product) -> dict[str, Any]:
+    return {
+        "name": product.name,
+        "supplier_id": product.supplier_id,
+        "purchase_price": str(product.purchase_price) if product.purchase_price is not None else None,
+        "min_stock": product.min_stock,
+        "max_stock": product.max_stock,
+        "phased_out": product.phased_out,
+        "order_multiple": product.order_multiple,
+        "tracked": product.tracked,
+    }
+
+
 def log_view(entry: LogEntry, reader: str) -> dict[str, Any]:
     view: dict[str, Any] = {"at": entry.at, "event": render(entry.causes, reader), "message": entry.message}
     optional = {"sku": entry.sku, "order_id": entry.order_id, "line": entry.line_no, "delta": entry.delta}
@@ -58,19 +71,24 @@ def log_view(entry: LogEntry, reader: str) -> dict[str, Any]:
     return view
 
 
+class QueryStore(Catalogue, Demand, Orders, Backorders, Protocol):
+    """What the read models read."""
+
+
 class QueryService:
-    def __init__(self, store: DynamoStore, *, clock: Callable[[], str]) -> None:
+    def __init__(self, store: QueryStore, *, clock: Callable[[], str]) -> None:
         self.store = store
         self.clock = clock
 
     def sku(self, sku: str, *, shop: str, with_demand: bool = True, with_log: bool = False) -> dict[str, Any]:
         """The SKU as ``shop`` sees it: the shared counters; its own lines in the demand
         list (with their place in allotment order); other shops' lines as counts."""
-        item = self.store.balance_item(sku)
-        if item is None:
+        found = self.store.product(sku)
+        if found is None:
             raise NotFound(f"sku {sku} not found", field="sku")
-        view = balance_view(item.to_domain())
-        view["product"] = item.product()
+        balance, product = found
+        view = balance_view(balance)
+        view["product"] = product_view(product)
         if with_demand:
             # lines that hold or may receive units, in allotment order
             own: list[dict[str, Any]] = []

@@ -6,14 +6,14 @@ from __future__ import annotations
 from collections import defaultdict
 from collections.abc import Callable
 from dataclasses import dataclass, replace
-from typing import Literal
+from typing import Literal, Protocol
 
-from backorders.adapters.dynamodb.store import DynamoStore, OrderView
 from backorders.domain.allotment import LineChange
 from backorders.domain.errors import Conflict, NotFound
 from backorders.domain.model import Movement, MovementKind, Shipment, ShipmentStatus
 from backorders.domain.shipments import pending_content
-from backorders.services.allocation import retrying
+from backorders.services.commit import retrying
+from backorders.services.ports import Balances, Orders, OrderView, Writes
 
 
 @dataclass(frozen=True, slots=True)
@@ -22,8 +22,12 @@ class ShipmentResult:
     shipment: Shipment
 
 
+class ShipmentStore(Writes, Orders, Balances, Protocol):
+    """What shipments read (the order, balances for the ledger) and write."""
+
+
 class ShipmentService:
-    def __init__(self, store: DynamoStore, *, clock: Callable[[], str]) -> None:
+    def __init__(self, store: ShipmentStore, *, clock: Callable[[], str]) -> None:
         self.store = store
         self.clock = clock
 

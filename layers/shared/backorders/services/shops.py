@@ -1,18 +1,23 @@
-"""Shop settings. Switching a shop from manual to automatic filling hands its waiting
-lines back to the allocator."""
+"""Shop and customer settings. Switching a shop from manual to automatic filling hands
+its waiting lines back to the allocator."""
 
 from __future__ import annotations
 
 from collections import defaultdict
 from dataclasses import replace
+from typing import Protocol
 
-from backorders.adapters.dynamodb.store import DynamoStore
-from backorders.domain.model import FillMode, ShopSettings
+from backorders.domain.model import FillMode, LinePolicy, ShopSettings
 from backorders.services.orders import OrderService
+from backorders.services.ports import Backorders, Settings
+
+
+class ShopStore(Settings, Backorders, Protocol):
+    """What settings read (settings, the shop's waiting lines) and write."""
 
 
 class ShopService:
-    def __init__(self, store: DynamoStore, orders: OrderService) -> None:
+    def __init__(self, store: ShopStore, orders: OrderService) -> None:
         self.store = store
         self.orders = orders
 
@@ -38,3 +43,7 @@ class ShopService:
                 )
             )
         return released
+
+    def save_customer(self, shop: str, customer_id: str, policy: LinePolicy | None) -> None:
+        """A customer's line policy (``None``: the shop's), for orders that come next."""
+        self.store.put_customer_policy(shop, customer_id, policy)

@@ -11,13 +11,13 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Literal
+from typing import Literal, Protocol
 
-from backorders.adapters.dynamodb.store import DynamoStore, DynamoUnitOfWork
 from backorders.domain.allotment import LineChange
-from backorders.domain.errors import Conflict, Throttled
+from backorders.domain.errors import Conflict
 from backorders.domain.model import LinePolicy, Movement, MovementKind, SkuBalance
-from backorders.services.allocation import MAX_ATTEMPTS, backoff, commit_changes
+from backorders.services.commit import commit_changes, retrying
+from backorders.services.ports import Balances, Demand, Ledger, UnitOfWork, Writes
 
 
 @dataclass(frozen=True, slots=True)
@@ -28,8 +28,12 @@ class MovementResult:
     balance: SkuBalance
 
 
+class StockStore(Writes, Balances, Demand, Ledger, Protocol):
+    """What recording a movement reads (the ledger, the balance, its holders) and writes."""
+
+
 class StockService:
-    def __init__(self, store: DynamoStore, *, clock: Callable[[], str]) -> None:
+    def __init__(self, store: StockStore, *, clock: Callable[[], str]) -> None:
         self.store = store
         self.clock = clock
 
@@ -37,7 +41,8 @@ class StockService:
         """Record a movement posted by ``shop`` (``None``: by the warehouse itself)."""
         movement.validate()
         event = f"{movement.kind} {movement.movement_id}"
-        for attempt in range(1, MAX_ATTEMPTS + 1):
+
+        def attempt() -> MovementResult:
             replay = self._replayed(movement)
             if replay is not None:
                 return replay
@@ -57,28 +62,28 @@ class StockService:
                 )
             try:
                 self._commit(movement, balance, delta, after, event, shop)
-                fresh = self.store.balance(movement.sku) or balance
-                return MovementResult("recorded", movement.movement_id, delta, fresh)
-            except (Conflict, Throttled) as exc:
-                if isinstance(exc, Conflict) and "ledger" in exc.failed:
-                    continue  # a concurrent delivery of the same movement won: report the replay
-                if attempt == MAX_ATTEMPTS:
-                    raise
-                backoff(attempt)
-        raise Conflict(f"{movement.sku} kept changing; movement {movement.movement_id} not recorded, retry")
+            except Conflict as exc:
+                # a concurrent delivery of the same movement won: report the replay
+                if "ledger" in exc.failed and (replay := self._replayed(movement)) is not None:
+                    return replay
+                raise
+            fresh = self.store.balance(movement.sku) or balance
+            return MovementResult("recorded", movement.movement_id, delta, fresh)
+
+        return retrying(attempt)
 
     def _replayed(self, movement: Movement) -> MovementResult | None:
         entry = self.store.ledger(movement.sku, movement.movement_id)
         if entry is None:
             return None
-        if entry.kind != movement.kind.value or int(entry.quantity) != movement.quantity:
+        if entry.kind is not movement.kind or entry.quantity != movement.quantity:
             raise Conflict(
                 f"movement {movement.movement_id} of {movement.sku} was already recorded "
-                f"as {entry.kind} {int(entry.quantity)}",
+                f"as {entry.kind} {entry.quantity}",
                 field="id",
             )
         balance = self.store.balance(movement.sku) or SkuBalance(movement.sku)
-        return MovementResult("duplicate", movement.movement_id, int(entry.delta), balance)
+        return MovementResult("duplicate", movement.movement_id, entry.delta, balance)
 
     def _commit(
         self, movement: Movement, balance: SkuBalance, delta: int, after: int, event: str, shop: str | None
@@ -87,7 +92,7 @@ class StockService:
         what is free, the lines that give units back (last in allotment order first)
         are part of the same commit, so the movement and its releases land together."""
 
-        def record(uow: DynamoUnitOfWork) -> None:
+        def record(uow: UnitOfWork) -> None:
             uow.add_ledger(movement, delta, after)
             uow.touch_sku(movement.sku, on_hand=delta)
 

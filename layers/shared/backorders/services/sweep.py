@@ -11,14 +11,18 @@ SKU whose orders come and are allotted all day).
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Protocol
 
-from backorders.adapters.dynamodb.store import DynamoStore
 from backorders.services.allocation import Allocator
+from backorders.services.ports import Backlog, Balances
+
+
+class SweepStore(Backlog, Balances, Protocol):
+    """What the sweep reads (the backlog index, balances) and clears."""
 
 
 class Sweep:
-    def __init__(self, store: DynamoStore, allocator: Allocator) -> None:
+    def __init__(self, store: SweepStore, allocator: Allocator) -> None:
         self.store = store
         self.allocator = allocator
 

@@ -13,24 +13,34 @@ Keys (one table, see docs/data-model.md):
     SHOP#<shop>          CUSTOMER#<id>       customer settings (line policy)
     SUPPLIER#<id>        SUPPLIER            supplier settings
 
+The items of an order's partition (header, lines, shipments, commands, log) carry an
+``item_type`` discriminator, so that one query of the partition returns each item as its
+own model. Lines, orders and shipments carry a pynamodb ``VersionAttribute``: every
+write of one is conditioned on the version it was read at. A SKU balance keeps a plain
+counter instead: its ``ADD`` writes are blind on purpose, and only a recompute pins the
+version (docs/decisions.md).
+
 The table name is bound at run time (``bind``), never read from the environment at
 import time.
 """
 
 from __future__ import annotations
 
-import json
 from decimal import Decimal
 from typing import Any, ClassVar
 
 from pynamodb.attributes import (
     Attribute,
     BooleanAttribute,
+    DiscriminatorAttribute,
+    JSONAttribute,
     ListAttribute,
     MapAttribute,
     NumberAttribute,
+    TTLAttribute,
     UnicodeAttribute,
     UnicodeSetAttribute,
+    VersionAttribute,
 )
 from pynamodb.constants import STRING
 from pynamodb.indexes import AllProjection, GlobalSecondaryIndex, KeysOnlyProjection
@@ -38,13 +48,19 @@ from pynamodb.models import Model
 
 from backorders.domain.model import (
     Customer,
+    LedgerEntry,
     LinePolicy,
+    MovementKind,
+    Order,
     OrderLine,
+    Product,
     Shipment,
     ShipmentStatus,
     ShipType,
     SkuBalance,
+    Supplier,
 )
+from backorders.domain.record_log import Cause, LogEntry
 
 BACKLOG = "BACKLOG"  # the one partition of the sparse ``backlog`` index
 
@@ -61,23 +77,20 @@ class DecimalAttribute(Attribute[Decimal]):
         return Decimal(value)
 
 
-class JsonAttribute(Attribute[Any]):
-    attr_type = STRING
-
-    def serialize(self, value: Any) -> str:
-        return json.dumps(value, separators=(",", ":"), sort_keys=True)
-
-    def deserialize(self, value: str) -> Any:
-        return json.loads(value)
-
-
 class _Base(Model):
     class Meta:
         table_name = "unbound"
         region = "us-east-1"
+        host: str | None = None
 
     pk = UnicodeAttribute(hash_key=True)
     sk = UnicodeAttribute(range_key=True)
+
+
+class OrderPartItem(_Base):
+    """Any item of an order's partition; querying this model returns each as its own."""
+
+    item_type = DiscriminatorAttribute()
 
 
 # ------------------------------------------------------------------ keys
@@ -156,17 +169,36 @@ class SkuItem(_Base):
             version=int(self.version),
         )
 
-    def product(self) -> dict[str, Any]:
-        return {
-            "name": self.name,
-            "supplier_id": self.supplier_id,
-            "purchase_price": str(self.purchase_price) if self.purchase_price is not None else None,
-            "min_stock": int(self.min_stock) if self.min_stock is not None else None,
-            "max_stock": int(self.max_stock) if self.max_stock is not None else None,
-            "phased_out": bool(self.phased_out) if self.phased_out is not None else False,
-            "order_multiple": int(self.order_multiple) if self.order_multiple is not None else None,
-            "tracked": bool(self.tracked) if self.tracked is not None else True,
-        }
+    def product(self) -> Product:
+        return Product(
+            sku=self.sku,
+            name=self.name,
+            supplier_id=self.supplier_id,
+            purchase_price=self.purchase_price,
+            min_stock=_int(self.min_stock),
+            max_stock=_int(self.max_stock),
+            phased_out=bool(self.phased_out),
+            order_multiple=_int(self.order_multiple),
+            tracked=bool(self.tracked) if self.tracked is not None else True,
+        )
+
+
+def _int(value: float | None) -> int | None:
+    return int(value) if value is not None else None
+
+
+def product_fields(product: Product) -> dict[str, Any]:
+    """The balance item's attributes that hold ``product`` (set together with its counters)."""
+    return {
+        "name": product.name,
+        "supplier_id": product.supplier_id,
+        "purchase_price": product.purchase_price,
+        "min_stock": product.min_stock,
+        "max_stock": product.max_stock,
+        "phased_out": product.phased_out,
+        "order_multiple": product.order_multiple,
+        "tracked": product.tracked,
+    }
 
 
 class LedgerItem(_Base):
@@ -179,6 +211,18 @@ class LedgerItem(_Base):
     at = UnicodeAttribute()
     note = UnicodeAttribute(null=True)
 
+    def to_domain(self) -> LedgerEntry:
+        return LedgerEntry(
+            sku=self.sku,
+            movement_id=self.movement_id,
+            kind=MovementKind(self.kind),
+            quantity=int(self.quantity),
+            delta=int(self.delta),
+            on_hand_after=int(self.on_hand_after),
+            at=self.at,
+            note=self.note,
+        )
+
 
 class CauseMap(MapAttribute[str, Any]):
     """Why a record-log entry happened, and whose (``backorders.domain.record_log.Cause``)."""
@@ -187,7 +231,9 @@ class CauseMap(MapAttribute[str, Any]):
     shop = UnicodeAttribute(null=True)
 
 
-class LogItem(_Base):
+class LogItem(OrderPartItem, discriminator="LOG"):
+    """A record-log entry, in an order's partition or in a SKU's."""
+
     at = UnicodeAttribute()
     causes = ListAttribute(of=CauseMap, default=list)
     message = UnicodeAttribute()
@@ -196,15 +242,26 @@ class LogItem(_Base):
     shop = UnicodeAttribute(null=True)
     line_no = NumberAttribute(null=True)
     delta = NumberAttribute(null=True)
-    expires_at = NumberAttribute(null=True)
+    expires_at = TTLAttribute(null=True)
+
+    def to_domain(self) -> LogEntry:
+        return LogEntry(
+            at=self.at,
+            causes=tuple(Cause(c.text, c.shop) for c in self.causes or ()),
+            message=self.message,
+            sku=self.sku,
+            order_id=self.order_id,
+            line_no=_int(self.line_no),
+            delta=_int(self.delta),
+        )
 
 
-class CommandItem(_Base):
+class CommandItem(OrderPartItem, discriminator="CMD"):
     """A relative command applied to an order (its idempotency key), kept a week."""
 
     fingerprint = UnicodeAttribute()
     at = UnicodeAttribute()
-    expires_at = NumberAttribute()
+    expires_at = TTLAttribute()
 
 
 # ------------------------------------------------------------------ orders
@@ -237,7 +294,7 @@ class BackordersIndex(GlobalSecondaryIndex["LineItem"]):  # type: ignore[no-unty
     backorder_sk = UnicodeAttribute(range_key=True)
 
 
-class LineItem(_Base):
+class LineItem(OrderPartItem, discriminator="LINE"):
     shop = UnicodeAttribute()
     order_id = UnicodeAttribute()
     line_no = NumberAttribute()
@@ -255,7 +312,7 @@ class LineItem(_Base):
     forced = NumberAttribute(default=0)
     backordered = NumberAttribute(default=0)
     awaiting_fill = BooleanAttribute(default=False)
-    version = NumberAttribute(default=0)
+    version = VersionAttribute()
     writer = UnicodeAttribute(null=True)
     last_event = UnicodeAttribute(null=True)
     updated_at = UnicodeAttribute(null=True)
@@ -271,7 +328,9 @@ class LineItem(_Base):
     backorders_index: ClassVar[BackordersIndex] = BackordersIndex()
 
     @classmethod
-    def from_domain(cls, line: OrderLine, *, writer: str, event: str, at: str) -> LineItem:
+    def from_domain(cls, line: OrderLine, *, writer: str, event: str, at: str, new: bool = False) -> LineItem:
+        """The item of ``line``, to be written over the version ``line`` was read at
+        (``new``: a line not stored yet)."""
         item = cls(
             pk=order_pk(line.shop, line.order_id),
             sk=line_sk(line.line_no),
@@ -292,12 +351,13 @@ class LineItem(_Base):
             forced=line.forced,
             backordered=line.backordered,
             awaiting_fill=line.awaiting_fill,
-            version=line.version,
             writer=writer,
             last_event=event[:200],
             updated_at=at,
             demand_sk=line.key,
         )
+        if not new:  # else pynamodb writes version 1, on condition that there is none yet
+            item.version = line.version
         if line.cap > 0 or line.movable > 0:
             item.demand_pk = sku_pk(line.sku)
         if line.movable > 0:
@@ -325,11 +385,11 @@ class LineItem(_Base):
             cancelled=int(self.cancelled),
             forced=int(self.forced),
             awaiting_fill=bool(self.awaiting_fill),
-            version=int(self.version),
+            version=int(self.version or 0),
         )
 
 
-class OrderItem(_Base):
+class OrderItem(OrderPartItem, discriminator="ORDER"):
     shop = UnicodeAttribute()
     order_id = UnicodeAttribute()
     entered_at = UnicodeAttribute()
@@ -342,26 +402,51 @@ class OrderItem(_Base):
     fingerprint = UnicodeAttribute()
     line_count = NumberAttribute()
     next_shipment_no = NumberAttribute(default=1)
-    version = NumberAttribute(default=0)
+    version = VersionAttribute()
     created_at = UnicodeAttribute()
 
-    @property
-    def customer(self) -> Customer:
-        return Customer(self.customer_id, self.customer_email, self.customer_name)
+    @classmethod
+    def from_domain(cls, order: Order, *, at: str) -> OrderItem:
+        return cls(
+            pk=order_pk(order.shop, order.order_id),
+            sk="ORDER",
+            shop=order.shop,
+            order_id=order.order_id,
+            entered_at=order.entered_at,
+            priority=order.priority,
+            ship_type=order.ship_type.value,
+            policy=order.policy.value if order.policy else None,
+            customer_id=order.customer.id,
+            customer_email=order.customer.email,
+            customer_name=order.customer.name,
+            fingerprint=order.fingerprint,
+            line_count=len(order.lines),
+            next_shipment_no=1,
+            created_at=at,
+        )
 
-    @property
-    def ship_type_enum(self) -> ShipType:
-        return ShipType(self.ship_type)
+    def to_domain(self) -> Order:
+        return Order(
+            shop=self.shop,
+            order_id=self.order_id,
+            entered_at=self.entered_at,
+            customer=Customer(self.customer_id, self.customer_email, self.customer_name),
+            priority=int(self.priority),
+            ship_type=ShipType(self.ship_type),
+            policy=LinePolicy(self.policy) if self.policy else None,
+            fingerprint=self.fingerprint,
+            version=int(self.version or 0),
+        )
 
 
-class ShipmentItem(_Base):
+class ShipmentItem(OrderPartItem, discriminator="SHIPMENT"):
     shop = UnicodeAttribute()
     order_id = UnicodeAttribute()
     shipment_no = NumberAttribute()
     status = UnicodeAttribute()
-    lines = JsonAttribute()  # {"<line_no>": units}
-    skus = JsonAttribute()  # {"<line_no>": sku}
-    version = NumberAttribute(default=0)
+    lines = JSONAttribute()  # {"<line_no>": units}
+    skus = JSONAttribute()  # {"<line_no>": sku}
+    version = VersionAttribute()
     updated_at = UnicodeAttribute()
 
     def to_domain(self) -> Shipment:
@@ -372,12 +457,12 @@ class ShipmentItem(_Base):
             status=ShipmentStatus(self.status),
             lines={int(k): int(v) for k, v in self.lines.items()},
             skus={int(k): str(v) for k, v in self.skus.items()},
-            version=int(self.version),
+            version=int(self.version or 0),
         )
 
     @classmethod
-    def from_domain(cls, shipment: Shipment, at: str) -> ShipmentItem:
-        return cls(
+    def from_domain(cls, shipment: Shipment, at: str, *, new: bool = False) -> ShipmentItem:
+        item = cls(
             pk=order_pk(shipment.shop, shipment.order_id),
             sk=shipment_sk(shipment.shipment_no),
             shop=shipment.shop,
@@ -386,9 +471,11 @@ class ShipmentItem(_Base):
             status=shipment.status.value,
             lines={str(k): v for k, v in shipment.lines.items()},
             skus={str(k): v for k, v in shipment.skus.items()},
-            version=shipment.version,
             updated_at=at,
         )
+        if not new:
+            item.version = shipment.version
+        return item
 
 
 # ------------------------------------------------------------------ settings
@@ -412,8 +499,11 @@ class CustomerItem(_Base):
 class SupplierItem(_Base):
     supplier_id = UnicodeAttribute()
     name = UnicodeAttribute(null=True)
-    settings = JsonAttribute()
+    settings = JSONAttribute()
     version = NumberAttribute(default=0)
+
+    def to_domain(self) -> Supplier:
+        return Supplier(self.supplier_id, self.name, dict(self.settings))
 
 
 MODELS: tuple[type[_Base], ...] = (
@@ -431,9 +521,14 @@ MODELS: tuple[type[_Base], ...] = (
 
 
 def bind(table_name: str, region: str, host: str | None = None) -> None:
-    """Point every model at the table. Called by the composition root."""
-    for model in MODELS:
-        model.Meta.table_name = table_name
-        model.Meta.region = region
-        model.Meta.host = host  # type: ignore[attr-defined]
-        model._connection = None
+    """Point every model at the table. Called by the composition root.
+
+    pynamodb opens a model's connection again when its table name changes, not when only
+    the endpoint does: one table name is therefore bound to one endpoint per process."""
+    meta = _Base.Meta  # every model's Meta (they inherit it)
+    if meta.table_name == table_name and (meta.region, meta.host) != (region, host):
+        raise RuntimeError(
+            f"table {table_name} is bound to {meta.host or meta.region} already; "
+            "give a table on another endpoint another name"
+        )
+    meta.table_name, meta.region, meta.host = table_name, region, host

@@ -18,11 +18,12 @@ import inspect
 import uuid
 from collections import defaultdict
 from collections.abc import Callable, Iterable, Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
+from datetime import datetime
 from typing import Any, cast
 
 from pynamodb.connection import Connection
-from pynamodb.exceptions import GetError, PutError, PynamoDBException, QueryError, TransactWriteError, UpdateError
+from pynamodb.exceptions import PynamoDBException, TransactWriteError, UpdateError
 from pynamodb.expressions.condition import Condition
 from pynamodb.expressions.update import Action
 from pynamodb.transactions import TransactWrite
@@ -36,6 +37,7 @@ from backorders.adapters.dynamodb.models import (
     LineItem,
     LogItem,
     OrderItem,
+    OrderPartItem,
     ShipmentItem,
     ShopItem,
     SkuItem,
@@ -44,23 +46,27 @@ from backorders.adapters.dynamodb.models import (
     bind,
     line_sk,
     order_pk,
+    product_fields,
     shipment_sk,
     sku_pk,
 )
 from backorders.domain.allotment import LineChange
 from backorders.domain.errors import Conflict, Throttled
 from backorders.domain.model import (
-    Customer,
     FillMode,
+    LedgerEntry,
     LinePolicy,
     Movement,
     Order,
     OrderLine,
+    Product,
     Shipment,
     ShopSettings,
     SkuBalance,
+    Supplier,
 )
-from backorders.domain.record_log import Cause, Event, causes_of
+from backorders.domain.record_log import Event, LogEntry, causes_of
+from backorders.services.ports import OrderView
 
 MAX_TRANSACTION_ITEMS = 100
 _THROTTLE_CODES = {
@@ -86,27 +92,6 @@ class _SkuDelta:
         return self.on_hand - self.allotted
 
 
-@dataclass(frozen=True, slots=True)
-class LogEntry:
-    at: str
-    causes: tuple[Cause, ...]
-    message: str
-    sku: str | None
-    order_id: str | None
-    line_no: int | None
-    delta: int | None
-
-
-@dataclass(frozen=True, slots=True)
-class OrderView:
-    order: Order
-    lines: tuple[OrderLine, ...]
-    shipments: tuple[Shipment, ...]
-    log: tuple[LogEntry, ...]
-    next_shipment_no: int
-    commands: dict[str, str] = field(default_factory=dict)  # command key -> payload fingerprint
-
-
 def _map_error(exc: Exception, what: str) -> Exception:
     code = getattr(exc, "cause_response_code", None)
     if code in _THROTTLE_CODES:
@@ -114,10 +99,11 @@ def _map_error(exc: Exception, what: str) -> Exception:
     return exc
 
 
-def _reading[**P, R](method: Callable[P, R]) -> Callable[P, R]:
-    """A read whose throttling leaves as ``Throttled`` (the API answers 429, a retry
-    may follow); a generator's, too, while it is being read."""
-    what = f"read {method.__name__.replace('_', ' ')}"
+def _storage[**P, R](method: Callable[P, R]) -> Callable[P, R]:
+    """A store call whose throttling leaves as ``Throttled`` (the API answers 429, a
+    retry may follow); a generator's, too, while it is being read. Every public method
+    of ``DynamoStore`` has it (tests/integration/test_throttling.py checks each)."""
+    what = method.__name__.replace("_", " ")
 
     def throttled(exc: PynamoDBException) -> Exception | None:
         error = _map_error(exc, what)
@@ -169,7 +155,7 @@ class DynamoUnitOfWork:
 
     # -------------------------------------------------------------- lines
     def add_line(self, line: OrderLine) -> None:
-        item = LineItem.from_domain(line, writer=self.writer, event=self.event, at=self.at)
+        item = LineItem.from_domain(line, writer=self.writer, event=self.event, at=self.at, new=True)
         self._op("save", item, condition=LineItem.pk.does_not_exist(), label=f"line:{line.line_no}")
         delta = self._skus[line.sku]
         delta.allotted += line.allotted
@@ -181,10 +167,11 @@ class DynamoUnitOfWork:
         assert before.ref == after.ref, "a change must keep its line"
         assert before.sku == after.sku, "a change must keep its SKU"
         after.check()
+        # written over the version read: pynamodb conditions the put on it and bumps it
         item = LineItem.from_domain(
-            _with_version(after, before.version + 1), writer=self.writer, event=self.event, at=self.at
+            replace(after, version=before.version), writer=self.writer, event=self.event, at=self.at
         )
-        self._op("save", item, condition=LineItem.version == before.version, label=f"line:{before.line_no}")
+        self._op("save", item, condition=None, label=f"line:{before.line_no}")
         delta = self._skus[before.sku]
         delta.allotted += after.allotted - before.allotted
         delta.locked += after.locked - before.locked
@@ -199,14 +186,16 @@ class DynamoUnitOfWork:
         on_hand: int = 0,
         expect_version: int | None = None,
         must_exist: bool = False,
-        **set_fields: Any,
     ) -> None:
         delta = self._skus[sku]
         delta.on_hand += on_hand
         if expect_version is not None:
             delta.expect_version = expect_version
         delta.must_exist = delta.must_exist or must_exist
-        delta.set_fields.update(set_fields)
+
+    def set_product(self, product: Product) -> None:
+        """The product's settings, on its balance item; the SKU becomes known."""
+        self._skus[product.sku].set_fields.update(known=True, **product_fields(product))
 
     def add_ledger(self, movement: Movement, delta: int, on_hand_after: int) -> None:
         item = LedgerItem(
@@ -225,53 +214,37 @@ class DynamoUnitOfWork:
 
     # -------------------------------------------------------------- orders
     def add_order(self, order: Order) -> None:
-        item = OrderItem(
-            pk=order_pk(order.shop, order.order_id),
-            sk="ORDER",
-            shop=order.shop,
-            order_id=order.order_id,
-            entered_at=order.entered_at,
-            priority=order.priority,
-            ship_type=order.ship_type.value,
-            policy=order.policy.value if order.policy else None,
-            customer_id=order.customer.id,
-            customer_email=order.customer.email,
-            customer_name=order.customer.name,
-            fingerprint=order.fingerprint,
-            line_count=len(order.lines),
-            next_shipment_no=1,
-            version=0,
-            created_at=self.at,
-        )
+        item = OrderItem.from_domain(order, at=self.at)
         self._op("save", item, condition=OrderItem.pk.does_not_exist(), label="order")
 
-    def add_command(self, shop: str, order_id: str, key: str, fingerprint: str, *, expires_at: int) -> None:
+    def add_command(self, shop: str, order_id: str, key: str, fingerprint: str, *, expires: datetime) -> None:
         """Mark a relative command (for example "cancel 2 units") as applied, in the
         same transaction as its effect: a retry finds the mark and changes nothing."""
         item = CommandItem(
-            pk=order_pk(shop, order_id), sk=f"CMD#{key}", fingerprint=fingerprint, at=self.at, expires_at=expires_at
+            pk=order_pk(shop, order_id), sk=f"CMD#{key}", fingerprint=fingerprint, at=self.at, expires_at=expires
         )
         self._op("save", item, condition=CommandItem.pk.does_not_exist(), label="command")
 
-    def update_order(self, shop: str, order_id: str, version: int, **fields: Any) -> None:
-        item = OrderItem(pk=order_pk(shop, order_id), sk="ORDER")
-        actions: list[Action] = [OrderItem.version.add(1)]
-        actions += [getattr(OrderItem, name).set(value) for name, value in fields.items()]
-        self._op("update", item, actions=actions, condition=OrderItem.version == version, label="order")
+    def update_order(self, shop: str, order_id: str, version: int, **fields: object) -> None:
+        # pynamodb conditions the update on the version read and bumps it
+        item = OrderItem(pk=order_pk(shop, order_id), sk="ORDER", version=version)
+        actions: list[Action] = [getattr(OrderItem, name).set(value) for name, value in fields.items()]
+        self._op("update", item, actions=actions, condition=None, label="order")
 
     def put_shipment(self, shipment: Shipment, *, expect_version: int | None) -> None:
-        item = ShipmentItem.from_domain(_with_version(shipment, (expect_version or 0) + 1), self.at)
-        condition: Condition
-        if expect_version is None:
-            item.version = 0
-            condition = ShipmentItem.pk.does_not_exist()
-        else:
-            condition = ShipmentItem.version == expect_version
+        """A new shipment (``expect_version`` None), or one written over that version."""
+        new = expect_version is None
+        item = ShipmentItem.from_domain(replace(shipment, version=expect_version or 0), self.at, new=new)
+        condition = ShipmentItem.pk.does_not_exist() if new else None
         self._op("save", item, condition=condition, label=f"shipment:{shipment.shipment_no}")
 
     def delete_shipment(self, shipment: Shipment) -> None:
-        item = ShipmentItem(pk=order_pk(shipment.shop, shipment.order_id), sk=shipment_sk(shipment.shipment_no))
-        self._op("delete", item, condition=ShipmentItem.version == shipment.version, label="shipment")
+        item = ShipmentItem(
+            pk=order_pk(shipment.shop, shipment.order_id),
+            sk=shipment_sk(shipment.shipment_no),
+            version=shipment.version,
+        )
+        self._op("delete", item, condition=None, label="shipment")
 
     # -------------------------------------------------------------- record log
     def log(
@@ -381,14 +354,9 @@ class DynamoUnitOfWork:
         return item, {"actions": actions, "condition": condition}
 
 
-def _with_version[T: (OrderLine, Shipment)](obj: T, version: int) -> T:
-    from dataclasses import replace
-
-    return replace(obj, version=version)
-
-
 class DynamoStore:
-    """Reads return domain objects; writes go through ``unit_of_work``."""
+    """Reads return domain objects; writes go through ``unit_of_work``. Implements the
+    ports of ``backorders.services.ports``."""
 
     def __init__(self, *, table_name: str, region: str, host: str | None = None) -> None:
         bind(table_name, region, host)
@@ -399,46 +367,46 @@ class DynamoStore:
         return DynamoUnitOfWork(self, writer=writer, event=event, at=at, shop=shop)
 
     # -------------------------------------------------------------- SKUs
-    def balance_item(self, sku: str) -> SkuItem | None:
+    @_storage
+    def _balance_item(self, sku: str) -> SkuItem | None:
         try:
             return SkuItem.get(sku_pk(sku), "SKU", consistent_read=True)
         except SkuItem.DoesNotExist:
             return None
-        except GetError as exc:
-            raise _map_error(exc, "read balance") from exc
 
     def balance(self, sku: str) -> SkuBalance | None:
-        item = self.balance_item(sku)
+        item = self._balance_item(sku)
         return item.to_domain() if item else None
 
-    @_reading
+    def product(self, sku: str) -> tuple[SkuBalance, Product] | None:
+        """The SKU's balance and its product settings (one item, one read)."""
+        item = self._balance_item(sku)
+        return (item.to_domain(), item.product()) if item else None
+
+    @_storage
     def balances(self, skus: Iterable[str]) -> dict[str, SkuBalance]:
         keys = [(sku_pk(s), "SKU") for s in sorted(set(skus))]
         return {item.sku: item.to_domain() for item in SkuItem.batch_get(keys)}
 
-    def upsert_product(self, sku: str, fields: dict[str, Any], *, at: str) -> None:
-        uow = self.unit_of_work(writer="api", event=f"product {sku} updated", at=at)
-        uow.touch_sku(sku, known=True, **fields)
-        uow.commit()
-
-    @_reading
-    def ledger(self, sku: str, movement_id: str) -> LedgerItem | None:
+    @_storage
+    def ledger(self, sku: str, movement_id: str) -> LedgerEntry | None:
         try:
-            return LedgerItem.get(sku_pk(sku), f"LEDGER#{movement_id}", consistent_read=True)
+            return LedgerItem.get(sku_pk(sku), f"LEDGER#{movement_id}", consistent_read=True).to_domain()
         except LedgerItem.DoesNotExist:
             return None
 
-    @_reading
-    def ledger_entries(self, sku: str) -> list[LedgerItem]:
-        return list(LedgerItem.query(sku_pk(sku), LedgerItem.sk.startswith("LEDGER#"), consistent_read=True))
+    @_storage
+    def ledger_entries(self, sku: str) -> list[LedgerEntry]:
+        query = LedgerItem.query(sku_pk(sku), LedgerItem.sk.startswith("LEDGER#"), consistent_read=True)
+        return [item.to_domain() for item in query]
 
-    @_reading
+    @_storage
     def sku_log(self, sku: str, limit: int = 100) -> list[LogEntry]:
         items = LogItem.query(sku_pk(sku), LogItem.sk.startswith("LOG#"), scan_index_forward=False, limit=limit)
-        return [_log_entry(i) for i in items]
+        return [i.to_domain() for i in items]
 
     # -------------------------------------------------------------- allotment reads
-    @_reading
+    @_storage
     def demand(self, sku: str, page_hint: Callable[[], int]) -> Iterator[OrderLine]:
         """The SKU's lines that hold or may receive units, in allotment order, read a
         page at a time; each page is sized by ``page_hint`` at the moment it is read."""
@@ -452,7 +420,7 @@ class DynamoStore:
             if not last:
                 return
 
-    @_reading
+    @_storage
     def holders_from_end(self, sku: str) -> Iterator[OrderLine]:
         """The SKU's lines holding movable units, last in allotment order first. The
         first page is small: a recompute often needs only the lowest holder's priority."""
@@ -468,7 +436,7 @@ class DynamoStore:
                 return
             size = 25
 
-    @_reading
+    @_storage
     def line(self, shop: str, order_id: str, line_no: int) -> OrderLine | None:
         try:
             return LineItem.get(order_pk(shop, order_id), line_sk(line_no), consistent_read=True).to_domain()
@@ -476,64 +444,41 @@ class DynamoStore:
             return None
 
     # -------------------------------------------------------------- orders
+    @_storage
     def order_view(self, shop: str, order_id: str, *, with_log: bool = True) -> OrderView | None:
-        """The whole order partition in one strongly consistent query."""
-        order: OrderItem | None = None
+        """The whole order partition in one strongly consistent query; each item comes
+        back as its own model (the ``item_type`` discriminator)."""
+        order: Order | None = None
+        next_shipment_no = 1
         lines: list[OrderLine] = []
         shipments: list[Shipment] = []
         log: list[LogEntry] = []
         commands: dict[str, str] = {}
-        try:
-            raw = LineItem._get_connection().query(  # one query, many item types
-                order_pk(shop, order_id), consistent_read=True
-            )
-            items: list[dict[str, Any]] = list(raw.get("Items", []))
-            while raw.get("LastEvaluatedKey"):
-                raw = LineItem._get_connection().query(
-                    order_pk(shop, order_id),
-                    consistent_read=True,
-                    exclusive_start_key=raw["LastEvaluatedKey"],
-                )
-                items.extend(raw.get("Items", []))
-        except QueryError as exc:
-            raise _map_error(exc, "read order") from exc
-        for data in items:
-            sk = data["sk"]["S"]
-            if sk == "ORDER":
-                order = OrderItem.from_raw_data(data)
-            elif sk.startswith("LINE#"):
-                lines.append(LineItem.from_raw_data(data).to_domain())
-            elif sk.startswith("SHIPMENT#"):
-                shipments.append(ShipmentItem.from_raw_data(data).to_domain())
-            elif sk.startswith("LOG#") and with_log:
-                log.append(_log_entry(LogItem.from_raw_data(data)))
-            elif sk.startswith("CMD#"):
-                commands[sk.removeprefix("CMD#")] = CommandItem.from_raw_data(data).fingerprint
+        for item in OrderPartItem.query(order_pk(shop, order_id), consistent_read=True):
+            match item:
+                case OrderItem():
+                    order, next_shipment_no = item.to_domain(), int(item.next_shipment_no or 1)
+                case LineItem():
+                    lines.append(item.to_domain())
+                case ShipmentItem():
+                    shipments.append(item.to_domain())
+                case LogItem() if with_log:
+                    log.append(item.to_domain())
+                case CommandItem():
+                    commands[item.sk.removeprefix("CMD#")] = item.fingerprint
         if order is None:
             return None
-        domain_order = Order(
-            shop=order.shop,
-            order_id=order.order_id,
-            entered_at=order.entered_at,
-            customer=Customer(order.customer_id, order.customer_email, order.customer_name),
-            priority=int(order.priority),
-            ship_type=order.ship_type_enum,
-            policy=LinePolicy(order.policy) if order.policy else None,
-            fingerprint=order.fingerprint,
-            version=int(order.version),
-        )
-        return OrderView(
-            domain_order, tuple(lines), tuple(shipments), tuple(log), int(order.next_shipment_no or 1), commands
-        )
+        return OrderView(order, tuple(lines), tuple(shipments), tuple(log), next_shipment_no, commands)
 
-    @_reading
-    def order_exists(self, shop: str, order_id: str) -> OrderItem | None:
+    @_storage
+    def order_fingerprint(self, shop: str, order_id: str) -> str | None:
+        """The stored order's fingerprint (None: no such order), to tell a replay."""
         try:
-            return OrderItem.get(order_pk(shop, order_id), "ORDER", consistent_read=True)
+            return OrderItem.get(order_pk(shop, order_id), "ORDER", consistent_read=True).fingerprint
         except OrderItem.DoesNotExist:
             return None
 
-    @_reading
+    @_storage
     def backordered_lines(self, shop: str, *, until: str | None = None) -> Iterator[OrderLine]:
         """The shop's lines with backordered units, oldest first (entered until ``until``):
         one partition of the ``backorders`` index, so the read grows with this shop's
@@ -542,13 +487,14 @@ class DynamoStore:
         for item in LineItem.backorders_index.query(backorders_pk(shop), condition, page_size=200):
             yield item.to_domain()
 
-    @_reading
+    @_storage
     def skus_with_backlog(self) -> Iterator[str]:
         """SKUs that may have backordered lines (the sparse ``backlog`` index: a SKU
         enters it with its first backordered unit and leaves it by ``clear_backlog``)."""
         for item in SkuItem.backlog_index.query(BACKLOG, page_size=500):
             yield item.pk.removeprefix("SKU#")
 
+    @_storage
     def clear_backlog(self, sku: str) -> bool:
         """Take a SKU out of the ``backlog`` index if it has no backordered units (the
         condition makes a concurrent new backorder win). True when it was taken out."""
@@ -561,11 +507,11 @@ class DynamoStore:
         except UpdateError as exc:
             if exc.cause_response_code == "ConditionalCheckFailedException":
                 return False
-            raise _map_error(exc, "clear backlog") from exc
+            raise
         return True
 
     # -------------------------------------------------------------- settings
-    @_reading
+    @_storage
     def shop_settings(self, shop: str) -> ShopSettings:
         try:
             item = ShopItem.get(f"SHOP#{shop}", "SHOP")
@@ -578,7 +524,7 @@ class DynamoStore:
             notify_customers=bool(item.notify_customers),
         )
 
-    @_reading
+    @_storage
     def manual_shops(self) -> frozenset[str]:
         """Shops that fill backorders by hand (one small item, kept by put_shop_settings)."""
         try:
@@ -587,28 +533,22 @@ class DynamoStore:
             return frozenset()
         return frozenset(item.manual_shops or ())
 
+    @_storage
     def put_shop_settings(self, settings: ShopSettings) -> None:
         registry = ShopItem(pk="CONFIG", sk="MANUAL_SHOPS")
         shops = {settings.shop}
-        action = (
-            ShopItem.manual_shops.add(shops)
-            if settings.fill_mode is FillMode.MANUAL
-            else (ShopItem.manual_shops.delete(shops))
-        )
-        try:
-            registry.update(actions=[action])
-            ShopItem(
-                pk=f"SHOP#{settings.shop}",
-                sk="SHOP",
-                shop=settings.shop,
-                line_policy=settings.line_policy.value,
-                fill_mode=settings.fill_mode.value,
-                notify_customers=settings.notify_customers,
-            ).save()
-        except PutError as exc:
-            raise _map_error(exc, "save shop") from exc
+        manual = settings.fill_mode is FillMode.MANUAL
+        registry.update(actions=[ShopItem.manual_shops.add(shops) if manual else ShopItem.manual_shops.delete(shops)])
+        ShopItem(
+            pk=f"SHOP#{settings.shop}",
+            sk="SHOP",
+            shop=settings.shop,
+            line_policy=settings.line_policy.value,
+            fill_mode=settings.fill_mode.value,
+            notify_customers=settings.notify_customers,
+        ).save()
 
-    @_reading
+    @_storage
     def customer_policy(self, shop: str, customer_id: str) -> LinePolicy | None:
         try:
             item = CustomerItem.get(f"SHOP#{shop}", f"CUSTOMER#{customer_id}")
@@ -616,6 +556,7 @@ class DynamoStore:
             return None
         return LinePolicy(item.line_policy) if item.line_policy else None
 
+    @_storage
     def put_customer_policy(self, shop: str, customer_id: str, policy: LinePolicy | None) -> None:
         CustomerItem(
             pk=f"SHOP#{shop}",
@@ -625,34 +566,20 @@ class DynamoStore:
             line_policy=policy.value if policy else None,
         ).save()
 
-    def put_supplier(self, supplier_id: str, name: str | None, settings: dict[str, Any]) -> None:
-        try:
-            SupplierItem(
-                pk=f"SUPPLIER#{supplier_id}",
-                sk="SUPPLIER",
-                supplier_id=supplier_id,
-                name=name,
-                settings=settings,
-            ).save()
-        except (PutError, UpdateError) as exc:
-            raise _map_error(exc, "save supplier") from exc
+    # -------------------------------------------------------------- catalogue
+    @_storage
+    def put_supplier(self, supplier: Supplier) -> None:
+        SupplierItem(
+            pk=f"SUPPLIER#{supplier.supplier_id}",
+            sk="SUPPLIER",
+            supplier_id=supplier.supplier_id,
+            name=supplier.name,
+            settings=dict(supplier.settings),
+        ).save()
 
-    @_reading
-    def supplier(self, supplier_id: str) -> dict[str, Any] | None:
+    @_storage
+    def supplier(self, supplier_id: str) -> Supplier | None:
         try:
-            item = SupplierItem.get(f"SUPPLIER#{supplier_id}", "SUPPLIER")
+            return SupplierItem.get(f"SUPPLIER#{supplier_id}", "SUPPLIER").to_domain()
         except SupplierItem.DoesNotExist:
             return None
-        return {"id": item.supplier_id, "name": item.name, **item.settings}
-
-
-def _log_entry(item: LogItem) -> LogEntry:
-    return LogEntry(
-        at=item.at,
-        causes=tuple(Cause(c.text, c.shop) for c in item.causes or ()),
-        message=item.message,
-        sku=item.sku,
-        order_id=item.order_id,
-        line_no=int(item.line_no) if item.line_no is not None else None,
-        delta=int(item.delta) if item.delta is not None else None,
-    )

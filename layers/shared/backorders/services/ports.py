@@ -1,0 +1,127 @@
+"""The ports: what the use cases need from storage, each named for the need.
+
+Services depend on these Protocols only; ``backorders.adapters.dynamodb`` implements
+them (``DynamoStore``, ``DynamoUnitOfWork``) and is chosen by the composition root
+(``backorders.bootstrap``). What crosses a port is a domain object, never a storage item.
+
+A service declares the narrowest store it needs as a Protocol that combines the small
+ones below (``class AllotmentStore(Balances, Demand, ..., Protocol)``), so a reader
+sees from its constructor exactly what it reads and writes.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Iterator
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Protocol
+
+from backorders.domain.allotment import LineChange
+from backorders.domain.model import (
+    LedgerEntry,
+    LinePolicy,
+    Movement,
+    Order,
+    OrderLine,
+    Product,
+    Shipment,
+    ShopSettings,
+    SkuBalance,
+    Supplier,
+)
+from backorders.domain.record_log import Event, LogEntry
+
+
+@dataclass(frozen=True, slots=True)
+class OrderView:
+    """An order as stored: header, lines, shipments, record log and applied commands."""
+
+    order: Order
+    lines: tuple[OrderLine, ...]
+    shipments: tuple[Shipment, ...]
+    log: tuple[LogEntry, ...]
+    next_shipment_no: int
+    commands: dict[str, str] = field(default_factory=dict)  # command key -> payload fingerprint
+
+
+class UnitOfWork(Protocol):
+    """Writes collected for one atomic commit. Every write is guarded (see the adapter):
+    a line or shipment by the version it was read at, a balance by ``available >= 0``
+    and, with ``expect_version``, by its version; new items by not existing yet. A
+    guard that fails raises ``Conflict`` naming what failed; nothing is written then."""
+
+    def add_order(self, order: Order) -> None: ...
+    def update_order(self, shop: str, order_id: str, version: int, **fields: object) -> None: ...
+    def add_command(self, shop: str, order_id: str, key: str, fingerprint: str, *, expires: datetime) -> None: ...
+    def add_line(self, line: OrderLine) -> None: ...
+    def change_line(self, change: LineChange) -> None: ...
+    def touch_sku(
+        self, sku: str, *, on_hand: int = 0, expect_version: int | None = None, must_exist: bool = False
+    ) -> None: ...
+    def set_product(self, product: Product) -> None: ...
+    def add_ledger(self, movement: Movement, delta: int, on_hand_after: int) -> None: ...
+    def put_shipment(self, shipment: Shipment, *, expect_version: int | None) -> None: ...
+    def delete_shipment(self, shipment: Shipment) -> None: ...
+    def log(
+        self,
+        message: str,
+        *,
+        sku: str | None = None,
+        shop: str | None = None,
+        order_id: str | None = None,
+        line_no: int | None = None,
+        delta: int | None = None,
+    ) -> None: ...
+    def commit(self) -> None: ...
+
+
+class Writes(Protocol):
+    def unit_of_work(self, *, writer: str, event: Event, at: str, shop: str | None = None) -> UnitOfWork: ...
+
+
+class Balances(Protocol):
+    def balance(self, sku: str) -> SkuBalance | None: ...
+    def balances(self, skus: Iterable[str]) -> dict[str, SkuBalance]: ...
+
+
+class Demand(Protocol):
+    """A SKU's lines in allotment order, read lazily, page by page."""
+
+    def demand(self, sku: str, page_hint: Callable[[], int]) -> Iterator[OrderLine]: ...
+    def holders_from_end(self, sku: str) -> Iterator[OrderLine]: ...
+
+
+class Ledger(Protocol):
+    def ledger(self, sku: str, movement_id: str) -> LedgerEntry | None: ...
+
+
+class Orders(Protocol):
+    def order_view(self, shop: str, order_id: str, *, with_log: bool = True) -> OrderView | None: ...
+    def order_fingerprint(self, shop: str, order_id: str) -> str | None: ...
+
+
+class Backorders(Protocol):
+    def backordered_lines(self, shop: str, *, until: str | None = None) -> Iterator[OrderLine]: ...
+
+
+class Backlog(Protocol):
+    def skus_with_backlog(self) -> Iterator[str]: ...
+    def clear_backlog(self, sku: str) -> bool: ...
+
+
+class ManualShops(Protocol):
+    def manual_shops(self) -> frozenset[str]: ...
+
+
+class Settings(Protocol):
+    def shop_settings(self, shop: str) -> ShopSettings: ...
+    def customer_policy(self, shop: str, customer_id: str) -> LinePolicy | None: ...
+    def put_shop_settings(self, settings: ShopSettings) -> None: ...
+    def put_customer_policy(self, shop: str, customer_id: str, policy: LinePolicy | None) -> None: ...
+
+
+class Catalogue(Protocol):
+    def product(self, sku: str) -> tuple[SkuBalance, Product] | None: ...
+    def sku_log(self, sku: str, limit: int = 100) -> list[LogEntry]: ...
+    def supplier(self, supplier_id: str) -> Supplier | None: ...
+    def put_supplier(self, supplier: Supplier) -> None: ...
