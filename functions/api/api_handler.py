@@ -1,6 +1,6 @@
 """HTTP API function: every route of the native JSON API.
 
-Thin: check the API key (an anonymous caller hears 401 and nothing about its request),
+Thin: check the API key (``auth``: an anonymous caller hears 401 and nothing about its request),
 admit the request (``request_gate``: body size, JSON, UTF-8, nesting), hand it to the
 router modules in ``routes/``, and map errors to HTTP in one place (``http_errors``).
 """
@@ -13,6 +13,7 @@ from aws_lambda_powertools import Logger
 from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
+import auth
 import http_errors
 import request_gate
 from routes import admin, orders, skus, stock
@@ -27,10 +28,8 @@ http_errors.register(app)
 
 @logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_HTTP, log_event=False)
 def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
-    shop = http_errors.authenticate(event)
-    if isinstance(shop, dict):
-        return shop  # the 401 response
     try:
+        shop = auth.shop_of(event)  # first: an anonymous caller hears nothing about its request
         event = request_gate.admit(event)
     except request_gate.Refused as refused:
         return http_errors.refusal(refused)

@@ -1,4 +1,4 @@
-"""The one place where errors become HTTP responses, and where callers are authenticated.
+"""The one place where errors become HTTP responses.
 
 Every error body is ``{"error": <code>, "message": <text>, "field": <name or null>}``
 (plus ``"fields"`` for several validation problems). Nothing is written when an
@@ -9,7 +9,6 @@ before they commit.
 from __future__ import annotations
 
 import json
-import os
 from typing import Any
 
 from aws_lambda_powertools import Logger
@@ -20,7 +19,6 @@ from aws_lambda_powertools.event_handler.openapi.exceptions import (
 )
 
 import request_gate
-from backorders.adapters.api_keys import ApiKeyRing, KeyRingUnavailable
 from backorders.domain.errors import (
     Conflict,
     DomainError,
@@ -41,8 +39,6 @@ STATUS = {
     Throttled: 429,
     Unauthorized: 401,
 }
-
-_keyring: ApiKeyRing | None = None
 
 
 def json_response(status: int, payload: dict[str, Any], headers: dict[str, str] | None = None) -> Response[str]:
@@ -68,25 +64,6 @@ def response(status: int, code: str, message: str, field: str | None = None) -> 
 def refusal(refused: request_gate.Refused) -> dict[str, Any]:
     """The raw response for a request the gate turned away before the router ran."""
     return response(refused.status, refused.code, refused.message, refused.field)
-
-
-def authenticate(event: dict[str, Any]) -> str | dict[str, Any]:
-    """The caller's shop, from ``Authorization: Bearer <api key>``; or a 401 response."""
-    global _keyring
-    headers = {k.lower(): v for k, v in (event.get("headers") or {}).items()}
-    scheme, _, key = (headers.get("authorization") or "").partition(" ")
-    if scheme.lower() != "bearer" or not key.strip():
-        return response(401, "unauthorized", "send an API key as 'Authorization: Bearer <key>'", "authorization")
-    if _keyring is None:
-        _keyring = ApiKeyRing(os.environ["API_KEYS_SECRET_ARN"])
-    try:
-        shop = _keyring.shop_for(key.strip())
-    except KeyRingUnavailable:
-        logger.exception("API keys cannot be checked")
-        return response(503, "unavailable", "API keys cannot be checked right now; retry later", None)
-    if shop is None:
-        return response(401, "unauthorized", "unknown API key", "authorization")
-    return shop
 
 
 def _field_name(loc: tuple[Any, ...]) -> str:

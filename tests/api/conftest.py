@@ -20,7 +20,7 @@ from moto import mock_aws
 
 import allocator_handler
 import api_handler
-import http_errors
+import auth
 from backorders.adapters.api_keys import add_key
 from backorders.adapters.dynamodb.models import SkuItem
 from backorders.bootstrap import Services, services
@@ -184,7 +184,7 @@ def clear_caches() -> None:
     """Forget process-wide state: services and settings (lru_cached) and the API key ring."""
     services.cache_clear()
     settings.cache_clear()
-    http_errors._keyring = None
+    auth.forget_keys()
 
 
 def _bound_to(table: str) -> bool:

@@ -148,7 +148,7 @@ class Cloud:
     def _start(self) -> None:
         import allocator_handler
         import api_handler
-        import http_errors
+        import auth
         import planner_handler
         from backorders import bootstrap, config
         from backorders.adapters.dynamodb import store
@@ -198,7 +198,7 @@ class Cloud:
         patch(store, "uuid", SimpleNamespace(uuid4=lambda: uuid.UUID(int=keys.getrandbits(128), version=4)))
         if self.chunk is not None:
             patch(commit, "CHANGES_PER_TRANSACTION", self.chunk)
-        patch(http_errors, "_keyring", None)
+        patch(auth, "_keyring", None)
         for cached in (bootstrap.services, config.settings):
             cached.cache_clear()  # filled again from this run's environment and clock
             stack.callback(cached.cache_clear)
