@@ -9,7 +9,7 @@ base64-encoded (``isBase64Encoded: true``) unless its Content-Type is ``text/*``
 ``application/json``, ``application/xml`` or ``application/javascript``. Routes are
 matched against the decoded path, as API Gateway matches them.
 
-Routes come from the functions' ``Type: HttpApi`` events (the template declares
+Routes come from the HTTP APIs' OpenAPI bodies as SAM writes them (the template declares
 ``$default``; explicit ``METHOD /path/{param}`` routes work too). A handler's
 response is translated back as API Gateway does: ``statusCode``/``headers``/
 ``body``/``isBase64Encoded``/``cookies``, or any other value as a 200 JSON body.
@@ -38,7 +38,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any, Protocol
 from urllib.parse import parse_qsl, unquote, urlsplit
 
-from .template import FunctionSpec
+from .template import ROUTE, FunctionSpec
 
 __all__ = [
     "TEXT_MEDIA_TYPES",
@@ -114,14 +114,10 @@ class HttpRoute:
 def routes_from_functions(functions: Iterable[FunctionSpec]) -> list[HttpRoute]:
     routes = []
     for spec in functions:
-        for event in spec.events_of_type("HttpApi"):
-            path = str(event.properties.get("Path") or "$default")
-            method = str(event.properties.get("Method") or "ANY").upper()
-            if method == "X-AMAZON-APIGATEWAY-ANY-METHOD":
-                method = "ANY"
+        for event in spec.events_of_type(ROUTE):
+            key = str(event.properties["RouteKey"])  # "$default" or "METHOD /path"
+            method, _, path = ("ANY", "", key) if key == "$default" else key.partition(" ")
             routes.append(HttpRoute(spec.logical_id, method, path))
-        if spec.events_of_type("Api"):
-            log.warning("%s: REST API (Type: Api) events are not served by the local cloud", spec.logical_id)
     return routes
 
 

@@ -339,14 +339,7 @@ class LocalCloud:
                 log.warning("%s (the function fails when invoked)", error)
 
     def _layer_dirs(self) -> list[Path]:
-        layers = self.template.layers
-        dirs: list[Path] = []
-        for spec in self.template.functions.values():
-            for ref in spec.layers:
-                logical_id = ref.get("Ref") if isinstance(ref, dict) else None
-                if logical_id in layers and layers[logical_id].content_uri not in dirs:
-                    dirs.append(layers[logical_id].content_uri)
-        return dirs
+        return list(dict.fromkeys(folder for spec in self.template.functions.values() for folder in spec.layers))
 
     def function(self, function_id: str) -> FunctionRuntime:
         try:
@@ -365,11 +358,12 @@ class LocalCloud:
         self.function(function_id).override(handler)
 
     def _warn_unsupported_events(self) -> None:
-        supported = {"HttpApi", "DynamoDB", "Schedule", "ScheduleV2"}
-        for function_id, spec in self.template.functions.items():
-            for event in spec.events.values():
-                if event.type not in supported:
-                    log.warning("%s.%s: event type %s is not emulated locally", function_id, event.name, event.type)
+        """Invokers the local cloud does not emulate: other services' permissions, REST APIs."""
+        for lid, props in self.template.resources_of_type("AWS::Lambda::Permission").items():
+            if props.get("Principal") not in ("apigateway.amazonaws.com", "events.amazonaws.com"):
+                log.warning("%s: invocations by %s are not emulated locally", lid, props.get("Principal"))
+        for lid in self.template.resources_of_type("AWS::ApiGateway::RestApi"):
+            log.warning("%s: REST APIs are not served by the local cloud", lid)
 
     # ------------------------------------------------------------ streams
 
@@ -379,10 +373,12 @@ class LocalCloud:
         streams_client = self.client("dynamodbstreams")
         sqs = self.client("sqs")
         for function_id, spec in self.template.functions.items():
-            for event in spec.events_of_type("DynamoDB"):
+            for event in spec.events_of_type("AWS::Lambda::EventSourceMapping"):
                 resolved = self._resolved_event(event)
                 config = StreamSourceConfig.from_event(function_id, resolved)
-                if not config.enabled:
+                if ":dynamodb:" not in config.stream_arn:
+                    log.warning("%s.%s: only DynamoDB streams are emulated locally", function_id, event.name)
+                if not config.enabled or ":dynamodb:" not in config.stream_arn:
                     continue
                 window = self._batching_window
                 if window is None and self.fast:
@@ -446,14 +442,10 @@ class LocalCloud:
     def _start_schedules(self) -> None:
         for function_id, spec in self.template.functions.items():
             function_props = self.template.resolve(
-                {
-                    key: spec.properties[key]
-                    for key in ("DeadLetterQueue", "EventInvokeConfig")
-                    if key in spec.properties
-                },
+                {"DeadLetterConfig": spec.properties.get("DeadLetterConfig"), "EventInvokeConfig": spec.invoke_config},
                 self._provisioned.resources,
             )
-            for event in spec.events_of_type("Schedule", "ScheduleV2"):
+            for event in spec.events_of_type("AWS::Scheduler::Schedule", "AWS::Events::Rule"):
                 job = ScheduledJob.from_event(
                     function_id,
                     self._resolved_event(event),

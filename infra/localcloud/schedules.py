@@ -1,7 +1,7 @@
 """EventBridge schedules, fired locally.
 
 moto stores rules and schedules but never fires them, so the local cloud does:
-every ``Type: Schedule`` / ``Type: ScheduleV2`` event of a function becomes a
+every ``AWS::Scheduler::Schedule`` / scheduled ``AWS::Events::Rule`` of a function becomes a
 :class:`ScheduledJob` that a background thread fires on time, with the event's
 ``Input`` (JSON) as the Lambda event, or an EventBridge "Scheduled Event"
 envelope when there is no ``Input``.
@@ -288,11 +288,11 @@ def parse_schedule_expression(expression: str) -> ScheduleExpression:
 
 @dataclass(frozen=True)
 class ScheduledJob:
-    """One ``Schedule``/``ScheduleV2`` event of a function, resolved.
+    """One ``AWS::Scheduler::Schedule`` or scheduled ``AWS::Events::Rule`` of a function, resolved.
 
     EventBridge hands the event to Lambda asynchronously, so a failing run is retried
     by Lambda (``EventInvokeConfig.MaximumRetryAttempts``, default 2) and then goes to
-    the function's ``DeadLetterQueue`` and/or ``EventInvokeConfig`` on-failure
+    the function's ``DeadLetterConfig`` and/or ``EventInvokeConfig`` on-failure
     destination. The schedule's own ``RetryPolicy``/``DeadLetterConfig`` only cover
     delivery to Lambda, which cannot fail in-process; they are kept for reference.
     """
@@ -321,17 +321,15 @@ class ScheduledJob:
     ) -> ScheduledJob:
         """``event.properties`` and ``function_properties`` must already be resolved."""
         props = event.properties
+        target = props.get("Target") or (props.get("Targets") or [{}])[0]  # a schedule's, or this rule target
         function_props = function_properties or {}
-        expression_text = str(props.get("ScheduleExpression") or props.get("Schedule") or "")
-        scheduler_dlq = (props.get("DeadLetterConfig") or {}).get("Arn")
-        if event.type == "ScheduleV2":
-            enabled = str(props.get("State", "ENABLED")).upper() == "ENABLED"
-        else:
-            enabled = bool(props.get("Enabled", True)) and str(props.get("State", "ENABLED")).upper() == "ENABLED"
+        expression_text = str(props.get("ScheduleExpression") or "")
+        scheduler_dlq = (target.get("DeadLetterConfig") or {}).get("Arn")
+        enabled = str(props.get("State", "ENABLED")).upper() == "ENABLED"
         invoke_config = function_props.get("EventInvokeConfig") or {}
-        dlq = function_props.get("DeadLetterQueue") or {}
+        dlq = str((function_props.get("DeadLetterConfig") or {}).get("TargetArn") or "")
         on_failure = ((invoke_config.get("DestinationConfig") or {}).get("OnFailure") or {}).get("Destination")
-        raw_input = props.get("Input")
+        raw_input = target.get("Input")
         return cls(
             function_id=function_id,
             event_name=event.name,
@@ -343,13 +341,13 @@ class ScheduledJob:
             input=None if raw_input is None else str(raw_input),
             enabled=enabled,
             maximum_retry_attempts=int(invoke_config.get("MaximumRetryAttempts", 2)),
-            dead_letter_arn=str(dlq["TargetArn"]) if dlq.get("Type", "SQS") == "SQS" and dlq.get("TargetArn") else None,
+            dead_letter_arn=dlq if ":sqs:" in dlq else None,
             on_failure_arn=str(on_failure) if on_failure else None,
             scheduler_dead_letter_arn=str(scheduler_dlq) if scheduler_dlq else None,
         )
 
     def arn(self, region: str, account_id: str) -> str:
-        if self.event_type == "ScheduleV2":
+        if self.event_type == "AWS::Scheduler::Schedule":
             return f"arn:aws:scheduler:{region}:{account_id}:schedule/default/{self.name}"
         return f"arn:aws:events:{region}:{account_id}:rule/{self.name}"
 
@@ -364,7 +362,7 @@ class ScheduledJob:
             "version": "0",
             "id": str(uuid.uuid4()),
             "detail-type": "Scheduled Event",
-            "source": "aws.scheduler" if self.event_type == "ScheduleV2" else "aws.events",
+            "source": "aws.scheduler" if self.event_type == "AWS::Scheduler::Schedule" else "aws.events",
             "account": account_id,
             "time": fired_at.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),
             "region": region,

@@ -1,6 +1,6 @@
 """DynamoDB stream -> Lambda delivery, as an event source mapping does it.
 
-One :class:`StreamConsumer` per ``Type: DynamoDB`` event of a function. It polls
+One :class:`StreamConsumer` per DynamoDB ``AWS::Lambda::EventSourceMapping`` of a function. It polls
 the table's stream in a background thread (``describe_stream``,
 ``get_shard_iterator`` with the ``StartingPosition``, ``get_records``), turns moto's
 records into the Lambda event shape and invokes the function, honouring:
@@ -47,7 +47,7 @@ REPORT_BATCH_ITEM_FAILURES = "ReportBatchItemFailures"
 
 @dataclass(frozen=True)
 class StreamSourceConfig:
-    """One ``Type: DynamoDB`` event of a function, with its properties resolved."""
+    """One DynamoDB event source mapping of a function, with its properties resolved."""
 
     function_id: str
     event_name: str
@@ -60,18 +60,18 @@ class StreamSourceConfig:
     maximum_record_age: int = -1
     report_batch_item_failures: bool = False
     on_failure_destination: str | None = None
-    filters: tuple[Mapping[str, Any], ...] = ()
+    filters: tuple[Any, ...] = ()  # compiled FilterCriteria (filters.compile_filters)
     enabled: bool = True
 
     @classmethod
     def from_event(cls, function_id: str, event: EventSpec) -> StreamSourceConfig:
-        """``event.properties`` must already be resolved (``Stream`` is the stream ARN)."""
+        """``event.properties`` must already be resolved (``EventSourceArn`` is the stream ARN)."""
         props = event.properties
         destination = ((props.get("DestinationConfig") or {}).get("OnFailure") or {}).get("Destination")
         return cls(
             function_id=function_id,
             event_name=event.name,
-            stream_arn=str(props["Stream"]),
+            stream_arn=str(props["EventSourceArn"]),
             starting_position=str(props.get("StartingPosition", "TRIM_HORIZON")),
             batch_size=int(props.get("BatchSize", 100)),
             batching_window=float(props.get("MaximumBatchingWindowInSeconds", 0)),

@@ -1,59 +1,33 @@
-"""Read the SAM template the way CloudFormation would, for the local cloud.
-
-template.yaml is the only description of the stack: the local cloud never keeps a
-second copy of a table schema, an environment variable or an event source. This
-module parses it (short tags such as ``!Ref`` and ``!GetAtt`` included), evaluates
-its conditions, merges ``Globals`` into every function as SAM does, and resolves
-intrinsic functions against the resources the local cloud has created.
-"""
+"""template.yaml as the CloudFormation AWS would deploy: samtranslator's SAM transform (and
+YAML loader), then moto's CloudFormation resolver for conditions and intrinsic functions,
+against the resources the local cloud has created. No second copy of the template."""
 
 from __future__ import annotations
 
-import copy
-import json
+import functools
 import re
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-import yaml
+import boto3
+from moto.cloudformation.parsing import LazyDict, clean_json, parse_condition
+from samtranslator.model.exceptions import InvalidDocumentException
+from samtranslator.parser.parser import Parser
+from samtranslator.translator.translator import Translator
+from samtranslator.yaml_helper import yaml_parse
 
-__all__ = [
-    "ACCOUNT_ID",
-    "DEFAULT_STACK_NAME",
-    "LOCAL_PARAMETERS",
-    "REGION",
-    "EventSpec",
-    "FunctionSpec",
-    "LayerSpec",
-    "ParameterSpec",
-    "PhysicalResource",
-    "QueueSpec",
-    "SecretSpec",
-    "TableSpec",
-    "Template",
-    "TemplateError",
-    "load_yaml",
-]
+__all__ = ["DEFAULT_STACK_NAME", "LOCAL_PARAMETERS", "REGION", "EventSpec", "FunctionSpec", "Template"]
 
 DEFAULT_STACK_NAME = "backorders-local"
 REGION = "us-east-1"
 ACCOUNT_ID = "123456789012"  # moto's default account
+ROUTE = "AWS::ApiGatewayV2::Route"  # what API Gateway makes of each path and method of an OpenAPI body
+SCHEDULES = ("AWS::Scheduler::Schedule", "AWS::Events::Rule")
 
-TABLE_TYPE = "AWS::DynamoDB::Table"
-FUNCTION_TYPE = "AWS::Serverless::Function"
-LAYER_TYPE = "AWS::Serverless::LayerVersion"
-QUEUE_TYPE = "AWS::SQS::Queue"
-SECRET_TYPE = "AWS::SecretsManager::Secret"  # noqa: S105 - a resource type
-SES_IDENTITY_TYPE = "AWS::SES::EmailIdentity"
-
-_NO_VALUE = object()  # AWS::NoValue: the property is removed
-
-# The local stack's own parameter values, as `sam deploy --parameter-overrides` gives a stack
-# on AWS (overrides passed to Template still win). The template leaves SenderEmail empty (no
-# identity, no mail until a deployer names an address); locally there is always a sender,
-# verified in moto, so mail can be sent and captured.
+# The local stack's own parameter values, as `sam deploy --parameter-overrides` gives them
+# (overrides still win): SenderEmail is empty in the template, locally it is always verified.
 LOCAL_PARAMETERS = {"SenderEmail": "backorders@example.com"}
 
 
@@ -61,126 +35,53 @@ class TemplateError(ValueError):
     """template.yaml cannot be read or used locally."""
 
 
-# --------------------------------------------------------------------- YAML
-
-
-class _CfnLoader(yaml.SafeLoader):
-    """A safe YAML loader that turns CloudFormation short tags into long-form dicts."""
-
-
-def _construct_tag(loader: _CfnLoader, tag_suffix: str, node: yaml.Node) -> dict[str, Any]:
-    if isinstance(node, yaml.ScalarNode):
-        value: Any = loader.construct_scalar(node)
-    elif isinstance(node, yaml.SequenceNode):
-        value = loader.construct_sequence(node, deep=True)
-    elif isinstance(node, yaml.MappingNode):
-        value = loader.construct_mapping(node, deep=True)
-    else:  # pragma: no cover - yaml has no other node kinds
-        raise TemplateError(f"unsupported node for !{tag_suffix}")
-    if tag_suffix == "Ref":
-        return {"Ref": value}
-    if tag_suffix == "Condition":
-        return {"Condition": value}
-    if tag_suffix == "GetAtt" and isinstance(value, str):
-        logical_id, _, attribute = value.partition(".")
-        return {"Fn::GetAtt": [logical_id, attribute]}
-    return {f"Fn::{tag_suffix}": value}
-
-
-_CfnLoader.add_multi_constructor("!", _construct_tag)
+class UnknownName(TemplateError, KeyError):
+    """A ``Ref`` to no parameter or resource (a KeyError too, as moto's resolver expects)."""
 
 
 def load_yaml(text: str) -> dict[str, Any]:
-    """Parse CloudFormation YAML, short tags included."""
-    data = yaml.load(text, Loader=_CfnLoader)  # noqa: S506 - _CfnLoader is a SafeLoader
+    """CloudFormation YAML, short tags (``!Ref``, ``!GetAtt`` ...) in their long form."""
+    data = yaml_parse(text)
     if not isinstance(data, dict):
         raise TemplateError("the template is not a YAML mapping")
     return data
 
 
-# --------------------------------------------------------------------- specs
-
-
-@dataclass(frozen=True)
-class ParameterSpec:
-    name: str
-    type: str
-    default: Any
-    allowed_values: tuple[Any, ...] | None
-    allowed_pattern: str | None
-
-
 @dataclass(frozen=True)
 class PhysicalResource:
-    """What ``!Ref`` and ``!GetAtt`` of one logical resource resolve to locally."""
+    """What ``Ref`` and ``Fn::GetAtt`` of one resource resolve to locally (read by moto's resolver)."""
 
-    ref: str
+    physical_resource_id: str
     attributes: Mapping[str, str] = field(default_factory=dict)
 
-
-@dataclass(frozen=True)
-class TableSpec:
-    logical_id: str
-    properties: Mapping[str, Any]
-
-    @property
-    def attribute_definitions(self) -> list[dict[str, str]]:
-        return list(self.properties.get("AttributeDefinitions", []))
-
-    @property
-    def key_schema(self) -> list[dict[str, str]]:
-        return list(self.properties.get("KeySchema", []))
-
-    @property
-    def global_secondary_indexes(self) -> list[dict[str, Any]]:
-        return list(self.properties.get("GlobalSecondaryIndexes", []))
-
-    @property
-    def local_secondary_indexes(self) -> list[dict[str, Any]]:
-        return list(self.properties.get("LocalSecondaryIndexes", []))
-
-    @property
-    def stream_specification(self) -> dict[str, Any] | None:
-        spec = self.properties.get("StreamSpecification")
-        return dict(spec) if spec else None
-
-    @property
-    def time_to_live(self) -> dict[str, Any] | None:
-        spec = self.properties.get("TimeToLiveSpecification")
-        return dict(spec) if spec else None
-
-    @property
-    def billing_mode(self) -> str:
-        return str(self.properties.get("BillingMode", "PROVISIONED"))
-
-    @property
-    def declared_name(self) -> str | None:
-        name = self.properties.get("TableName")
-        return str(name) if name else None
+    def get_cfn_attribute(self, name: str) -> str:
+        return self.attributes.get(name, f"{self.physical_resource_id}.{name}")  # placeholder: unused locally
 
 
 @dataclass(frozen=True)
 class EventSpec:
+    """What invokes a function: an event source mapping, a schedule, a rule or an HTTP API route."""
+
     name: str
     type: str
-    properties: Mapping[str, Any]
+    properties: Mapping[str, Any]  # unresolved CloudFormation properties
 
 
 @dataclass(frozen=True)
 class FunctionSpec:
-    """A function with ``Globals.Function`` merged in (SAM's merge rules)."""
+    """An ``AWS::Lambda::Function`` as SAM translated it (Globals merged)."""
 
     logical_id: str
     code_uri: Path
     handler: str
-    runtime: str | None
     memory_size: int
     timeout: int
     environment: Mapping[str, Any]  # unresolved values
-    layers: tuple[Any, ...]  # unresolved references
+    layers: tuple[Path, ...]  # the layers' content folders
     events: Mapping[str, EventSpec]
     reserved_concurrency: int | None
     properties: Mapping[str, Any]
+    invoke_config: Mapping[str, Any]  # its AWS::Lambda::EventInvokeConfig, if any (unresolved)
 
     @property
     def module_name(self) -> str:
@@ -194,391 +95,181 @@ class FunctionSpec:
         return [event for event in self.events.values() if event.type in types]
 
 
-@dataclass(frozen=True)
-class LayerSpec:
-    logical_id: str
-    content_uri: Path
+class _Names(dict[str, Any]):
+    """The names moto's resolver looks up: pseudo parameters, parameters, mappings, resources."""
 
+    def __init__(self, names: Mapping[str, Any], conditions: LazyDict) -> None:
+        super().__init__(names)
+        self.lazy_condition_map = conditions
+        self.cross_stack_resources: dict[str, Any] = {}
 
-@dataclass(frozen=True)
-class QueueSpec:
-    logical_id: str
-    properties: Mapping[str, Any]
-
-
-@dataclass(frozen=True)
-class SecretSpec:
-    logical_id: str
-    properties: Mapping[str, Any]
-
-
-# --------------------------------------------------------------------- template
-
-_SUB_VARIABLE = re.compile(r"\$\{([^}]*)\}")
+    def __missing__(self, key: str) -> Any:
+        raise UnknownName(f"{key}: no such parameter or resource")
 
 
 class Template:
-    """A parsed SAM template plus the parameter values of one local stack."""
+    """template.yaml translated by the SAM transform, with the parameter values of one local stack."""
 
     def __init__(
         self,
         data: Mapping[str, Any],
         *,
         base_dir: Path,
-        path: Path | None = None,
         stack_name: str = DEFAULT_STACK_NAME,
         parameter_overrides: Mapping[str, Any] | None = None,
         region: str = REGION,
         account_id: str = ACCOUNT_ID,
     ) -> None:
-        self.data: dict[str, Any] = copy.deepcopy(dict(data))
-        self.base_dir = base_dir
-        self.path = path
-        self.stack_name = stack_name
-        self.region = region
-        self.account_id = account_id
-        self.parameters = self._read_parameters()
-        self.parameter_values = self._parameter_values(parameter_overrides or {})
-        self._conditions: dict[str, bool] = {}
-        self.conditions = {name: self._condition(name) for name in self.data.get("Conditions", {})}
-
-    # ------------------------------------------------------------ loading
+        self.stack_name, self.region, self.account_id = stack_name, region, account_id
+        self.parameter_values = _parameter_values(data.get("Parameters") or {}, parameter_overrides or {})
+        self.data = _transform(data, base_dir, self.parameter_values, region)
+        self._names = {
+            "AWS::AccountId": account_id,
+            "AWS::Region": region,
+            "AWS::StackId": f"arn:aws:cloudformation:{region}:{account_id}:stack/{stack_name}/local",
+            "AWS::StackName": stack_name,
+            "AWS::URLSuffix": "amazonaws.com",
+            "AWS::NoValue": None,
+            "AWS::Partition": "aws",
+            **(self.data.get("Mappings") or {}),
+            **self.parameter_values,
+        }
+        self.conditions = LazyDict()  # moto's: each condition evaluated once, when first asked
+        for name, expression in (self.data.get("Conditions") or {}).items():
+            self.conditions[name] = functools.partial(parse_condition, expression, self._names, self.conditions)  # type: ignore[arg-type]
+        self.resources = {
+            lid: res
+            for lid, res in self.data["Resources"].items()
+            if res.get("Condition") is None or self.conditions[res["Condition"]]
+        }
+        self.default_resources = {lid: self._default(lid, res["Type"]) for lid, res in self.resources.items()}
+        self.functions = {lid: self._function(lid) for lid in self.resources_of_type("AWS::Lambda::Function")}
 
     @classmethod
-    def load(
-        cls,
-        path: str | Path,
-        *,
-        stack_name: str = DEFAULT_STACK_NAME,
-        parameter_overrides: Mapping[str, Any] | None = None,
-        region: str = REGION,
-    ) -> Template:
+    def load(cls, path: str | Path, **options: Any) -> Template:
         template_path = Path(path).resolve()
         try:
             text = template_path.read_text(encoding="utf-8")
         except OSError as exc:
             raise TemplateError(f"cannot read template {template_path}: {exc}") from exc
-        return cls(
-            load_yaml(text),
-            base_dir=template_path.parent,
-            path=template_path,
-            stack_name=stack_name,
-            parameter_overrides=parameter_overrides,
-            region=region,
-        )
-
-    def _read_parameters(self) -> dict[str, ParameterSpec]:
-        params: dict[str, ParameterSpec] = {}
-        for name, spec in (self.data.get("Parameters") or {}).items():
-            allowed = spec.get("AllowedValues")
-            params[name] = ParameterSpec(
-                name=name,
-                type=str(spec.get("Type", "String")),
-                default=spec.get("Default"),
-                allowed_values=tuple(allowed) if allowed is not None else None,
-                allowed_pattern=spec.get("AllowedPattern"),
-            )
-        return params
-
-    def _parameter_values(self, overrides: Mapping[str, Any]) -> dict[str, Any]:
-        unknown = set(overrides) - set(self.parameters)
-        if unknown:
-            raise TemplateError(f"unknown template parameter(s): {', '.join(sorted(unknown))}")
-        values: dict[str, Any] = {}
-        for name, spec in self.parameters.items():
-            value = overrides.get(name, LOCAL_PARAMETERS.get(name, spec.default))
-            if value is None:
-                raise TemplateError(f"parameter {name} has no default: pass a value for it")
-            if spec.allowed_values is not None and str(value) not in {str(v) for v in spec.allowed_values}:
-                raise TemplateError(f"parameter {name}={value!r} is not one of {list(spec.allowed_values)}")
-            if spec.allowed_pattern and not re.fullmatch(spec.allowed_pattern, str(value)):
-                raise TemplateError(f"parameter {name}={value!r} does not match {spec.allowed_pattern}")
-            values[name] = value
-        return values
-
-    # ------------------------------------------------------------ resources
-
-    @property
-    def resources(self) -> dict[str, dict[str, Any]]:
-        """Every resource whose Condition (if any) holds."""
-        result: dict[str, dict[str, Any]] = {}
-        for logical_id, resource in (self.data.get("Resources") or {}).items():
-            condition = resource.get("Condition")
-            if condition is not None and not self._condition(condition):
-                continue
-            result[logical_id] = resource
-        return result
+        return cls(load_yaml(text), base_dir=template_path.parent, **options)
 
     def resources_of_type(self, resource_type: str) -> dict[str, dict[str, Any]]:
-        return {lid: res for lid, res in self.resources.items() if res.get("Type") == resource_type}
-
-    def resource_type(self, logical_id: str) -> str | None:
-        resource = self.resources.get(logical_id)
-        return None if resource is None else str(resource.get("Type"))
+        return {lid: res.get("Properties") or {} for lid, res in self.resources.items() if res["Type"] == resource_type}
 
     @property
-    def tables(self) -> dict[str, TableSpec]:
-        return {
-            lid: TableSpec(lid, self.resolve(res.get("Properties") or {}))
-            for lid, res in self.resources_of_type(TABLE_TYPE).items()
-        }
-
-    @property
-    def queues(self) -> dict[str, QueueSpec]:
-        return {
-            lid: QueueSpec(lid, dict(res.get("Properties") or {}))
-            for lid, res in self.resources_of_type(QUEUE_TYPE).items()
-        }
-
-    @property
-    def secrets(self) -> dict[str, SecretSpec]:
-        return {
-            lid: SecretSpec(lid, dict(res.get("Properties") or {}))
-            for lid, res in self.resources_of_type(SECRET_TYPE).items()
-        }
-
-    @property
-    def layers(self) -> dict[str, LayerSpec]:
-        layers: dict[str, LayerSpec] = {}
-        for lid, res in self.resources_of_type(LAYER_TYPE).items():
-            content_uri = (res.get("Properties") or {}).get("ContentUri")
-            if isinstance(content_uri, str):
-                layers[lid] = LayerSpec(lid, (self.base_dir / content_uri).resolve())
-        return layers
+    def tables(self) -> dict[str, dict[str, Any]]:
+        """Every table's properties, resolved (they name no other resource)."""
+        return {lid: self.resolve(props) for lid, props in self.resources_of_type("AWS::DynamoDB::Table").items()}
 
     @property
     def ses_identities(self) -> list[str]:
-        """Every SES identity the stack declares (resolved: e-mail addresses or domains)."""
-        identities = []
-        for res in self.resources_of_type(SES_IDENTITY_TYPE).values():
-            value = self.resolve((res.get("Properties") or {}).get("EmailIdentity"))
-            if value:
-                identities.append(str(value))
-        return identities
+        identities = self.resources_of_type("AWS::SES::EmailIdentity").values()
+        return [str(value) for props in identities if (value := self.resolve(props.get("EmailIdentity")))]
 
     @property
     def sender_email(self) -> str | None:
-        """The ``SenderEmail`` parameter value (default or override), if the template has one."""
         value = self.parameter_values.get("SenderEmail")
         return None if value is None else str(value)
 
-    @property
-    def functions(self) -> dict[str, FunctionSpec]:
-        globals_ = dict((self.data.get("Globals") or {}).get("Function") or {})
-        functions: dict[str, FunctionSpec] = {}
-        for lid, res in self.resources_of_type(FUNCTION_TYPE).items():
-            props = _merge_globals(globals_, dict(res.get("Properties") or {}))
-            code_uri = props.get("CodeUri")
-            handler = props.get("Handler")
-            if not isinstance(code_uri, str) or not isinstance(handler, str) or "." not in handler:
-                raise TemplateError(f"{lid}: the local cloud needs a local CodeUri and a module.function Handler")
-            variables = dict(((props.get("Environment") or {}).get("Variables")) or {})
-            events = {
-                name: EventSpec(name, str(event.get("Type")), dict(event.get("Properties") or {}))
-                for name, event in (props.get("Events") or {}).items()
-            }
-            reserved = self.resolve(props.get("ReservedConcurrentExecutions"))  # a parameter, or none
-            functions[lid] = FunctionSpec(
-                logical_id=lid,
-                code_uri=(self.base_dir / code_uri).resolve(),
-                handler=handler,
-                runtime=props.get("Runtime"),
-                memory_size=int(props.get("MemorySize", 128)),
-                timeout=int(props.get("Timeout", 3)),
-                environment=variables,
-                layers=tuple(props.get("Layers") or ()),
-                events=events,
-                reserved_concurrency=None if reserved is None else int(reserved),
-                properties=props,
-            )
-        return functions
-
     def function(self, logical_id: str) -> FunctionSpec:
-        try:
-            return self.functions[logical_id]
-        except KeyError:
-            raise KeyError(f"template has no function {logical_id!r}") from None
+        if logical_id not in self.functions:
+            raise KeyError(f"template has no function {logical_id!r}")
+        return self.functions[logical_id]
 
-    # ------------------------------------------------------------ physical names
+    def _function(self, lid: str) -> FunctionSpec:
+        props = self.resources[lid]["Properties"]
+        handler, key = props.get("Handler"), (props.get("Code") or {}).get("S3Key")
+        if not isinstance(key, str) or not isinstance(handler, str) or "." not in handler:
+            raise TemplateError(f"{lid}: the local cloud needs a local CodeUri and a module.function Handler")
+        layers = self.resources_of_type("AWS::Lambda::LayerVersion")
+        reserved = self.resolve(props.get("ReservedConcurrentExecutions"))
+        invoke_configs = self.resources_of_type("AWS::Lambda::EventInvokeConfig").values()
+        return FunctionSpec(
+            logical_id=lid,
+            code_uri=Path(key),
+            handler=handler,
+            memory_size=int(props.get("MemorySize", 128)),
+            timeout=int(props.get("Timeout", 3)),
+            environment=dict((props.get("Environment") or {}).get("Variables") or {}),
+            layers=tuple(Path(layers[r["Ref"]]["Content"]["S3Key"]) for r in props.get("Layers") or () if "Ref" in r),
+            events=dict(self._events_of(lid)),
+            reserved_concurrency=None if reserved is None else int(reserved),
+            properties=props,
+            invoke_config=next((p for p in invoke_configs if self._calls(p.get("FunctionName"), lid)), {}),
+        )
+
+    def _events_of(self, fid: str) -> Iterator[tuple[str, EventSpec]]:
+        """What invokes ``fid``, named as SAM names the events (``<Function><Event>``, less the function)."""
+        for lid, res in self.resources.items():
+            kind, props, name = res["Type"], res.get("Properties") or {}, lid.removeprefix(fid) or lid
+            invoker = {"AWS::Lambda::EventSourceMapping": props.get("FunctionName"), SCHEDULES[0]: props.get("Target")}
+            if kind in invoker and self._calls(invoker[kind], fid):
+                yield name, EventSpec(name, kind, props)
+            elif kind == SCHEDULES[1] and props.get("ScheduleExpression"):
+                for target in (t for t in props.get("Targets") or [] if self._calls(t, fid)):
+                    yield name, EventSpec(name, kind, {**props, "Targets": [target]})
+            elif kind == "AWS::ApiGatewayV2::Api":
+                for path, operations in ((props.get("Body") or {}).get("paths") or {}).items():
+                    for method, operation in operations.items():
+                        if self._calls(operation.get("x-amazon-apigateway-integration"), fid):
+                            verb = "ANY" if method == "x-amazon-apigateway-any-method" else method.upper()
+                            key = path if path == "$default" else f"{verb} {path}"
+                            yield key, EventSpec(key, ROUTE, {"ApiId": {"Ref": lid}, "RouteKey": key})
+
+    def _calls(self, value: Any, fid: str) -> bool:
+        """Whether ``value`` (a name, an ARN, a target or an integration) names function ``fid``."""
+        if isinstance(value, dict) and not any(key == "Ref" or key.startswith("Fn::") for key in value):
+            value = value.get("Arn", value.get("uri"))  # a schedule's or rule's target, an integration
+        function, resolved = self.default_resources[fid], str(self.resolve(value))
+        arn = function.attributes["Arn"]
+        return resolved in (function.physical_resource_id, arn) or f"/functions/{arn}/" in resolved
 
     def physical_name(self, logical_id: str) -> str:
         """The local name of a resource: ``<StackName>-<LogicalId>``."""
         return f"{self.stack_name}-{logical_id}"
 
-    def default_physical_resources(self) -> dict[str, PhysicalResource]:
-        """Deterministic Ref/GetAtt values for every resource (refined after provisioning)."""
-        result: dict[str, PhysicalResource] = {}
-        for lid, res in self.resources.items():
-            name = self.physical_name(lid)
-            rtype = str(res.get("Type"))
-            service = rtype.split("::")[1].lower() if rtype.count("::") >= 2 else "cloudformation"
-            arn = f"arn:aws:{service}:{self.region}:{self.account_id}:{name}"
-            result[lid] = PhysicalResource(ref=name, attributes={"Arn": arn})
-        return result
-
-    # ------------------------------------------------------------ intrinsic functions
+    def _default(self, lid: str, resource_type: str) -> PhysicalResource:
+        """A resource's deterministic Ref and ARN (provisioning refines them)."""
+        service, name = resource_type.split("::")[1].lower(), self.physical_name(lid)
+        kind = "function:" if service == "lambda" else ""
+        return PhysicalResource(name, {"Arn": f"arn:aws:{service}:{self.region}:{self.account_id}:{kind}{name}"})
 
     def resolve(self, value: Any, resources: Mapping[str, PhysicalResource] | None = None) -> Any:
         """Evaluate intrinsic functions in ``value`` against the local physical resources."""
-        table = dict(self.default_physical_resources())
-        if resources:
-            table.update(resources)
-        result = self._resolve(value, table)
-        return None if result is _NO_VALUE else result
-
-    def _resolve(self, value: Any, resources: Mapping[str, PhysicalResource]) -> Any:
-        if isinstance(value, list):
-            items = [self._resolve(item, resources) for item in value]
-            return [item for item in items if item is not _NO_VALUE]
-        if not isinstance(value, dict):
-            return value
-        if len(value) == 1:
-            ((key, arg),) = value.items()
-            if key == "Ref":
-                return self._ref(str(arg), resources)
-            if key == "Condition" and isinstance(arg, str):
-                return self._condition(arg)
-            if key.startswith("Fn::"):
-                return self._function(key, arg, resources)
-        result = {}
-        for key, item in value.items():
-            resolved = self._resolve(item, resources)
-            if resolved is not _NO_VALUE:
-                result[key] = resolved
-        return result
-
-    def _ref(self, name: str, resources: Mapping[str, PhysicalResource]) -> Any:
-        pseudo = {
-            "AWS::StackName": self.stack_name,
-            "AWS::Region": self.region,
-            "AWS::AccountId": self.account_id,
-            "AWS::Partition": "aws",
-            "AWS::URLSuffix": "amazonaws.com",
-            "AWS::StackId": f"arn:aws:cloudformation:{self.region}:{self.account_id}:stack/{self.stack_name}/local",
-            "AWS::NotificationARNs": [],
-        }
-        if name == "AWS::NoValue":
-            return _NO_VALUE
-        if name in pseudo:
-            return pseudo[name]
-        if name in self.parameter_values:
-            return self.parameter_values[name]
-        if name in resources:
-            return resources[name].ref
-        raise TemplateError(f"!Ref {name}: no such parameter or resource")
-
-    def _get_att(self, logical_id: str, attribute: str, resources: Mapping[str, PhysicalResource]) -> str:
-        if logical_id not in resources:
-            raise TemplateError(f"!GetAtt {logical_id}.{attribute}: no such resource")
-        physical = resources[logical_id]
-        if attribute in physical.attributes:
-            return physical.attributes[attribute]
-        return f"{physical.ref}.{attribute}"  # placeholder for attributes nothing local uses
-
-    def _function(self, name: str, arg: Any, resources: Mapping[str, PhysicalResource]) -> Any:
-        if name == "Fn::GetAtt":
-            if isinstance(arg, str):
-                arg = arg.split(".", 1)
-            logical_id, attribute = (self._resolve(part, resources) for part in arg)
-            return self._get_att(str(logical_id), str(attribute), resources)
-        if name == "Fn::Sub":
-            return self._sub(arg, resources)
-        if name == "Fn::Join":
-            delimiter, items = arg
-            values = self._resolve(items, resources)
-            return str(delimiter).join(str(v) for v in values)
-        if name == "Fn::If":
-            condition, when_true, when_false = arg
-            chosen = when_true if self._condition(str(condition)) else when_false
-            return self._resolve(chosen, resources)
-        if name in {"Fn::Equals", "Fn::Not", "Fn::And", "Fn::Or"}:
-            return self._evaluate_condition({name: arg})
-        if name == "Fn::Select":
-            index, items = arg
-            return self._resolve(items, resources)[int(self._resolve(index, resources))]
-        if name == "Fn::Split":
-            delimiter, source = arg
-            return str(self._resolve(source, resources)).split(str(delimiter))
-        if name == "Fn::Base64":
-            import base64
-
-            return base64.b64encode(str(self._resolve(arg, resources)).encode()).decode()
-        if name == "Fn::FindInMap":
-            map_name, top, second = (self._resolve(part, resources) for part in arg)
-            return self.data["Mappings"][map_name][top][second]
-        if name == "Fn::GetAZs":
-            return [f"{self.region}{suffix}" for suffix in "abc"]
-        if name == "Fn::ToJsonString":
-            return json.dumps(self._resolve(arg, resources), separators=(",", ":"))
-        raise TemplateError(f"{name} is not supported by the local cloud")
-
-    def _sub(self, arg: Any, resources: Mapping[str, PhysicalResource]) -> str:
-        if isinstance(arg, list):
-            text, variables = str(arg[0]), dict(arg[1])
-        else:
-            text, variables = str(arg), {}
-        local = {key: self._resolve(val, resources) for key, val in variables.items()}
-
-        def replace(match: re.Match[str]) -> str:
-            expression = match.group(1)
-            if expression.startswith("!"):
-                return "${" + expression[1:] + "}"
-            if expression in local:
-                return str(local[expression])
-            if "." in expression and not expression.startswith("AWS::"):
-                logical_id, attribute = expression.split(".", 1)
-                return self._get_att(logical_id, attribute, resources)
-            return str(self._ref(expression, resources))
-
-        return _SUB_VARIABLE.sub(replace, text)
-
-    # ------------------------------------------------------------ conditions
-
-    def _condition(self, name: str) -> bool:
-        if name not in self._conditions:
-            definitions = self.data.get("Conditions") or {}
-            if name not in definitions:
-                raise TemplateError(f"condition {name} is not defined")
-            self._conditions[name] = bool(self._evaluate_condition(definitions[name]))
-        return self._conditions[name]
-
-    def _evaluate_condition(self, expression: Any) -> Any:
-        if not isinstance(expression, dict) or len(expression) != 1:
-            return self._resolve(expression, {})  # conditions may only use parameters
-        ((key, arg),) = expression.items()
-        if key == "Fn::Equals":
-            left, right = (self._evaluate_condition(part) for part in arg)
-            return str(left) == str(right)
-        if key == "Fn::Not":
-            return not self._evaluate_condition(arg[0])
-        if key == "Fn::And":
-            return all(self._evaluate_condition(part) for part in arg)
-        if key == "Fn::Or":
-            return any(self._evaluate_condition(part) for part in arg)
-        if key == "Condition":
-            return self._condition(str(arg))
-        return self._resolve(expression, {})
+        names = _Names({**self._names, **self.default_resources, **(resources or {})}, self.conditions)
+        return clean_json(value, names)  # type: ignore[arg-type]  # moto reads only names and conditions
 
 
-def _merge_globals(globals_: Mapping[str, Any], props: Mapping[str, Any]) -> dict[str, Any]:
-    """SAM's Globals rules: maps merge (resource wins), lists add up, scalars are replaced."""
-    merged = copy.deepcopy(dict(globals_))
-    for key, value in props.items():
-        existing = merged.get(key)
-        if isinstance(existing, dict) and isinstance(value, dict):
-            merged[key] = _merge_maps(existing, value)
-        elif isinstance(existing, list) and isinstance(value, list):
-            merged[key] = [*existing, *value]
-        else:
-            merged[key] = copy.deepcopy(value)
-    return merged
+def _parameter_values(declared: Mapping[str, Any], overrides: Mapping[str, Any]) -> dict[str, Any]:
+    if unknown := set(overrides) - set(declared):
+        raise TemplateError(f"unknown template parameter(s): {', '.join(sorted(unknown))}")
+    values: dict[str, Any] = {}
+    for name, spec in declared.items():
+        value = values[name] = overrides.get(name, LOCAL_PARAMETERS.get(name, spec.get("Default")))
+        allowed, pattern = spec.get("AllowedValues"), spec.get("AllowedPattern")
+        if value is None:
+            raise TemplateError(f"parameter {name} has no default: pass a value for it")
+        if allowed is not None and str(value) not in {str(v) for v in allowed}:
+            raise TemplateError(f"parameter {name}={value!r} is not one of {list(allowed)}")
+        if pattern and not re.fullmatch(pattern, str(value)):
+            raise TemplateError(f"parameter {name}={value!r} does not match {pattern}")
+    return values
 
 
-def _merge_maps(base: Mapping[str, Any], override: Mapping[str, Any]) -> dict[str, Any]:
-    merged = dict(base)
-    for key, value in override.items():
-        if isinstance(merged.get(key), dict) and isinstance(value, dict):
-            merged[key] = _merge_maps(merged[key], value)
-        else:
-            merged[key] = copy.deepcopy(value)
-    return merged
+def _transform(data: Mapping[str, Any], base_dir: Path, parameters: dict[str, Any], region: str) -> dict[str, Any]:
+    """The SAM transform, local code folders standing in for uploaded code (``S3Key`` is the folder)."""
+    sam = {**data, "Resources": {lid: dict(res) for lid, res in (data.get("Resources") or {}).items()}}
+    for resource in sam["Resources"].values():
+        props = resource["Properties"] = dict(resource.get("Properties") or {})
+        for key in ("CodeUri", "ContentUri"):
+            if isinstance(props.get(key), str):
+                props[key] = {"Bucket": "local", "Key": str((base_dir / props[key]).resolve())}
+    translator = Translator(None, Parser(), boto_session=boto3.session.Session(region_name=region))
+    try:
+        cfn: dict[str, Any] = translator.translate(sam, parameter_values=dict(parameters), get_managed_policy_map=dict)
+        return cfn
+    except InvalidDocumentException as exc:
+        raise TemplateError(f"the SAM transform refused the template: {exc.message}") from exc
+    finally:
+        translator.metrics.publish()  # to its dummy publisher: unpublished metrics are logged at exit

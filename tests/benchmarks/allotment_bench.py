@@ -19,10 +19,9 @@ from backorders.domain.allotment import plan_allotment
 from backorders.domain.model import LinePolicy, Movement, MovementKind, OrderLine, Product, SkuBalance
 from backorders.services.commit import CHANGES_PER_TRANSACTION
 from localcloud.moto_patches import patched_moto
-from localcloud.template import TableSpec, load_yaml
 from tests.benchmarks.meter import Meter, metered, moto_images
 from tests.benchmarks.report import Row
-from tests.integration.conftest import ROOT, create_table
+from tests.integration.conftest import create_table, declared_table
 from tests.support.builders import entered
 
 
@@ -36,9 +35,8 @@ def _waiting_lines(n: int) -> list[OrderLine]:
 def reads_per_stock_event(backlog: int, receipt: int = 5) -> Meter:
     """Receive ``receipt`` units for a SKU with ``backlog`` waiting lines; meter the
     movement and the recompute the stream then triggers."""
-    spec = TableSpec("Table", load_yaml((ROOT / "template.yaml").read_text())["Resources"]["Table"]["Properties"])
     client = boto3.client("dynamodb", region_name="us-east-1")
-    name = create_table(client, spec, f"bench-{backlog}-{time.monotonic_ns()}")
+    name = create_table(client, declared_table(), f"bench-{backlog}-{time.monotonic_ns()}")
     svc = build(Settings(table_name=name, region="us-east-1"))
     svc.catalogue.save_product(Product("HOT"))
     with LineItem.batch_write() as batch:

@@ -40,8 +40,9 @@ from backorders.services.allocation import RecomputeResult
 from localcloud.filters import compile_filters, matches_any
 from localcloud.runtime import LambdaContext
 from localcloud.streams import to_lambda_record
-from localcloud.template import TableSpec, load_yaml
+from localcloud.template import load_yaml
 from tests.benchmarks.meter import Meter
+from tests.integration.conftest import create_table, declared_table
 
 ROOT = Path(__file__).resolve().parents[2]
 REGION = "us-east-1"
@@ -56,21 +57,6 @@ def template() -> dict[str, Any]:
 def memory_mb(tpl: dict[str, Any] | None = None) -> int:
     tpl = tpl or template()
     return int(tpl.get("Globals", {}).get("Function", {}).get("MemorySize", 128))
-
-
-def create_table(client: Any, spec: TableSpec, name: str) -> str:
-    """The table exactly as template.yaml declares it (keys, indexes, stream)."""
-    kwargs: dict[str, Any] = {
-        "TableName": name,
-        "AttributeDefinitions": spec.attribute_definitions,
-        "KeySchema": spec.key_schema,
-        "BillingMode": spec.billing_mode,
-        "GlobalSecondaryIndexes": spec.global_secondary_indexes,
-    }
-    if spec.stream_specification:
-        kwargs["StreamSpecification"] = {"StreamEnabled": True, **spec.stream_specification}
-    client.create_table(**kwargs)
-    return name
 
 
 class LambdaLedger:
@@ -119,8 +105,7 @@ class Shop:
         resources = tpl["Resources"]
         self.memory_mb = memory_mb(tpl)
         client = boto3.client("dynamodb", region_name=REGION)
-        spec = TableSpec("Table", resources["Table"]["Properties"])
-        self.table = create_table(client, spec, f"bench-{uuid.uuid4().hex[:8]}")
+        self.table = create_table(client, declared_table(), f"bench-{uuid.uuid4().hex[:8]}")
         os.environ["TABLE_NAME"] = self.table
         reset_services()
         self.svc: Services = bootstrap.services()

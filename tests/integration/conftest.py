@@ -3,10 +3,12 @@ with the table built from template.yaml."""
 
 from __future__ import annotations
 
+import functools
 import itertools
 import os
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import boto3
 import pytest
@@ -14,7 +16,8 @@ from moto import mock_aws
 
 from backorders.bootstrap import Services, build
 from backorders.config import Settings
-from localcloud.template import TableSpec, load_yaml
+from localcloud.provision import create_table
+from localcloud.template import Template
 from tests.support.world import World
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -33,25 +36,15 @@ def dynamodb(aws: None):  # type: ignore[no-untyped-def]
     return boto3.client("dynamodb", region_name="us-east-1")
 
 
+@functools.cache
+def declared_table() -> dict[str, Any]:
+    """The table's properties as template.yaml declares them (keys, indexes, stream, TTL)."""
+    return Template.load(ROOT / "template.yaml").tables["Table"]
+
+
 @pytest.fixture(scope="session")
-def table_spec():  # type: ignore[no-untyped-def]
-    resources = load_yaml((ROOT / "template.yaml").read_text())["Resources"]
-    return TableSpec("Table", resources["Table"]["Properties"])
-
-
-def create_table(client, spec, name: str) -> str:  # type: ignore[no-untyped-def]
-    """The table exactly as template.yaml declares it (keys, indexes, stream)."""
-    kwargs = {
-        "TableName": name,
-        "AttributeDefinitions": spec.attribute_definitions,
-        "KeySchema": spec.key_schema,
-        "BillingMode": spec.billing_mode,
-        "GlobalSecondaryIndexes": spec.global_secondary_indexes,
-    }
-    if spec.stream_specification:
-        kwargs["StreamSpecification"] = {"StreamEnabled": True, **spec.stream_specification}
-    client.create_table(**kwargs)
-    return name
+def table_spec() -> dict[str, Any]:
+    return declared_table()
 
 
 @pytest.fixture

@@ -151,7 +151,7 @@ def cloud(planner: PlannerDouble, tmp_path_factory: pytest.TempPathFactory) -> I
 
 def _input(cloud: LocalCloud, event_name: str) -> Any:
     properties = cloud.template.function("PlannerFunction").events[event_name].properties
-    return json.loads(properties["Input"])
+    return json.loads(properties["Target"]["Input"])  # the AWS::Scheduler::Schedule SAM made
 
 
 def test_fire_schedule_invokes_the_function_with_the_input(cloud: LocalCloud, planner: PlannerDouble) -> None:

@@ -1,5 +1,6 @@
-"""The local cloud reads template.yaml (and only it): loader, intrinsic functions, and
-local tables that follow the template when it changes."""
+"""The local cloud reads template.yaml (and only it), through the SAM transform: loader,
+intrinsic functions, every function and what invokes it, and local tables that follow the
+template when it changes."""
 
 from __future__ import annotations
 
@@ -11,7 +12,7 @@ import pytest
 import yaml
 
 from localcloud import LocalCloud, Template, TemplateError
-from localcloud.template import LOCAL_PARAMETERS, load_yaml
+from localcloud.template import LOCAL_PARAMETERS, ROUTE, load_yaml
 
 ROOT = Path(__file__).resolve().parents[2]
 TEMPLATE = ROOT / "template.yaml"
@@ -66,18 +67,14 @@ def test_every_table_of_the_template_is_described(template: Template) -> None:
     raw = load_yaml(TEMPLATE.read_text())["Resources"]
     declared = {lid for lid, res in raw.items() if res["Type"] == "AWS::DynamoDB::Table"}
     assert set(template.tables) == declared
-    table = template.tables["Table"]
-    props = raw["Table"]["Properties"]
-    assert table.key_schema == props["KeySchema"]
-    assert table.attribute_definitions == props["AttributeDefinitions"]
-    assert table.global_secondary_indexes == props["GlobalSecondaryIndexes"]
-    assert table.stream_specification == props["StreamSpecification"]
-    assert table.time_to_live == props["TimeToLiveSpecification"]
+    assert template.tables["Table"] == raw["Table"]["Properties"]  # keys, indexes, stream, TTL as declared
 
 
 def test_functions_get_globals_merged_as_sam_does(template: Template) -> None:
     raw = load_yaml(TEMPLATE.read_text())
     global_vars = raw["Globals"]["Function"]["Environment"]["Variables"]
+    declared = {lid for lid, res in raw["Resources"].items() if res["Type"] == "AWS::Serverless::Function"}
+    assert set(template.functions) == declared
     for function_id, spec in template.functions.items():
         own = raw["Resources"][function_id]["Properties"]
         assert spec.code_uri == (ROOT / own["CodeUri"]).resolve()
@@ -85,8 +82,34 @@ def test_functions_get_globals_merged_as_sam_does(template: Template) -> None:
         assert spec.timeout == own.get("Timeout", raw["Globals"]["Function"]["Timeout"])
         assert spec.memory_size == own.get("MemorySize", raw["Globals"]["Function"]["MemorySize"])
         assert set(global_vars) <= set(spec.environment)
-        assert {"Ref": "SharedLayer"} in spec.layers
-        assert set(spec.events) == set(own.get("Events", {}))
+        assert spec.layers == ((ROOT / "layers/shared").resolve(),)
+
+
+def test_every_declared_event_is_found_and_wired(template: Template) -> None:
+    """Each SAM event becomes what CloudFormation deploys: a stream mapping, a schedule, a route."""
+    raw = load_yaml(TEMPLATE.read_text())["Resources"]
+    for function_id, spec in template.functions.items():
+        expected = set()
+        for name, event in raw[function_id]["Properties"].get("Events", {}).items():
+            props = event["Properties"]
+            if event["Type"] == "HttpApi":
+                path = props["Path"]
+                name = path if path == "$default" else f"{props['Method'].upper()} {path}"
+                assert spec.events[name].type == ROUTE
+            elif event["Type"] == "DynamoDB":
+                mapping = spec.events[name]
+                assert mapping.type == "AWS::Lambda::EventSourceMapping"
+                assert mapping.properties["EventSourceArn"] == props["Stream"]
+                for key in ("BatchSize", "BisectBatchOnFunctionError", "MaximumRetryAttempts", "FilterCriteria"):
+                    assert mapping.properties[key] == props[key], key
+            else:
+                assert event["Type"] == "ScheduleV2", f"{function_id}.{name}: add a check for {event['Type']}"
+                schedule = spec.events[name]
+                assert schedule.type == "AWS::Scheduler::Schedule"
+                assert schedule.properties["ScheduleExpression"] == props["ScheduleExpression"]
+                assert schedule.properties["Target"]["Input"] == props["Input"]
+            expected.add(name)
+        assert set(spec.events) == expected, function_id
 
 
 def test_refs_resolve_to_local_names_and_parameters(template: Template) -> None:
@@ -94,8 +117,11 @@ def test_refs_resolve_to_local_names_and_parameters(template: Template) -> None:
     env = template.resolve(dict(api.environment))
     assert env["TABLE_NAME"] == "backorders-local-Table"
     assert env["SENDER_EMAIL"] == template.sender_email == LOCAL_PARAMETERS["SenderEmail"]  # the local stack's value
-    planner = template.functions["PlannerFunction"]
-    assert template.resolve(dict(planner.events["Frequent"].properties))["Name"] == "backorders-local-frequent"
+    planner, planner_name = template.functions["PlannerFunction"], "backorders-local-PlannerFunction"
+    frequent = template.resolve(dict(planner.events["Frequent"].properties))
+    assert frequent["Name"] == "backorders-local-frequent"
+    assert frequent["Target"]["Arn"] == f"arn:aws:lambda:us-east-1:123456789012:function:{planner_name}"
+    assert frequent["Target"]["DeadLetterConfig"]["Arn"].endswith(":backorders-local-PlannerFailureQueue")
 
 
 def test_parameter_overrides_are_validated_and_drive_conditions() -> None:
@@ -145,18 +171,18 @@ def test_local_tables_are_created_exactly_as_the_template_declares(template: Tem
         for logical_id, spec in template.tables.items():
             table = _describe(cloud, logical_id)
             assert table["TableName"] == f"backorders-local-{logical_id}"
-            assert table["KeySchema"] == spec.key_schema
-            assert sorted(table["AttributeDefinitions"], key=str) == sorted(spec.attribute_definitions, key=str)
+            assert table["KeySchema"] == spec["KeySchema"]
+            assert sorted(table["AttributeDefinitions"], key=str) == sorted(spec["AttributeDefinitions"], key=str)
             declared = {
                 gsi["IndexName"]: (gsi["KeySchema"], gsi["Projection"]["ProjectionType"])
-                for gsi in spec.global_secondary_indexes
+                for gsi in spec.get("GlobalSecondaryIndexes", [])
             }
             assert _indexes(table) == declared
-            stream = spec.stream_specification
+            stream = spec.get("StreamSpecification")
             if stream:
                 assert table["StreamSpecification"] == {"StreamEnabled": True, **stream}
                 assert cloud.stream_arn(logical_id) == table["LatestStreamArn"]
-            ttl = spec.time_to_live
+            ttl = spec.get("TimeToLiveSpecification")
             if ttl:
                 assert table["TTL"] == {"TimeToLiveStatus": "ENABLED", "AttributeName": ttl["AttributeName"]}
         assert cloud.environment["TABLE_NAME"] == cloud.table_name("Table")

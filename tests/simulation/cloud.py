@@ -39,7 +39,7 @@ from moto import mock_aws
 from moto.core import DEFAULT_ACCOUNT_ID
 
 from localcloud.moto_patches import patched_moto
-from tests.integration.conftest import create_table
+from tests.integration.conftest import create_table, declared_table
 from tests.simulation.faults import FaultPlan, SimulatedCrash, StorageFaults
 from tests.support.events import http_event as support_http_event
 
@@ -165,11 +165,8 @@ class Cloud:
 
         stack.enter_context(mock_aws())
         stack.enter_context(patched_moto())
-        resources = template()
-        from localcloud.template import TableSpec
-
         dynamodb = boto3.client("dynamodb", region_name=REGION)
-        create_table(dynamodb, TableSpec("Table", resources["Table"]["Properties"]), self.table)
+        create_table(dynamodb, declared_table(), self.table)
         secrets = boto3.client("secretsmanager", region_name=REGION)
         arn = secrets.create_secret(Name=f"sim-{self.seed}-api-keys", SecretString=json.dumps({"keys": []}))["ARN"]
         # Inside an outer mock_aws (a session-wide one) moto keeps its state when this one

@@ -1,7 +1,7 @@
 """Fast checks on template.yaml: the properties the product depends on.
 
-These read the template as data (no SAM transform, no AWS). A tiny loader turns the
-CloudFormation short tags (!Ref, !GetAtt, !Sub, ...) into their long form.
+These read the template as data (no SAM transform, no AWS); samtranslator's YAML loader
+turns the CloudFormation short tags (!Ref, !GetAtt, !Sub, ...) into their long form.
 """
 
 from __future__ import annotations
@@ -12,35 +12,15 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-import yaml
+from samtranslator.yaml_helper import yaml_parse
 
 TEMPLATE = Path(__file__).resolve().parents[2] / "template.yaml"
 
 
 # --------------------------------------------------------------------------- loader
-class _CfnLoader(yaml.SafeLoader):
-    """SafeLoader that understands CloudFormation short-form intrinsic functions."""
-
-
-def _construct_intrinsic(loader: _CfnLoader, tag_suffix: str, node: yaml.Node) -> dict[str, Any]:
-    name = "Ref" if tag_suffix == "Ref" else f"Fn::{tag_suffix}"
-    value: Any
-    if isinstance(node, yaml.ScalarNode):
-        value = loader.construct_scalar(node)
-        if tag_suffix == "GetAtt":  # !GetAtt Resource.Attribute
-            value = str(value).split(".", 1)
-    elif isinstance(node, yaml.SequenceNode):
-        value = loader.construct_sequence(node, deep=True)
-    else:
-        value = loader.construct_mapping(node, deep=True)
-    return {name: value}
-
-
-_CfnLoader.add_multi_constructor("!", _construct_intrinsic)
-
-
 def load_cfn_yaml(text: str) -> Any:
-    return yaml.load(text, Loader=_CfnLoader)  # noqa: S506 - a SafeLoader subclass, not an unsafe one
+    """samtranslator's loader, the one the local cloud uses: short tags in their long form."""
+    return yaml_parse(text)  # type: ignore[no-untyped-call]
 
 
 def load_template(path: Path = TEMPLATE) -> dict[str, Any]:

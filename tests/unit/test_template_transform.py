@@ -14,8 +14,7 @@ from typing import Any
 
 import pytest
 from samtranslator.translator.transform import transform
-
-from localcloud.template import load_yaml
+from samtranslator.yaml_helper import yaml_parse
 
 TEMPLATE = Path(__file__).resolve().parents[2] / "template.yaml"
 
@@ -27,7 +26,7 @@ class _NoManagedPolicies:
 
 @pytest.fixture(scope="module")
 def cfn() -> dict[str, Any]:
-    data = load_yaml(TEMPLATE.read_text())
+    data = yaml_parse(TEMPLATE.read_text())  # type: ignore[no-untyped-call]
     for resource in data["Resources"].values():
         props = resource.get("Properties") or {}
         for key in ("CodeUri", "ContentUri"):
