@@ -537,12 +537,12 @@ class LocalCloud:
 
     def _start_api(self) -> None:
         router = Router(routes_from_functions(self.template.functions.values()))
+        self._api = ApiServer(self._api_address, router=router, endpoints=self, account_id=self.template.account_id)
         try:
-            self._api = ApiServer(self._api_address, router=router, endpoints=self, account_id=self.template.account_id)
+            self._api.start()
         except OSError as exc:
-            host, port = self._api_address
-            raise LocalCloudError(f"cannot start the HTTP API on {host}:{port}: {exc}") from exc
-        self._api.start()
+            self._api = None
+            raise LocalCloudError("cannot start the HTTP API on {}:{}: {}".format(*self._api_address, exc)) from exc
 
     def _stop_api(self) -> None:
         if self._api is not None:
