@@ -1,23 +1,12 @@
 """API Gateway HTTP API, locally: HTTP requests -> payload format 2.0 -> the function.
 
-The event is built as an HTTP API builds it (:func:`build_http_event`, also what the
-tests' ``tests/support/events.http_event`` uses): ``rawPath`` and
-``requestContext.http.path`` percent-decoded and cut at a decoded ``?`` (so an encoded
-``/`` is a ``/``), ``rawQueryString`` as sent, ``queryStringParameters`` decoded with
-repeats joined by commas, header names lower case, cookies in ``cookies``, and the body
-base64-encoded (``isBase64Encoded: true``) unless its Content-Type is ``text/*``,
-``application/json``, ``application/xml`` or ``application/javascript``. Routes are
-matched against the decoded path, as API Gateway matches them.
-
-Routes come from the functions' ``Type: HttpApi`` events (the template declares
-``$default``; explicit ``METHOD /path/{param}`` routes work too). A handler's
-response is translated back as API Gateway does: ``statusCode``/``headers``/
-``body``/``isBase64Encoded``/``cookies``, or any other value as a 200 JSON body.
-A handler exception becomes ``500 {"message": "Internal Server Error"}``.
-
-The same port serves the local cloud's own endpoints under ``/_local/``:
-``GET /_local/health``, ``GET /_local/emails``, ``POST /_local/streams/wait``
-(``?timeout=seconds``) and ``POST /_local/schedules/<Function>/<Event>``.
+:func:`build_http_event` builds the event as an HTTP API builds it (the README's "As
+AWS sends it" says how; ``tests/support/events.http_event`` uses it too). Routes come
+from the functions' ``Type: HttpApi`` events (the template declares ``$default``;
+``METHOD /path/{param}`` routes work too) and match the decoded path, as API Gateway
+matches them. A handler's response is translated back as API Gateway does; an
+exception becomes ``500 {"message": "Internal Server Error"}``. The same port serves
+the local cloud's own ``/_local/`` endpoints (README).
 
 werkzeug (which moto brings) serves HTTP: its threaded WSGI server reads requests
 (``Content-Length`` or chunked bodies) and writes responses, one thread per
@@ -47,18 +36,9 @@ from .serving import WsgiApp, WsgiServer
 from .template import FunctionSpec
 
 __all__ = [
-    "TEXT_MEDIA_TYPES",
-    "ApiServer",
-    "HttpRoute",
-    "LocalEndpoints",
-    "Router",
-    "build_http_event",
-    "event_body",
-    "event_path",
-    "is_text_media_type",
-    "routes_from_functions",
-    "translate_response",
-]
+    "TEXT_MEDIA_TYPES", "ApiServer", "HttpRoute", "LocalEndpoints", "Router", "build_http_event", "event_body",
+    "event_path", "is_text_media_type", "routes_from_functions", "translate_response",
+]  # fmt: skip
 
 log = logging.getLogger("localcloud.api")
 
@@ -181,6 +161,14 @@ def event_body(body: bytes, content_type: str | None) -> tuple[str, bool]:
     return base64.b64encode(body).decode("ascii"), True
 
 
+def _joined(pairs: Iterable[tuple[str, str]]) -> dict[str, str]:
+    """Repeated names joined with commas, as API Gateway joins headers and query parameters."""
+    joined: dict[str, str] = {}
+    for name, value in pairs:
+        joined[name] = f"{joined[name]},{value}" if name in joined else value
+    return joined
+
+
 def _trace_header(request_id: str, now: datetime) -> str:
     digest = hashlib.sha256(request_id.encode()).hexdigest()[:24]
     return f"Root=1-{int(now.timestamp()):08x}-{digest}"
@@ -214,19 +202,12 @@ def build_http_event(
     request_id = request_id or _request_id()
     split = urlsplit(target)
     raw_path, raw_query = event_path(split.path), split.query
-    merged: dict[str, str] = {}
-    cookies: list[str] = []
-    for name, value in headers:
-        key = name.lower()
-        if key == "cookie":
-            cookies.extend(part.strip() for part in value.split(";") if part.strip())
-            continue
-        merged[key] = f"{merged[key]},{value}" if key in merged else value
-    merged.setdefault("host", host)
-    merged.setdefault("x-amzn-trace-id", _trace_header(request_id, now))
-    merged.setdefault("x-forwarded-for", source_ip)
-    merged.setdefault("x-forwarded-port", str(port))
-    merged.setdefault("x-forwarded-proto", proto)
+    pairs = [(name.lower(), value) for name, value in headers]
+    cookies = [part.strip() for key, value in pairs if key == "cookie" for part in value.split(";") if part.strip()]
+    merged = _joined((key, value) for key, value in pairs if key != "cookie")
+    added = {"host": host, "x-amzn-trace-id": _trace_header(request_id, now), "x-forwarded-for": source_ip}
+    for key, value in (added | {"x-forwarded-port": str(port), "x-forwarded-proto": proto}).items():
+        merged.setdefault(key, value)
     domain = urlsplit(f"//{host}").hostname or host
     event: dict[str, Any] = {
         "version": "2.0",
@@ -238,10 +219,7 @@ def build_http_event(
         event["cookies"] = cookies
     event["headers"] = merged
     if raw_query:
-        query: dict[str, str] = {}
-        for name, value in parse_qsl(raw_query, keep_blank_values=True):
-            query[name] = f"{query[name]},{value}" if name in query else value
-        event["queryStringParameters"] = query
+        event["queryStringParameters"] = _joined(parse_qsl(raw_query, keep_blank_values=True))
     event["requestContext"] = {
         "accountId": account_id,
         "apiId": api_id,
