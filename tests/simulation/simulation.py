@@ -168,7 +168,7 @@ def run(seed: int, steps: int = 150, plan: FaultPlan | None = None) -> RunResult
             network_faults=dict(shop.network_faults),
             stream={
                 "invocations": stream.delivery.stats.invocations,
-                **{k: asdict(stream.stats)[k] for k in ("partial_failures", "function_errors", "crashes")},
+                **{k: stream.stats[k] for k in ("partial_failures", "function_errors", "crashes")},
                 "discarded_records": stream.delivery.stats.records_discarded,
             },
             statuses=dict(shop.status_counts),

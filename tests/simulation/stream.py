@@ -18,8 +18,8 @@ clock, which a deterministic run must not read).
 from __future__ import annotations
 
 import random
-from collections import deque
-from dataclasses import dataclass, field
+from collections import Counter, deque
+from dataclasses import dataclass
 from typing import Any
 
 import boto3
@@ -35,18 +35,6 @@ BATCH_SIZES = (1, 2, 5, 20, 100)
 @dataclass
 class InFlight(Batch):
     note: str = ""
-
-
-@dataclass
-class StreamStats:
-    partial_failures: int = 0
-    function_errors: int = 0
-    crashes: int = 0
-    bisected: int = 0
-    duplicated: int = 0
-    twice: int = 0
-    shuffled: int = 0
-    errors: dict[str, int] = field(default_factory=dict)
 
 
 class StreamDriver:
@@ -85,7 +73,8 @@ class StreamDriver:
         # records given up on whose own work had failed too (the others of a discarded
         # batch were processed by every attempt: the allocator is level-triggered)
         self.lost: list[dict[str, Any]] = []
-        self.stats = StreamStats()
+        # partial_failures, function_errors, crashes, bisected, duplicated, twice, shuffled, error:<name>
+        self.stats: Counter[str] = Counter()
 
     # ------------------------------------------------------------ reading
     def _poll(self) -> None:
@@ -122,11 +111,11 @@ class StreamDriver:
             for _ in range(self.rng.randint(1, 3)):
                 again = self.recent[self.rng.randrange(len(self.recent))]
                 records.insert(self.rng.randint(0, len(records)), again)
-            self.stats.duplicated += 1
+            self.stats["duplicated"] += 1
             notes.append("with re-delivered records")
         if len(records) > 1 and self.rng.random() < self.plan.stream_shuffle:
             self.rng.shuffle(records)
-            self.stats.shuffled += 1
+            self.stats["shuffled"] += 1
             notes.append("shuffled")
         outcome = self.delivery.invoke(records)
         shown = f" ({', '.join(notes)})" if notes else ""
@@ -135,10 +124,10 @@ class StreamDriver:
         if step == "ok":
             self.recent.extend(work.records)
             if self.rng.random() < self.plan.stream_batch_twice:
-                self.stats.twice += 1
+                self.stats["twice"] += 1
                 self.inflight.appendleft(InFlight(list(work.records), note="delivered twice"))
         elif step == "bisected":
-            self.stats.bisected += 1
+            self.stats["bisected"] += 1
             label += ", bisected"
         elif step == "discard":
             self.failure_queue.extend(after.records)
@@ -150,14 +139,14 @@ class StreamDriver:
         if outcome.ok:
             return "ok"
         if isinstance(outcome.error, SimulatedCrash):
-            self.stats.crashes += 1
+            self.stats["crashes"] += 1
             return "crashed"
         if outcome.error is not None:  # a function error, as Lambda sees it
-            self.stats.function_errors += 1
+            self.stats["function_errors"] += 1
             name = type(outcome.error).__name__
-            self.stats.errors[name] = self.stats.errors.get(name, 0) + 1
+            self.stats[f"error:{name}"] += 1
             return f"function error {name}"
-        self.stats.partial_failures += 1
+        self.stats["partial_failures"] += 1
         return f"partial failure ({len(outcome.failed)} records)"
 
     def drain(self, limit: int = 10_000) -> int:
