@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import argparse
-import importlib
-import importlib.util
 import json
 import logging
 import signal
@@ -12,7 +10,6 @@ import sys
 import threading
 from collections.abc import Sequence
 from pathlib import Path
-from types import FrameType
 from typing import Any
 
 from .cloud import LocalCloud, LocalCloudError
@@ -38,14 +35,8 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--moto-host", default="127.0.0.1")
     parser.add_argument("--moto-port", type=int, default=5000, help="moto server port (default: %(default)s)")
     parser.add_argument("--stack-name", default=DEFAULT_STACK_NAME)
-    parser.add_argument(
-        "--parameter",
-        action="append",
-        type=_parameter,
-        default=[],
-        metavar="NAME=VALUE",
-        help="template parameter override (repeatable)",
-    )
+    parser.add_argument("--parameter", action="append", type=_parameter, default=[], metavar="NAME=VALUE",
+                        help="template parameter override (repeatable)")  # fmt: skip
     parser.add_argument("--sender-email", help="shortcut for --parameter SenderEmail=...")
     parser.add_argument(
         "--schedule-speed", type=float, default=1.0, help="run schedules N times faster (default: %(default)s)"
@@ -57,14 +48,8 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
 
 
 def _seed(cloud: LocalCloud) -> None:
-    if importlib.util.find_spec("localcloud.demo") is None:
-        print("localcloud: no localcloud.demo module; starting without demo data")
-        return
-    demo = importlib.import_module("localcloud.demo")
-    seed = getattr(demo, "seed", None)
-    if seed is None:
-        print("localcloud: localcloud.demo has no seed(cloud); starting without demo data")
-        return
+    from .demo import seed
+
     try:
         seed(cloud)
     except Exception:
@@ -117,12 +102,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         parameters["SenderEmail"] = args.sender_email
 
     stop = threading.Event()
-
-    def on_signal(signum: int, frame: FrameType | None) -> None:
-        stop.set()
-
-    signal.signal(signal.SIGINT, on_signal)
-    signal.signal(signal.SIGTERM, on_signal)
+    for signum in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(signum, lambda signum, frame: stop.set())
 
     try:
         cloud = LocalCloud(

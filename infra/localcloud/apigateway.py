@@ -1,58 +1,44 @@
 """API Gateway HTTP API, locally: HTTP requests -> payload format 2.0 -> the function.
 
-The event is built as an HTTP API builds it (:func:`build_http_event`, also what the
-tests' ``tests/support/events.http_event`` uses): ``rawPath`` and
-``requestContext.http.path`` percent-decoded and cut at a decoded ``?`` (so an encoded
-``/`` is a ``/``), ``rawQueryString`` as sent, ``queryStringParameters`` decoded with
-repeats joined by commas, header names lower case, cookies in ``cookies``, and the body
-base64-encoded (``isBase64Encoded: true``) unless its Content-Type is ``text/*``,
-``application/json``, ``application/xml`` or ``application/javascript``. Routes are
-matched against the decoded path, as API Gateway matches them.
+:func:`build_http_event` builds the event as an HTTP API builds it (the README's "As
+AWS sends it" says how; ``tests/support/events.http_event`` uses it too). Routes come
+from the HTTP APIs' OpenAPI bodies as SAM writes them (the template declares ``$default``;
+``METHOD /path/{param}`` routes work too) and match the decoded path, as API Gateway
+matches them. A handler's response is translated back as API Gateway does; an
+exception becomes ``500 {"message": "Internal Server Error"}``. The same port serves
+the local cloud's own ``/_local/`` endpoints (README).
 
-Routes come from the HTTP APIs' OpenAPI bodies as SAM writes them (the template declares
-``$default``; explicit ``METHOD /path/{param}`` routes work too). A handler's
-response is translated back as API Gateway does: ``statusCode``/``headers``/
-``body``/``isBase64Encoded``/``cookies``, or any other value as a 200 JSON body.
-A handler exception becomes ``500 {"message": "Internal Server Error"}``.
-
-The same port serves the local cloud's own endpoints under ``/_local/``:
-``GET /_local/health``, ``GET /_local/emails``, ``POST /_local/streams/wait``
-(``?timeout=seconds``) and ``POST /_local/schedules/<Function>/<Event>``.
+werkzeug (which moto brings) serves HTTP: its threaded WSGI server reads requests
+(``Content-Length`` or chunked bodies) and writes responses, one thread per
+connection, each connection closed after its response. The listen backlog is 1024
+(the kernel may cap it at ``net.core.somaxconn``): socketserver's default of 5 made a
+burst of 20 connections lose some before ``accept``, where API Gateway takes them all.
 """
 
 from __future__ import annotations
 
 import base64
-import contextlib
 import hashlib
 import json
 import logging
 import os
-import socket
-import threading
 import time
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any, Protocol
 from urllib.parse import parse_qsl, unquote, urlsplit
 
+from werkzeug.serving import WSGIRequestHandler
+from werkzeug.wrappers import Request, Response
+
+from .serving import WsgiApp, WsgiServer
 from .template import ROUTE, FunctionSpec
 
 __all__ = [
-    "TEXT_MEDIA_TYPES",
-    "ApiServer",
-    "HttpRoute",
-    "LocalEndpoints",
-    "Router",
-    "build_http_event",
-    "event_body",
-    "event_path",
-    "is_text_media_type",
-    "routes_from_functions",
-    "translate_response",
-]
+    "TEXT_MEDIA_TYPES", "ApiServer", "HttpRoute", "LocalEndpoints", "Router", "build_http_event", "event_body",
+    "event_path", "is_text_media_type", "routes_from_functions", "translate_response",
+]  # fmt: skip
 
 log = logging.getLogger("localcloud.api")
 
@@ -171,6 +157,14 @@ def event_body(body: bytes, content_type: str | None) -> tuple[str, bool]:
     return base64.b64encode(body).decode("ascii"), True
 
 
+def _joined(pairs: Iterable[tuple[str, str]]) -> dict[str, str]:
+    """Repeated names joined with commas, as API Gateway joins headers and query parameters."""
+    joined: dict[str, str] = {}
+    for name, value in pairs:
+        joined[name] = f"{joined[name]},{value}" if name in joined else value
+    return joined
+
+
 def _trace_header(request_id: str, now: datetime) -> str:
     digest = hashlib.sha256(request_id.encode()).hexdigest()[:24]
     return f"Root=1-{int(now.timestamp()):08x}-{digest}"
@@ -204,19 +198,12 @@ def build_http_event(
     request_id = request_id or _request_id()
     split = urlsplit(target)
     raw_path, raw_query = event_path(split.path), split.query
-    merged: dict[str, str] = {}
-    cookies: list[str] = []
-    for name, value in headers:
-        key = name.lower()
-        if key == "cookie":
-            cookies.extend(part.strip() for part in value.split(";") if part.strip())
-            continue
-        merged[key] = f"{merged[key]},{value}" if key in merged else value
-    merged.setdefault("host", host)
-    merged.setdefault("x-amzn-trace-id", _trace_header(request_id, now))
-    merged.setdefault("x-forwarded-for", source_ip)
-    merged.setdefault("x-forwarded-port", str(port))
-    merged.setdefault("x-forwarded-proto", proto)
+    pairs = [(name.lower(), value) for name, value in headers]
+    cookies = [part.strip() for key, value in pairs if key == "cookie" for part in value.split(";") if part.strip()]
+    merged = _joined((key, value) for key, value in pairs if key != "cookie")
+    added = {"host": host, "x-amzn-trace-id": _trace_header(request_id, now), "x-forwarded-for": source_ip}
+    for key, value in (added | {"x-forwarded-port": str(port), "x-forwarded-proto": proto}).items():
+        merged.setdefault(key, value)
     domain = urlsplit(f"//{host}").hostname or host
     event: dict[str, Any] = {
         "version": "2.0",
@@ -228,10 +215,7 @@ def build_http_event(
         event["cookies"] = cookies
     event["headers"] = merged
     if raw_query:
-        query: dict[str, str] = {}
-        for name, value in parse_qsl(raw_query, keep_blank_values=True):
-            query[name] = f"{query[name]},{value}" if name in query else value
-        event["queryStringParameters"] = query
+        event["queryStringParameters"] = _joined(parse_qsl(raw_query, keep_blank_values=True))
     event["requestContext"] = {
         "accountId": account_id,
         "apiId": api_id,
@@ -259,41 +243,39 @@ def build_http_event(
     return event
 
 
-def translate_response(result: Any) -> tuple[int, list[tuple[str, str]], bytes]:
-    """(status, headers, body) for a handler's return value, as API Gateway would send it."""
+def translate_response(result: Any) -> Response:
+    """The HTTP response for a handler's return value, as API Gateway would send it."""
     if not (isinstance(result, Mapping) and "statusCode" in result):
-        # Payload 2.0: anything without a statusCode is a 200 JSON body.
-        return 200, [("Content-Type", "application/json")], json.dumps(result).encode("utf-8")
+        # payload 2.0: anything without a statusCode is a 200 JSON body
+        return _Response(json.dumps(result), 200, [("Content-Type", "application/json")])
     try:
         status = int(result["statusCode"])
-    except (TypeError, ValueError):
-        return _internal_error()
-    if not 100 <= status <= 599:
-        return _internal_error()
-    headers: list[tuple[str, str]] = []
-    for name, value in (result.get("headers") or {}).items():
-        headers.append((str(name), str(value)))
-    for name, values in (result.get("multiValueHeaders") or {}).items():
-        headers.extend((str(name), str(value)) for value in values)
-    for cookie in result.get("cookies") or []:
-        headers.append(("Set-Cookie", str(cookie)))
-    raw_body = result.get("body")
-    if raw_body is None:
-        body = b""
-    elif result.get("isBase64Encoded"):
-        try:
+        headers = [(str(name), str(value)) for name, value in (result.get("headers") or {}).items()]
+        for name, values in (result.get("multiValueHeaders") or {}).items():
+            headers.extend((str(name), str(value)) for value in values)
+        headers.extend(("Set-Cookie", str(cookie)) for cookie in result.get("cookies") or [])
+        raw_body = result.get("body")
+        if raw_body is None:
+            body = b""
+        elif result.get("isBase64Encoded"):
             body = base64.b64decode(str(raw_body), validate=True)
-        except ValueError:
-            return _internal_error()
-    else:
-        body = (raw_body if isinstance(raw_body, str) else json.dumps(raw_body)).encode("utf-8")
+        else:
+            body = (raw_body if isinstance(raw_body, str) else json.dumps(raw_body)).encode("utf-8")
+    except (TypeError, ValueError):
+        return _json(500, INTERNAL_ERROR)
+    if not 100 <= status <= 599:
+        return _json(500, INTERNAL_ERROR)
     if body and not any(name.lower() == "content-type" for name, _ in headers):
         headers.append(("Content-Type", "text/plain; charset=utf-8"))
-    return status, headers, body
+    return _Response(body, status, headers)
 
 
-def _internal_error() -> tuple[int, list[tuple[str, str]], bytes]:
-    return 500, [("Content-Type", "application/json")], json.dumps(INTERNAL_ERROR).encode()
+class _Response(Response):
+    default_mimetype = None  # no Content-Type unless the function sent one (or a body)
+
+
+def _json(status: int, data: Any) -> Response:
+    return _Response(json.dumps(data, default=str), status, [("Content-Type", "application/json")])
 
 
 # --------------------------------------------------------------------- server
@@ -313,175 +295,80 @@ class LocalEndpoints(Protocol):
     def fire_schedule(self, function_id: str, event_name: str) -> Any: ...
 
 
-class _RequestHandler(BaseHTTPRequestHandler):
-    protocol_version = "HTTP/1.1"
-    server_version = "localcloud"
+class _RequestHandler(WSGIRequestHandler):
+    """werkzeug's handler, handing the app the request target and headers as received
+    (WSGI would drop headers with ``_`` and join repeated ones, cookies included)."""
+
     timeout = 60
-    server: ApiServer
 
-    def do_GET(self) -> None:
-        self._handle()
+    def make_environ(self) -> dict[str, Any]:
+        environ = super().make_environ()
+        environ["localcloud.request"] = (self.path, self.headers.items())
+        return environ
 
-    def do_HEAD(self) -> None:
-        self._handle()
-
-    def do_POST(self) -> None:
-        self._handle()
-
-    def do_PUT(self) -> None:
-        self._handle()
-
-    def do_PATCH(self) -> None:
-        self._handle()
-
-    def do_DELETE(self) -> None:
-        self._handle()
-
-    def do_OPTIONS(self) -> None:
-        self._handle()
-
-    def setup(self) -> None:
-        super().setup()
-        self.server.track(self.connection, open_=True)
-
-    def finish(self) -> None:
-        try:
-            super().finish()
-        finally:
-            self.server.track(self.connection, open_=False)
-
-    def log_message(self, format: str, *args: Any) -> None:
-        log.debug("%s - %s", self.address_string(), format % args)
-
-    def _read_body(self) -> bytes:
-        if "chunked" in (self.headers.get("Transfer-Encoding") or "").lower():
-            chunks = []
-            while True:
-                size = int(self.rfile.readline().split(b";")[0].strip() or b"0", 16)
-                if size == 0:
-                    self.rfile.readline()
-                    break
-                chunks.append(self.rfile.read(size))
-                self.rfile.readline()
-            return b"".join(chunks)
-        length = int(self.headers.get("Content-Length") or 0)
-        return self.rfile.read(length) if length > 0 else b""
-
-    def _handle(self) -> None:
-        started = time.monotonic()
-        body = self._read_body()
-        path = urlsplit(self.path).path
-        if path.startswith("/_local/"):
-            status, headers, payload = self.server.local_endpoint(self.command, self.path, body)
-            route_key = "_local"
-        else:
-            status, headers, payload, route_key = self.server.gateway(self, body)
-        self.send_response(status)
-        for name, value in headers:
-            self.send_header(name, value)
-        self.send_header("Content-Length", str(len(payload)))
-        self.end_headers()
-        if self.command != "HEAD":
-            self.wfile.write(payload)
-        log.info(
-            "%s %s -> %d (%s, %.0f ms)", self.command, self.path, status, route_key, (time.monotonic() - started) * 1000
-        )
+    def log_request(self, code: int | str = "-", size: int | str = "-") -> None:
+        pass  # the app logs each request
 
 
-class ApiServer(ThreadingHTTPServer):
-    """The HTTP API on a local port, one thread per connection.
+class ApiServer(WsgiServer):
+    """The HTTP API on a local port: this WSGI app on werkzeug's threaded server."""
 
-    The listen backlog is 1024 (the kernel may cap it at ``net.core.somaxconn``):
-    socketserver's default of 5 made a burst of 20 connections lose some before
-    ``accept`` (resets and connect timeouts), where API Gateway takes them all."""
-
-    daemon_threads = True
-    allow_reuse_address = True
-    request_queue_size = 1024
-
-    def __init__(
-        self,
-        address: tuple[str, int],
-        *,
-        router: Router,
-        endpoints: LocalEndpoints,
-        account_id: str,
-    ) -> None:
-        super().__init__(address, _RequestHandler)
+    def __init__(self, address: tuple[str, int], *, router: Router, endpoints: LocalEndpoints, account_id: str) -> None:
+        super().__init__(*address, name="localcloud-api", backlog=1024)
         self.router = router
         self.endpoints = endpoints
         self.account_id = account_id
-        self._thread: threading.Thread | None = None
-        self._connections: set[socket.socket] = set()
-        self._connections_lock = threading.Lock()
 
-    def track(self, connection: socket.socket, *, open_: bool) -> None:
-        with self._connections_lock:
-            if open_:
-                self._connections.add(connection)
-            else:
-                self._connections.discard(connection)
+    def start(self, app: WsgiApp | None = None, handler: type[WSGIRequestHandler] = _RequestHandler) -> None:
+        super().start(app or self, handler)
 
-    @property
-    def url(self) -> str:
-        host, port = self.server_address[:2]
-        return f"http://{host!s}:{port}"
-
-    def start(self) -> None:
-        self._thread = threading.Thread(
-            target=self.serve_forever, kwargs={"poll_interval": 0.1}, name="localcloud-api", daemon=True
-        )
-        self._thread.start()
-
-    def stop(self) -> None:
-        self.shutdown()
-        self.server_close()
-        with self._connections_lock:  # idle keep-alive connections: end them
-            for connection in list(self._connections):
-                with contextlib.suppress(OSError):
-                    connection.shutdown(socket.SHUT_RDWR)
-        if self._thread is not None:
-            self._thread.join(timeout=5)
+    def __call__(self, environ: dict[str, Any], start_response: Callable[..., Any]) -> Iterable[bytes]:
+        started = time.monotonic()
+        request = Request(environ)
+        target, headers = environ["localcloud.request"]
+        if urlsplit(target).path.startswith("/_local/"):
+            response, route_key = self.local_endpoint(request), "_local"
+        else:
+            response, route_key = self.gateway(request, target, headers)
+        log.info("%s %s -> %d (%s, %.0f ms)", request.method, target, response.status_code, route_key,
+                 (time.monotonic() - started) * 1000)  # fmt: skip
+        return response(environ, start_response)
 
     # ------------------------------------------------------------ API Gateway
 
-    def gateway(self, request: _RequestHandler, body: bytes) -> tuple[int, list[tuple[str, str]], bytes, str]:
-        path = event_path(urlsplit(request.path).path)  # API Gateway routes the decoded path
-        selected = self.router.select(request.command, path)
+    def gateway(self, request: Request, target: str, headers: Iterable[tuple[str, str]]) -> tuple[Response, str]:
+        selected = self.router.select(request.method, event_path(urlsplit(target).path))  # routes see the decoded path
         request_id = _request_id()
         if selected is None:
-            status, headers, payload = _json(404, NOT_FOUND)
-            return status, [*headers, ("apigw-requestid", request_id)], payload, "-"
-        route, params = selected
-        host, port = self.server_address[:2]
-        event = build_http_event(
-            method=request.command,
-            target=request.path,
-            headers=request.headers.items(),
-            body=body,
-            host=request.headers.get("Host") or f"{host!s}:{port}",
-            source_ip=request.client_address[0],
-            port=int(port),
-            proto="http",
-            route_key=route.route_key,
-            path_parameters=params,
-            account_id=self.account_id,
-            request_id=request_id,
-        )
-        try:
-            result = self.endpoints.invoke(route.function_id, event)
-            status, headers, payload = translate_response(result)
-        except Exception:
-            status, headers, payload = _internal_error()
-        headers.append(("apigw-requestid", request_id))
-        return status, headers, payload, route.function_id
+            response, function_id = _json(404, NOT_FOUND), "-"
+        else:
+            (route, params), function_id = selected, selected[0].function_id
+            host, port = self.bound
+            event = build_http_event(
+                method=request.method,
+                target=target,
+                headers=headers,
+                body=request.get_data(),
+                host=request.headers.get("Host") or f"{host}:{port}",
+                source_ip=request.remote_addr or "",
+                port=port,
+                proto="http",
+                route_key=route.route_key,
+                path_parameters=params,
+                account_id=self.account_id,
+                request_id=request_id,
+            )
+            try:
+                response = translate_response(self.endpoints.invoke(route.function_id, event))
+            except Exception:
+                response = _json(500, INTERNAL_ERROR)
+        response.headers.add("apigw-requestid", request_id)
+        return response, function_id
 
     # ------------------------------------------------------------ /_local/
 
-    def local_endpoint(self, method: str, target: str, body: bytes) -> tuple[int, list[tuple[str, str]], bytes]:
-        split = urlsplit(target)
-        parts = [unquote(part) for part in split.path.strip("/").split("/")][1:]
-        query = dict(parse_qsl(split.query))
+    def local_endpoint(self, request: Request) -> Response:
+        method, parts = request.method, request.path.strip("/").split("/")[1:]
         try:
             if method == "GET" and parts == ["health"]:
                 return _json(200, self.endpoints.health())
@@ -489,20 +376,15 @@ class ApiServer(ThreadingHTTPServer):
                 return _json(200, self.endpoints.emails_json())
             if method == "POST" and parts == ["streams", "wait"]:
                 try:
-                    self.endpoints.wait_for_streams(timeout=float(query.get("timeout", 10)))
+                    self.endpoints.wait_for_streams(timeout=float(request.args.get("timeout", 10)))
                 except TimeoutError as exc:
                     return _json(504, {"idle": False, "message": str(exc)})
                 return _json(200, {"idle": True})
             if method == "POST" and len(parts) == 3 and parts[0] == "schedules":
-                result = self.endpoints.fire_schedule(parts[1], parts[2])
-                return _json(200, {"result": result})
+                return _json(200, {"result": self.endpoints.fire_schedule(parts[1], parts[2])})
         except KeyError as exc:
             return _json(404, {"message": str(exc)})
         except Exception as exc:
-            log.exception("local endpoint %s %s failed", method, target)
+            log.exception("local endpoint %s %s failed", method, request.path)
             return _json(500, {"message": repr(exc)})
-        return _json(404, {"message": f"no local endpoint {method} {split.path}"})
-
-
-def _json(status: int, data: Any) -> tuple[int, list[tuple[str, str]], bytes]:
-    return status, [("Content-Type", "application/json")], json.dumps(data, default=str).encode("utf-8")
+        return _json(404, {"message": f"no local endpoint {method} {request.path}"})

@@ -22,6 +22,7 @@ import threading
 import time
 import uuid
 from collections.abc import Callable, Mapping
+from datetime import UTC, datetime
 from pathlib import Path
 from types import TracebackType
 from typing import Any
@@ -470,7 +471,7 @@ class LocalCloud:
             self._scheduler = None
 
     def _fire_job(self, job: ScheduledJob, event: Any) -> Any:
-        log.info("schedule %s.%s fired (%s)", job.function_id, job.event_name, job.expression_text)
+        log.info("schedule %s fired (%s)", job.key, job.expression_text)
         return self.invoke(job.function_id, event)
 
     def _schedule_exhausted(self, job: ScheduledJob, event: Any, error: Exception, invocations: int) -> None:
@@ -494,7 +495,7 @@ class LocalCloud:
         if destination_url is not None:
             record = {
                 "version": "1.0",
-                "timestamp": _utcnow().isoformat(timespec="milliseconds").replace("+00:00", "Z"),
+                "timestamp": datetime.now(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z"),
                 "requestContext": {
                     "requestId": request_id,
                     "functionArn": f"{runtime.arn}:$LATEST",
@@ -507,10 +508,10 @@ class LocalCloud:
             }
             self.client("sqs").send_message(QueueUrl=destination_url, MessageBody=json.dumps(record))
             sent.append(str(job.on_failure_arn))
-        if sent:
-            log.warning("schedule %s.%s failed %d times; sent to %s", *job_name(job), invocations, ", ".join(sent))
-        else:
-            log.error("schedule %s.%s failed %d times; no dead-letter queue", *job_name(job), invocations)
+        where = f"sent to {', '.join(sent)}" if sent else "no dead-letter queue"
+        log.log(
+            logging.WARNING if sent else logging.ERROR, "schedule %s failed %d times; %s", job.key, invocations, where
+        )
 
     def fire_schedule(self, function_id: str, event_name: str) -> Any:
         """Fire one schedule now (synchronously, no retries); returns the handler's result."""
@@ -518,7 +519,7 @@ class LocalCloud:
         if job is None:
             known = ", ".join(f"{f}/{e}" for f, e in self._jobs) or "none"
             raise KeyError(f"no schedule {function_id}/{event_name} (known: {known})")
-        event = job.event(region=self.region, account_id=self.template.account_id, fired_at=_utcnow())
+        event = job.event(region=self.region, account_id=self.template.account_id, fired_at=datetime.now(UTC))
         return self.invoke(function_id, event)
 
     @property
@@ -529,12 +530,12 @@ class LocalCloud:
 
     def _start_api(self) -> None:
         router = Router(routes_from_functions(self.template.functions.values()))
+        self._api = ApiServer(self._api_address, router=router, endpoints=self, account_id=self.template.account_id)
         try:
-            self._api = ApiServer(self._api_address, router=router, endpoints=self, account_id=self.template.account_id)
+            self._api.start()
         except OSError as exc:
-            host, port = self._api_address
-            raise LocalCloudError(f"cannot start the HTTP API on {host}:{port}: {exc}") from exc
-        self._api.start()
+            self._api = None
+            raise LocalCloudError("cannot start the HTTP API on {}:{}: {}".format(*self._api_address, exc)) from exc
 
     def _stop_api(self) -> None:
         if self._api is not None:
@@ -641,22 +642,11 @@ class LocalCloud:
             },
             "streams": {consumer.name: vars(consumer.stats) for consumer in self._consumers},
             "schedules": {
-                f"{job.function_id}.{job.event_name}": {
-                    "expression": job.expression_text,
-                    "next": None
-                    if next_fire.get(f"{job.function_id}.{job.event_name}") is None
-                    else next_fire[f"{job.function_id}.{job.event_name}"].isoformat(),  # type: ignore[union-attr]
-                }
+                job.key: {"expression": job.expression_text, "next": _isoformat(next_fire.get(job.key))}
                 for job in self._jobs.values()
             },
         }
 
 
-def job_name(job: ScheduledJob) -> tuple[str, str]:
-    return job.function_id, job.event_name
-
-
-def _utcnow() -> Any:
-    from datetime import UTC, datetime
-
-    return datetime.now(UTC)
+def _isoformat(moment: datetime | None) -> str | None:
+    return None if moment is None else moment.isoformat()

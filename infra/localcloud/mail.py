@@ -14,7 +14,6 @@ import email.policy
 import json
 import re
 import threading
-from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from email.message import EmailMessage
@@ -41,17 +40,15 @@ class CapturedEmail:
     extra: dict[str, Any] = field(default_factory=dict)
 
     def as_dict(self) -> dict[str, Any]:
-        return {
+        head = {
             "id": self.id,
             "from": self.sender,
             "to": self.to,
             "cc": self.cc,
             "bcc": self.bcc,
             "subject": self.subject,
-            "path": str(self.path),
-            "captured_at": self.captured_at,
-            "kind": self.kind,
         }
+        return {**head, "path": str(self.path), "captured_at": self.captured_at, "kind": self.kind}
 
     def message(self) -> EmailMessage:
         """The captured file, parsed."""
@@ -67,19 +64,10 @@ class CapturedEmail:
         return "" if part is None else str(part.get_content())
 
 
-def _backends() -> Iterator[Any]:
-    from moto.ses.models import ses_backends
-
-    for account_backends in list(ses_backends.values()):
-        yield from list(account_backends.values())
-
-
 def _addresses(value: Any) -> list[str]:
     if not value:
         return []
-    if isinstance(value, str):
-        return [value]
-    return [str(item) for item in value]
+    return [value] if isinstance(value, str) else [str(item) for item in value]
 
 
 class MailCapture:
@@ -103,121 +91,75 @@ class MailCapture:
 
     def sync(self) -> list[CapturedEmail]:
         """Capture every message sent since the last call; returns all captured so far."""
+        from moto.ses.models import ses_backends
+
         with self._moto_lock:
-            pending = [message for backend in _backends() for message in list(backend.sent_messages)]
+            backends = [backend for account in list(ses_backends.values()) for backend in list(account.values())]
+            pending = [message for backend in backends for message in list(backend.sent_messages)]
         with self._lock:
             for message in pending:
                 key = str(getattr(message, "id", None) or id(message))
-                if key in self._seen:
-                    continue
-                self._seen.add(key)
-                self._emails.extend(self._write(message))
+                if key not in self._seen:
+                    self._seen.add(key)
+                    self._emails.extend(self._write(message, datetime.now(UTC)))
             return list(self._emails)
 
-    # ------------------------------------------------------------ writing
-
-    def _write(self, message: Any) -> list[CapturedEmail]:
-        now = datetime.now(UTC)
+    def _write(self, message: Any, now: datetime) -> list[CapturedEmail]:
         if hasattr(message, "raw_data"):
             return [self._write_raw(message, now)]
         if hasattr(message, "body") and hasattr(message, "subject"):
-            return [self._write_simple(message, now)]
+            destinations = message.destinations or {}
+            to, cc, bcc = (_addresses(destinations.get(f"{kind}Addresses")) for kind in ("To", "Cc", "Bcc"))
+            captured = self._captured(message.id, message.source, to, cc, bcc, message.subject or "", now=now)
+            body = str(message.body or "")
+            headers = {"Message-ID": f"<{message.id}@email.amazonses.com>", "X-SES-Message-ID": message.id}
+            return [self._write_eml(captured, body, "html" if _HTML.search(body) else "plain", headers)]
         if hasattr(message, "template"):
-            return [self._write_template(message, now)]
+            message_id = getattr(message, "id", None) or "-".join(getattr(message, "ids", []) or ["template"])
+            destinations = message.destinations
+            if isinstance(destinations, dict):
+                to = _addresses(destinations.get("ToAddresses"))
+            else:
+                each = [(entry.get("Destination") or {}).get("ToAddresses") for entry in destinations or []]
+                to = [address for addresses in each for address in _addresses(addresses)]
+            subject = f"[SES template {message.template}]"
+            captured = self._captured(message_id, message.source, to, [], [], subject, now=now, kind="template")
+            text = f"Template: {message.template}\nTemplate data:\n{_pretty(message.template_data)}\n"
+            return [self._write_eml(captured, text, "plain", {"X-SES-Template": str(message.template)})]
         return []
 
-    def _path(self, message_id: str) -> Path:
-        self.directory.mkdir(parents=True, exist_ok=True)
+    def _captured(self, message_id: str, sender: str, *fields: Any, now: datetime, **more: Any) -> CapturedEmail:
         safe = re.sub(r"[^A-Za-z0-9._-]", "_", message_id)
-        return self.directory / f"{len(self._emails) + 1:04d}-{safe}.eml"
+        path = self.directory / f"{len(self._emails) + 1:04d}-{safe}.eml"
+        self.directory.mkdir(parents=True, exist_ok=True)
+        return CapturedEmail(message_id, sender, *fields, path=path, captured_at=now.isoformat(), **more)
 
-    def _write_simple(self, message: Any, now: datetime) -> CapturedEmail:
-        destinations = message.destinations or {}
-        to = _addresses(destinations.get("ToAddresses"))
-        cc = _addresses(destinations.get("CcAddresses"))
-        bcc = _addresses(destinations.get("BccAddresses"))
-        body = str(message.body or "")
+    def _write_eml(self, captured: CapturedEmail, text: str, subtype: str, headers: dict[str, str]) -> CapturedEmail:
         msg = EmailMessage(policy=email.policy.SMTP)
-        msg["From"] = message.source
-        if to:
-            msg["To"] = ", ".join(to)
-        if cc:
-            msg["Cc"] = ", ".join(cc)
-        if bcc:
-            msg["Bcc"] = ", ".join(bcc)
-        msg["Subject"] = message.subject or ""
-        msg["Date"] = format_datetime(now)
-        msg["Message-ID"] = f"<{message.id}@email.amazonses.com>"
-        msg["X-SES-Message-ID"] = message.id
-        msg.set_content(body, subtype="html" if _HTML.search(body) else "plain")
-        path = self._path(message.id)
-        path.write_bytes(msg.as_bytes())
-        return CapturedEmail(
-            id=message.id,
-            sender=message.source,
-            to=to,
-            cc=cc,
-            bcc=bcc,
-            subject=message.subject or "",
-            path=path,
-            captured_at=now.isoformat(),
-        )
+        msg["From"] = captured.sender
+        for name, addresses in (("To", captured.to), ("Cc", captured.cc), ("Bcc", captured.bcc)):
+            if addresses:
+                msg[name] = ", ".join(addresses)
+        msg["Subject"] = captured.subject
+        msg["Date"] = format_datetime(datetime.fromisoformat(captured.captured_at))
+        for name, value in headers.items():
+            msg[name] = value
+        msg.set_content(text, subtype=subtype)
+        captured.path.write_bytes(msg.as_bytes())
+        return captured
 
     def _write_raw(self, message: Any, now: datetime) -> CapturedEmail:
         raw = message.raw_data
         data = raw if isinstance(raw, bytes) else str(raw).encode("utf-8")
-        path = self._path(message.id)
-        path.write_bytes(data)
         parsed = email.message_from_bytes(data, policy=email.policy.default)
-        to = [formatted for _, formatted in getaddresses([str(v) for v in parsed.get_all("To", [])])]
-        cc = [formatted for _, formatted in getaddresses([str(v) for v in parsed.get_all("Cc", [])])]
-        bcc = [formatted for _, formatted in getaddresses([str(v) for v in parsed.get_all("Bcc", [])])]
-        if not to:
-            to = _addresses(message.destinations)
-        return CapturedEmail(
-            id=message.id,
-            sender=str(parsed.get("From") or message.source or ""),
-            to=to,
-            cc=cc,
-            bcc=bcc,
-            subject=str(parsed.get("Subject") or ""),
-            path=path,
-            captured_at=now.isoformat(),
-            kind="raw",
+        to, cc, bcc = (
+            [a for _, a in getaddresses([str(v) for v in parsed.get_all(h, [])])] for h in ("To", "Cc", "Bcc")
         )
-
-    def _write_template(self, message: Any, now: datetime) -> CapturedEmail:
-        message_id = getattr(message, "id", None) or "-".join(getattr(message, "ids", []) or ["template"])
-        destinations = message.destinations
-        if isinstance(destinations, dict):
-            to = _addresses(destinations.get("ToAddresses"))
-        else:
-            to = [
-                address
-                for entry in destinations or []
-                for address in _addresses((entry.get("Destination") or {}).get("ToAddresses"))
-            ]
-        msg = EmailMessage(policy=email.policy.SMTP)
-        msg["From"] = message.source
-        if to:
-            msg["To"] = ", ".join(to)
-        msg["Subject"] = f"[SES template {message.template}]"
-        msg["Date"] = format_datetime(now)
-        msg["X-SES-Template"] = str(message.template)
-        msg.set_content(f"Template: {message.template}\nTemplate data:\n{_pretty(message.template_data)}\n")
-        path = self._path(message_id)
-        path.write_bytes(msg.as_bytes())
-        return CapturedEmail(
-            id=message_id,
-            sender=message.source,
-            to=to,
-            cc=[],
-            bcc=[],
-            subject=str(msg["Subject"]),
-            path=path,
-            captured_at=now.isoformat(),
-            kind="template",
-        )
+        sender, subject = str(parsed.get("From") or message.source or ""), str(parsed.get("Subject") or "")
+        to = to or _addresses(message.destinations)
+        captured = self._captured(message.id, sender, to, cc, bcc, subject, now=now, kind="raw")
+        captured.path.write_bytes(data)
+        return captured
 
 
 def _pretty(data: Any) -> str:

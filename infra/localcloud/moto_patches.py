@@ -1,57 +1,30 @@
-"""Four changes to moto 5.2's DynamoDB, so that it costs what a request touches, rolls a
-cancelled transaction back in place and writes the stream records DynamoDB writes.
+"""Changes to moto 5.2's DynamoDB, so that it rolls a cancelled transaction back in place,
+writes the stream records DynamoDB writes and costs what a request touches.
 
 The local cloud runs moto with them (``LocalCloud`` installs them for as long as it
 runs); the simulation and the benchmarks use them too. ``tests/integration/
 test_moto_patches.py`` checks that every request answers as moto itself does.
+``docs/moto-upstream.md`` reports each to moto (what moto does, what AWS does, a
+reproduction, the fix), so that each can be dropped once moto fixes it:
 
-**Transactions.** moto backs up a whole table before a transaction (``copy.deepcopy``
-of the table, its items *and its stream records*, once per transaction item) and, when
-the transaction is cancelled, puts the copy in the table's place. Two consequences:
-
-- every transaction costs the size of the table and its stream history, so a local
-  cloud that has taken a few thousand writes answers in seconds, and a simulated day
-  becomes quadratic;
-- a stream reader holding a shard iterator keeps reading the *discarded* table's
-  stream: it sees the cancelled transaction's records (moto appended them before the
-  condition failed) and numbers them like the real records that come next, so a
-  consumer that reopens after them skips as many real records.
-
-:func:`patched_moto` keeps moto's transaction code and only swaps the backup: the items
-the transaction names are copied before it runs, and on any error they are put back and
-the stream records it appended are dropped, in the same table object. Each item appears
-at most once in a transaction (moto enforces it), so this restores exactly what the
-table-wide copy would have, and an open iterator never sees a cancelled write.
-
-**Streams.** moto's stream differs from DynamoDB's in two ways, both fixed where moto
-writes the record (``StreamShard.add``):
-
-- an UpdateItem that creates an item first puts the bare keys (a keys-only INSERT
-  record) and then applies the update (a second INSERT, with the whole item).
-  DynamoDB writes one INSERT. The keys-only record is not written; and should the
-  update fail after moto put the keys (an item grown past 400 KB), the keys-only item
-  is removed too, as DynamoDB writes nothing for a failed update;
-- a write that changes nothing (a Put of the same item, an Update that sets what is
-  there) yields a MODIFY with equal images. DynamoDB writes no record for it. Equal
-  means equal as DynamoDB compares values: numbers by value (``1.50`` is ``1.5``),
-  sets regardless of order.
-
-Sequence numbers stay contiguous, because a record that is not written never takes one.
-
-**Queries.** moto's ``Table.query`` starts from ``all_items()``, every item of the table
-sorted with ``DynamoType`` comparisons, then keeps those of the partition (or of the
-index partition) and sorts them again. During a query it is given only the candidates
-that can match, unsorted: the partition's items for a table query, the items whose
-index hash key has the queried value for an index query. The second sort (range key;
-for an index, index keys then table keys) is a total order, so results and pages are
-the same.
-
-**Responses.** moto serialises every response by walking botocore's output shape member
-by member; for a query of a busy order partition that costs more than the query. The
-data-plane results of DynamoDB and its stream (``FAST_OPERATIONS``) are already
-JSON-shaped dicts, so they are dumped directly: top-level keys outside the output shape
-and ``None`` values are dropped and timestamps become epoch seconds with millisecond
-precision, as the serializer does. Anything else goes the slow way.
+1. **Transactions.** moto backs up a whole table before a transaction (a deep copy of
+   the table, its items and its stream records, once per transaction item) and, when
+   it is cancelled, swaps the copy in: every transaction costs the table's size, and a
+   stream iterator held meanwhile reads the discarded table's stream, cancelled writes
+   included, numbered like the real ones that follow. Here only the items the
+   transaction names are copied, and on any error they are put back and the stream
+   records it appended dropped, in the same table object.
+2. **Streams.** An UpdateItem that creates an item writes a keys-only INSERT before the
+   real one (and leaves the keys-only item when the update then fails); a write that
+   changes nothing yields a MODIFY with equal images (equal as DynamoDB compares values:
+   numbers by value, sets regardless of order). DynamoDB writes neither. Sequence
+   numbers stay contiguous: a record not written never takes one.
+3. **Queries** are given only the candidates that can match (the partition's items, or
+   those with the queried index hash key) instead of the whole table sorted; the final
+   sort is a total order, so results and pages are the same.
+4. **Responses** of the data-plane operations (``FAST_OPERATIONS``) are dumped as JSON
+   directly (the output shape's members, no ``None``, timestamps as epoch seconds with
+   millisecond precision, as the serializer does) instead of member by member.
 """
 
 from __future__ import annotations
@@ -278,6 +251,13 @@ def _execute_result(self: ActionResult, context: Any) -> Any:
 
 # ---------------------------------------------------------------- switch
 
+_PATCHES = [
+    (ddb_models.DynamoDBBackend, "transact_write_items", _original_transact, _transact_write_items),
+    (ddb_models.DynamoDBBackend, "update_item", _original_update, _update_item),
+    (StreamShard, "add", _original_stream_add, _stream_add),
+    (Table, "query", _original_query, _query),
+    (ActionResult, "execute_result", _original_execute, _execute_result),
+]
 _lock = threading.Lock()
 _depth = 0
 
@@ -290,11 +270,8 @@ def patched_moto() -> Iterator[None]:
     global _depth
     with _lock:
         if _depth == 0:
-            ddb_models.DynamoDBBackend.transact_write_items = _transact_write_items  # type: ignore[method-assign]
-            ddb_models.DynamoDBBackend.update_item = _update_item  # type: ignore[method-assign]
-            StreamShard.add = _stream_add  # type: ignore[method-assign]
-            Table.query = _query  # type: ignore[method-assign]
-            ActionResult.execute_result = _execute_result  # type: ignore[method-assign]
+            for owner, name, _, patched in _PATCHES:
+                setattr(owner, name, patched)
         _depth += 1
     try:
         yield
@@ -302,8 +279,5 @@ def patched_moto() -> Iterator[None]:
         with _lock:
             _depth -= 1
             if _depth == 0:
-                ddb_models.DynamoDBBackend.transact_write_items = _original_transact  # type: ignore[method-assign]
-                ddb_models.DynamoDBBackend.update_item = _original_update  # type: ignore[method-assign]
-                StreamShard.add = _original_stream_add  # type: ignore[method-assign]
-                Table.query = _original_query  # type: ignore[method-assign]
-                ActionResult.execute_result = _original_execute  # type: ignore[method-assign]
+                for owner, name, original, _ in _PATCHES:
+                    setattr(owner, name, original)

@@ -27,15 +27,9 @@ from typing import Any
 from .template import FunctionSpec
 
 __all__ = [
-    "FunctionRuntime",
-    "Handler",
-    "HandlerLoadError",
-    "HandlerNotFound",
-    "LambdaContext",
-    "ModuleSandbox",
-    "check_handler_module",
-    "load_handler",
-]
+    "FunctionRuntime", "Handler", "HandlerLoadError", "HandlerNotFound", "LambdaContext", "ModuleSandbox",
+    "check_handler_module", "load_handler",
+]  # fmt: skip
 
 log = logging.getLogger("localcloud")
 
@@ -96,10 +90,9 @@ class ModuleSandbox:
                 self._saved_modules[name] = sys.modules.pop(name)
 
     def close(self) -> None:
-        for root in self._roots:
-            for name, module in list(sys.modules.items()):
-                if _module_under(module, root):
-                    del sys.modules[name]
+        for name, module in list(sys.modules.items()):
+            if any(_module_under(module, root) for root in self._roots):
+                del sys.modules[name]
         sys.modules.update(self._saved_modules)
         self._saved_modules.clear()
         self._roots.clear()
@@ -152,13 +145,6 @@ def load_handler(spec: FunctionSpec) -> Handler:
     return handler  # type: ignore[no-any-return]
 
 
-def _missing_handler(error: HandlerLoadError) -> Handler:
-    def handler(event: Any, context: Any) -> Any:
-        raise error
-
-    return handler
-
-
 class FunctionRuntime:
     """One function of the template: its handler and how to invoke it."""
 
@@ -178,9 +164,7 @@ class FunctionRuntime:
         self.region = region
         self.account_id = account_id
         self.load_error = load_error
-        self._default_handler: Handler = handler or _missing_handler(
-            load_error or HandlerNotFound(f"{spec.logical_id}: no handler")
-        )
+        self._default_handler = handler
         self._override: Handler | None = None
         # One execution environment: Lambda hands an environment one event at a time, and
         # handler modules rely on it (powertools' resolver keeps the current request on its
@@ -194,7 +178,10 @@ class FunctionRuntime:
 
     @property
     def handler(self) -> Handler:
-        return self._override or self._default_handler
+        handler = self._override or self._default_handler
+        if handler is None:
+            raise self.load_error or HandlerNotFound(f"{self.logical_id}: no handler")
+        return handler
 
     def override(self, handler: Handler | None) -> None:
         """Replace the handler (``None`` restores the template's)."""
@@ -221,10 +208,6 @@ class FunctionRuntime:
                 raise
             elapsed = time.monotonic() - started
         if elapsed > self.spec.timeout:
-            log.warning(
-                "%s ran %.1f s, longer than its Timeout of %d s: Lambda would have stopped it",
-                self.logical_id,
-                elapsed,
-                self.spec.timeout,
-            )
+            log.warning("%s ran %.1f s, longer than its Timeout of %d s: Lambda would have stopped it",
+                        self.logical_id, elapsed, self.spec.timeout)  # fmt: skip
         return result

@@ -9,7 +9,9 @@ envelope when there is no ``Input``.
 Expressions: ``rate(N minute|minutes|hour|hours|day|days)``, AWS six-field
 ``cron(minutes hours day-of-month month day-of-week year)`` (``*`` ``,`` ``-`` ``/``
 ``?`` ``L`` ``W`` ``#``, month and weekday names, 1 = Sunday) and
-``at(yyyy-mm-ddThh:mm:ss)``. ``ScheduleExpressionTimezone`` is honoured.
+``at(yyyy-mm-ddThh:mm:ss)``. ``ScheduleExpressionTimezone`` is honoured. Nothing
+installed computes AWS's firings: cfn-lint only checks the syntax, and dateutil's
+``rrule`` has no ``W``/``LW`` and no year field (docs/decisions.md).
 
 A speed factor makes time pass faster for the scheduler (``speed=60``: a
 ``rate(5 minutes)`` schedule fires every 5 real seconds, a daily cron job about
@@ -34,28 +36,19 @@ from zoneinfo import ZoneInfo
 from .template import EventSpec
 
 __all__ = [
-    "AtExpression",
-    "CronExpression",
-    "RateExpression",
-    "ScheduleExpression",
-    "ScheduledJob",
-    "Scheduler",
+    "AtExpression", "CronExpression", "RateExpression", "ScheduleExpression", "ScheduledJob", "Scheduler",
     "parse_schedule_expression",
-]
+]  # fmt: skip
 
 log = logging.getLogger("localcloud")
 
-_MONTHS = {name: index for index, name in enumerate(calendar.month_abbr) if name}
-_MONTHS = {name.upper(): index for name, index in _MONTHS.items()}
-_WEEKDAYS = {name: index + 1 for index, name in enumerate(["SUN", "MON", "TUE", "WED", "THU", "FRI", "SAT"])}
+_MONTHS = {name.upper(): index for index, name in enumerate(calendar.month_abbr) if name}
+_WEEKDAYS = {name: index for index, name in enumerate(["SUN", "MON", "TUE", "WED", "THU", "FRI", "SAT"], 1)}
 _RATE_UNITS = {"minute": 60, "hour": 3600, "day": 86400}
 
 
 class ScheduleExpressionError(ValueError):
     """An expression EventBridge would reject."""
-
-
-# --------------------------------------------------------------------- rate / at
 
 
 @dataclass(frozen=True)
@@ -70,18 +63,14 @@ class RateExpression:
         value, unit = int(match.group(1)), match.group(2)
         if value <= 0:
             raise ScheduleExpressionError(f"rate({body}): the value must be positive")
-        singular = not unit.endswith("s")
-        if singular != (value == 1):
+        if unit.endswith("s") == (value == 1):
             raise ScheduleExpressionError(f"rate({body}): use '1 {unit.rstrip('s')}' or 'N {unit.rstrip('s')}s'")
         return cls(value * _RATE_UNITS[unit.rstrip("s")])
 
     def next_after(self, moment: datetime, start: datetime) -> datetime | None:
         """The first firing after ``moment`` of a rate started at ``start`` (fires at start + k*period)."""
         period = timedelta(seconds=self.seconds)
-        if moment < start:
-            return start + period
-        elapsed = (moment - start) // period
-        return start + (elapsed + 1) * period
+        return start + (max(0, (moment - start) // period) + 1) * period
 
 
 @dataclass(frozen=True)
@@ -103,40 +92,20 @@ class AtExpression:
 # --------------------------------------------------------------------- cron
 
 
-@dataclass(frozen=True)
-class _DayRule:
-    """Day-of-month or day-of-week rule (one of them is always '?')."""
-
-    days: frozenset[int] = frozenset()  # plain values (dom 1-31 / dow 1-7)
-    last_day: bool = False  # dom L
-    last_weekday_of_month: bool = False  # dom LW
-    nearest_weekday: frozenset[int] = frozenset()  # dom nW
-    last_of_weekday: frozenset[int] = frozenset()  # dow nL
-    nth_weekday: frozenset[tuple[int, int]] = frozenset()  # dow n#k
-
-
-def _parse_values(field: str, low: int, high: int, names: Mapping[str, int] | None = None) -> set[int]:
+def _values(field: str, low: int, high: int, names: Mapping[str, int] | None = None) -> frozenset[int]:
     def value(token: str) -> int:
         token = token.upper()
         if names and token in names:
             return names[token]
-        if not token.isdigit():
-            raise ScheduleExpressionError(f"invalid value {token!r}")
-        number = int(token)
-        if not low <= number <= high:
-            raise ScheduleExpressionError(f"{number} is outside {low}-{high}")
-        return number
+        if not token.isdigit() or not low <= int(token) <= high:
+            raise ScheduleExpressionError(f"invalid value {token!r} (expected {low}-{high})")
+        return int(token)
 
     result: set[int] = set()
     for part in field.split(","):
-        if not part:
-            raise ScheduleExpressionError(f"empty list item in {field!r}")
         base, _, step_text = part.partition("/")
-        step = 1
-        if step_text:
-            if not step_text.isdigit() or int(step_text) == 0:
-                raise ScheduleExpressionError(f"invalid step in {part!r}")
-            step = int(step_text)
+        if not part or (step_text and (not step_text.isdigit() or int(step_text) == 0)):
+            raise ScheduleExpressionError(f"invalid list item or step {part!r} in {field!r}")
         if base == "*":
             start, end = low, high
         elif "-" in base:
@@ -147,18 +116,60 @@ def _parse_values(field: str, low: int, high: int, names: Mapping[str, int] | No
         else:
             start = value(base)
             end = high if step_text else start
-        result.update(range(start, end + 1, step))
-    return result
+        result.update(range(start, end + 1, int(step_text or 1)))
+    return frozenset(result)
+
+
+def _last(day: date) -> int:
+    return calendar.monthrange(day.year, day.month)[1]
+
+
+def _nearest_weekday(day: date, number: int) -> date:
+    """The weekday nearest to day ``number`` of ``day``'s month, not leaving the month (cron 'W')."""
+    wanted = day.replace(day=number)
+    if wanted.weekday() == 5:  # Saturday -> Friday, or Monday if the 1st
+        return wanted - timedelta(days=1) if number > 1 else wanted + timedelta(days=2)
+    if wanted.weekday() == 6:  # Sunday -> Monday, or Friday if the last day
+        return wanted + timedelta(days=1) if number < _last(day) else wanted - timedelta(days=2)
+    return wanted
+
+
+def _aws_weekday(day: date) -> int:
+    return (day.weekday() + 1) % 7 + 1  # Monday=0 -> 2 ... Sunday=6 -> 1
+
+
+def _day_of_month(field: str) -> Callable[[date], bool]:
+    upper = field.upper()
+    if upper == "L":
+        return lambda day: day.day == _last(day)
+    if upper == "LW":
+        return lambda day: day == _nearest_weekday(day, _last(day))
+    if match := re.fullmatch(r"(\d+)W", upper):
+        number = next(iter(_values(match.group(1), 1, 31)))
+        return lambda day: day == _nearest_weekday(day, min(number, _last(day)))
+    days = _values(field, 1, 31)
+    return lambda day: day.day in days
+
+
+def _day_of_week(field: str) -> Callable[[date], bool]:
+    upper = "7" if field.upper() == "L" else field.upper()
+    if match := re.fullmatch(r"(\w+)L", upper):  # the last such weekday of the month
+        weekdays = _values(match.group(1), 1, 7, _WEEKDAYS)
+        return lambda day: _aws_weekday(day) in weekdays and day.day + 7 > _last(day)
+    if match := re.fullmatch(r"(\w+)#([1-5])", upper):  # the n-th such weekday of the month
+        weekday, nth = next(iter(_values(match.group(1), 1, 7, _WEEKDAYS))), int(match.group(2))
+        return lambda day: _aws_weekday(day) == weekday and (day.day - 1) // 7 + 1 == nth
+    weekdays = _values(upper, 1, 7, _WEEKDAYS)
+    return lambda day: _aws_weekday(day) in weekdays
 
 
 @dataclass(frozen=True)
 class CronExpression:
-    minutes: frozenset[int]
-    hours: frozenset[int]
+    minutes: tuple[int, ...]
+    hours: tuple[int, ...]
     months: frozenset[int]
     years: frozenset[int]
-    day_of_month: _DayRule | None  # None when '?'
-    day_of_week: _DayRule | None  # None when '?'
+    matches_day: Callable[[date], bool]  # the day-of-month or the day-of-week rule (the other is '?')
 
     @classmethod
     def parse(cls, body: str) -> CronExpression:
@@ -172,100 +183,32 @@ class CronExpression:
             raise ScheduleExpressionError(f"cron({body}): exactly one of day-of-month and day-of-week must be '?'")
         try:
             return cls(
-                minutes=frozenset(_parse_values(minute, 0, 59)),
-                hours=frozenset(_parse_values(hour, 0, 23)),
-                months=frozenset(_parse_values(month, 1, 12, _MONTHS)),
-                years=frozenset(_parse_values(year, 1970, 2199)),
-                day_of_month=None if dom == "?" else cls._parse_dom(dom),
-                day_of_week=None if dow == "?" else cls._parse_dow(dow),
+                minutes=tuple(sorted(_values(minute, 0, 59))),
+                hours=tuple(sorted(_values(hour, 0, 23))),
+                months=_values(month, 1, 12, _MONTHS),
+                years=_values(year, 1970, 2199),
+                matches_day=_day_of_week(dow) if dom == "?" else _day_of_month(dom),
             )
         except ScheduleExpressionError as exc:
             raise ScheduleExpressionError(f"cron({body}): {exc}") from None
 
-    @staticmethod
-    def _parse_dom(field: str) -> _DayRule:
-        upper = field.upper()
-        if upper == "L":
-            return _DayRule(last_day=True)
-        if upper == "LW":
-            return _DayRule(last_weekday_of_month=True)
-        match = re.fullmatch(r"(\d+)W", upper)
-        if match:
-            day = int(match.group(1))
-            if not 1 <= day <= 31:
-                raise ScheduleExpressionError(f"{field}: day {day} is outside 1-31")
-            return _DayRule(nearest_weekday=frozenset({day}))
-        return _DayRule(days=frozenset(_parse_values(field, 1, 31)))
-
-    @staticmethod
-    def _parse_dow(field: str) -> _DayRule:
-        upper = field.upper()
-        if upper == "L":
-            return _DayRule(days=frozenset({7}))
-        match = re.fullmatch(r"(\w+)L", upper)
-        if match:
-            return _DayRule(last_of_weekday=frozenset(_parse_values(match.group(1), 1, 7, _WEEKDAYS)))
-        match = re.fullmatch(r"(\w+)#([1-5])", upper)
-        if match:
-            weekday = next(iter(_parse_values(match.group(1), 1, 7, _WEEKDAYS)))
-            return _DayRule(nth_weekday=frozenset({(weekday, int(match.group(2)))}))
-        return _DayRule(days=frozenset(_parse_values(field, 1, 7, _WEEKDAYS)))
-
-    def matches_day(self, day: date) -> bool:
-        if day.year not in self.years or day.month not in self.months:
-            return False
-        last = calendar.monthrange(day.year, day.month)[1]
-        aws_weekday = (day.weekday() + 1) % 7 + 1  # Monday=0 -> 2 ... Sunday=6 -> 1
-        if self.day_of_month is not None:
-            rule = self.day_of_month
-            if rule.last_day:
-                return day.day == last
-            if rule.last_weekday_of_month:
-                return day == _nearest_weekday(day.year, day.month, last)
-            if rule.nearest_weekday:
-                return any(day == _nearest_weekday(day.year, day.month, min(n, last)) for n in rule.nearest_weekday)
-            return day.day in rule.days
-        rule = self.day_of_week  # type: ignore[assignment]
-        assert rule is not None
-        if rule.last_of_weekday:
-            return aws_weekday in rule.last_of_weekday and day.day + 7 > last
-        if rule.nth_weekday:
-            return any(aws_weekday == wd and (day.day - 1) // 7 + 1 == n for wd, n in rule.nth_weekday)
-        return aws_weekday in rule.days
-
     def next_after(self, moment: datetime, start: datetime | None = None) -> datetime | None:
         """The first firing strictly after ``moment`` (an aware datetime, in the schedule's zone)."""
-        tz = moment.tzinfo
-        floor = moment.replace(second=0, microsecond=0)
-        day = floor.date()
-        hours, minutes = sorted(self.hours), sorted(self.minutes)
-        max_year = max(self.years)
-        while day.year <= max_year:
+        day = moment.date()
+        while day.year <= max(self.years):
             if day.year not in self.years:
                 day = date(day.year + 1, 1, 1)
-                continue
-            if day.month not in self.months:
+            elif day.month not in self.months:
                 day = date(day.year + (day.month == 12), day.month % 12 + 1, 1)
-                continue
-            if self.matches_day(day):
-                for hour in hours:
-                    for minute in minutes:
-                        candidate = datetime(day.year, day.month, day.day, hour, minute, tzinfo=tz)
-                        if candidate > moment:
-                            return candidate
-            day += timedelta(days=1)
+            else:
+                if self.matches_day(day):
+                    for hour in self.hours:
+                        for minute in self.minutes:
+                            candidate = datetime(day.year, day.month, day.day, hour, minute, tzinfo=moment.tzinfo)
+                            if candidate > moment:
+                                return candidate
+                day += timedelta(days=1)
         return None
-
-
-def _nearest_weekday(year: int, month: int, day_number: int) -> date:
-    """The weekday nearest to ``day_number`` in the same month (cron 'W')."""
-    day = date(year, month, day_number)
-    if day.weekday() == 5:  # Saturday -> Friday, or Monday if the 1st
-        return day - timedelta(days=1) if day_number > 1 else day + timedelta(days=2)
-    if day.weekday() == 6:  # Sunday -> Monday, or Friday if the last day
-        last = calendar.monthrange(year, month)[1]
-        return day + timedelta(days=1) if day_number < last else day - timedelta(days=2)
-    return day
 
 
 ScheduleExpression = RateExpression | CronExpression | AtExpression
@@ -276,11 +219,7 @@ def parse_schedule_expression(expression: str) -> ScheduleExpression:
     if not match:
         raise ScheduleExpressionError(f"{expression!r}: expected rate(...), cron(...) or at(...)")
     kind, body = match.groups()
-    if kind == "rate":
-        return RateExpression.parse(body)
-    if kind == "cron":
-        return CronExpression.parse(body)
-    return AtExpression.parse(body)
+    return {"rate": RateExpression, "cron": CronExpression, "at": AtExpression}[kind].parse(body)
 
 
 # --------------------------------------------------------------------- jobs
@@ -313,11 +252,7 @@ class ScheduledJob:
 
     @classmethod
     def from_event(
-        cls,
-        function_id: str,
-        event: EventSpec,
-        default_name: str,
-        function_properties: Mapping[str, Any] | None = None,
+        cls, function_id: str, event: EventSpec, default_name: str, function_properties: Mapping[str, Any] | None = None
     ) -> ScheduledJob:
         """``event.properties`` and ``function_properties`` must already be resolved."""
         props = event.properties
@@ -345,6 +280,10 @@ class ScheduledJob:
             on_failure_arn=str(on_failure) if on_failure else None,
             scheduler_dead_letter_arn=str(scheduler_dlq) if scheduler_dlq else None,
         )
+
+    @property
+    def key(self) -> str:
+        return f"{self.function_id}.{self.event_name}"
 
     def arn(self, region: str, account_id: str) -> str:
         if self.event_type == "AWS::Scheduler::Schedule":
@@ -414,10 +353,9 @@ class Scheduler:
     def start(self) -> None:
         for job in self.jobs:
             if not job.enabled:
-                log.info("schedule %s.%s is disabled", job.function_id, job.event_name)
+                log.info("schedule %s is disabled", job.key)
                 continue
-            name = f"localcloud-schedule-{job.function_id}.{job.event_name}"
-            thread = threading.Thread(target=self._run, args=(job,), name=name, daemon=True)
+            thread = threading.Thread(target=self._run, args=(job,), name=f"localcloud-schedule-{job.key}", daemon=True)
             self._threads.append(thread)
             thread.start()
 
@@ -428,17 +366,12 @@ class Scheduler:
 
     def _run(self, job: ScheduledJob) -> None:
         zone = ZoneInfo(job.timezone)
-        start = self.clock.now().astimezone(zone)
-        last = start
+        start = last = self.clock.now().astimezone(zone)
         while not self._stop.is_set():
-            due = job.expression.next_after(last, start)
-            self.next_fire[f"{job.function_id}.{job.event_name}"] = due
+            due = self.next_fire[job.key] = job.expression.next_after(last, start)
             if due is None:
                 return
-            while not self._stop.is_set():
-                wait = self.clock.real_seconds_until(due)
-                if wait <= 0:
-                    break
+            while not self._stop.is_set() and (wait := self.clock.real_seconds_until(due)) > 0:
                 self._stop.wait(min(wait, 1.0))
             if self._stop.is_set():
                 return

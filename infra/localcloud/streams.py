@@ -1,21 +1,24 @@
 """DynamoDB stream -> Lambda delivery, as an event source mapping does it.
 
-One :class:`StreamConsumer` per DynamoDB ``AWS::Lambda::EventSourceMapping`` of a function. It polls
-the table's stream in a background thread (``describe_stream``,
-``get_shard_iterator`` with the ``StartingPosition``, ``get_records``), turns moto's
-records into the Lambda event shape and invokes the function, honouring:
+:class:`Delivery` is what Lambda does with one batch, for any caller that hands it the
+records and an invoke callable (the local cloud's poller below, and the simulation's
+seeded loop in ``tests/simulation/stream.py``):
 
-* ``BatchSize`` and ``MaximumBatchingWindowInSeconds`` (the window can be shortened);
-* ``FilterCriteria``: records that match no filter are skipped (and checkpointed);
 * ``FunctionResponseTypes: [ReportBatchItemFailures]``: the lowest reported
   sequence number is the checkpoint; every record from it on is delivered again,
   including ones that succeeded. A malformed response fails the whole batch;
 * ``BisectBatchOnFunctionError``: a batch whose invocation raised is split in half
   and the halves are retried in order (a split uses no retry attempt). With a
   partial-batch response the batch is split at the reported sequence number;
-* ``MaximumRetryAttempts`` and ``MaximumRecordAgeInSeconds``: when exhausted, the
-  batch is sent to ``DestinationConfig.OnFailure`` (SQS) as Lambda's on-failure
-  record and processing moves past it.
+* ``MaximumRetryAttempts``: when exhausted, the caller gets the batch to give up on.
+
+One :class:`StreamConsumer` per DynamoDB ``AWS::Lambda::EventSourceMapping`` polls the
+table's stream in a background thread (``describe_stream``, ``get_shard_iterator``
+with the ``StartingPosition``, ``get_records``), turns moto's records into the Lambda
+event shape and delivers them, honouring ``BatchSize``, ``MaximumBatchingWindowInSeconds``
+(the window can be shortened), ``FilterCriteria`` (records that match no filter are
+skipped and checkpointed) and ``MaximumRecordAgeInSeconds``; a batch given up on goes
+to ``DestinationConfig.OnFailure`` (SQS) as Lambda's on-failure record.
 
 Processing is in order and one batch at a time (moto has one shard).
 """
@@ -31,18 +34,19 @@ import time
 import uuid
 from collections import deque
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
 from .filters import compile_filters, matches_any
 from .template import EventSpec
 
-__all__ = ["StreamConsumer", "StreamSourceConfig", "to_lambda_record"]
+__all__ = ["Batch", "Delivery", "Outcome", "StreamConsumer", "StreamSourceConfig", "to_lambda_record"]
 
 log = logging.getLogger("localcloud")
 
 REPORT_BATCH_ITEM_FAILURES = "ReportBatchItemFailures"
+Record = dict[str, Any]
 
 
 @dataclass(frozen=True)
@@ -66,11 +70,14 @@ class StreamSourceConfig:
     @classmethod
     def from_event(cls, function_id: str, event: EventSpec) -> StreamSourceConfig:
         """``event.properties`` must already be resolved (``EventSourceArn`` is the stream ARN)."""
-        props = event.properties
+        return cls.from_properties(function_id, event.name, event.properties)
+
+    @classmethod
+    def from_properties(cls, function_id: str, event_name: str, props: Mapping[str, Any]) -> StreamSourceConfig:
         destination = ((props.get("DestinationConfig") or {}).get("OnFailure") or {}).get("Destination")
         return cls(
             function_id=function_id,
-            event_name=event.name,
+            event_name=event_name,
             stream_arn=str(props["EventSourceArn"]),
             starting_position=str(props.get("StartingPosition", "TRIM_HORIZON")),
             batch_size=int(props.get("BatchSize", 100)),
@@ -95,21 +102,19 @@ def _jsonable(value: Any) -> Any:
     return value
 
 
-def to_lambda_record(record: Mapping[str, Any], stream_arn: str, region: str) -> dict[str, Any]:
+def to_lambda_record(record: Mapping[str, Any], stream_arn: str, region: str) -> Record:
     """A ``get_records`` record (as boto3 returns it) in the shape Lambda delivers."""
     ddb = dict(record.get("dynamodb") or {})
     created = ddb.get("ApproximateCreationDateTime")
     if isinstance(created, datetime):
         created_seconds = int(created.timestamp())
-    elif created is None:
-        created_seconds = int(time.time())
     else:
-        created_seconds = int(float(created))
+        created_seconds = int(time.time()) if created is None else int(float(created))
     dynamodb: dict[str, Any] = {"ApproximateCreationDateTime": created_seconds}
     for key in ("Keys", "NewImage", "OldImage", "SequenceNumber", "SizeBytes", "StreamViewType"):
         if key in ddb:
             dynamodb[key] = _jsonable(ddb[key])
-    result: dict[str, Any] = {
+    result: Record = {
         "eventID": record.get("eventID") or uuid.uuid4().hex,
         "eventName": record.get("eventName"),
         "eventVersion": "1.1",
@@ -123,16 +128,29 @@ def to_lambda_record(record: Mapping[str, Any], stream_arn: str, region: str) ->
     return result
 
 
+def _sequence(record: Mapping[str, Any]) -> str:
+    return str(record["dynamodb"]["SequenceNumber"])
+
+
+# --------------------------------------------------------------------- one batch
+
+
 @dataclass
-class _Outcome:
-    ok: bool
-    failed_index: int | None = None  # partial batch failure: first record to deliver again
-    function_error: bool = False
+class Batch:
+    records: list[Record]
+    attempts: int = 0  # failed invocations so far (a bisected half keeps its parent's)
+
+
+@dataclass(frozen=True)
+class Outcome:
+    ok: bool = True
+    failed: tuple[str, ...] = ()  # the reported itemIdentifiers of a partial batch failure
+    error: BaseException | None = None  # what the invocation raised
     message: str = ""
 
 
 @dataclass
-class ConsumerStats:
+class DeliveryStats:
     invocations: int = 0
     records_delivered: int = 0
     records_filtered_out: int = 0
@@ -142,8 +160,79 @@ class ConsumerStats:
     last_error: str | None = None
 
 
-def _sequence(record: Mapping[str, Any]) -> str:
-    return str(record["dynamodb"]["SequenceNumber"])
+@dataclass
+class Delivery:
+    """Lambda's handling of one shard's batches: invoke, read the response, then retry,
+    bisect, move the checkpoint or give up. ``pending`` holds the batches to deliver, the
+    next first; ``errors`` are what counts as a failed invocation."""
+
+    invoke_function: Callable[[dict[str, Any]], Any]
+    bisect_on_error: bool = False
+    maximum_retry_attempts: int = -1
+    report_batch_item_failures: bool = False
+    errors: tuple[type[BaseException], ...] = (Exception,)
+    pending: deque[Batch] = field(default_factory=deque)
+    stats: DeliveryStats = field(default_factory=DeliveryStats)
+
+    @classmethod
+    def for_config(cls, config: StreamSourceConfig, invoke: Callable[[dict[str, Any]], Any]) -> Delivery:
+        return cls(invoke, config.bisect_on_error, config.maximum_retry_attempts, config.report_batch_item_failures)
+
+    def invoke(self, records: list[Record]) -> Outcome:
+        self.stats.invocations += 1
+        self.stats.records_delivered += len(records)
+        try:
+            result = self.invoke_function({"Records": copy.deepcopy(records)})
+        except self.errors as exc:
+            outcome = Outcome(ok=False, error=exc, message=repr(exc))
+        else:
+            outcome = self._response(records, result) if self.report_batch_item_failures else Outcome()
+        if not outcome.ok:
+            self.stats.failed_invocations += 1
+            self.stats.last_error = outcome.message
+        return outcome
+
+    @staticmethod
+    def _response(records: list[Record], result: Any) -> Outcome:
+        failures = result.get("batchItemFailures") if isinstance(result, Mapping) else None
+        if not failures:
+            return Outcome()  # a null, non-object or empty response is a complete success
+        if not isinstance(failures, list):
+            return Outcome(ok=False, message=f"invalid batchItemFailures {failures!r}")
+        known = {_sequence(record) for record in records}
+        for item in failures:
+            identifier = item.get("itemIdentifier") if isinstance(item, Mapping) else None
+            if not isinstance(identifier, str) or identifier not in known:
+                # An empty, null or unknown itemIdentifier fails the whole batch.
+                return Outcome(ok=False, message=f"invalid batch item failure {item!r}")
+        identifiers = tuple(item["itemIdentifier"] for item in failures)
+        return Outcome(ok=False, failed=identifiers, message=f"{len(failures)} batch item failure(s)")
+
+    def settle(self, batch: Batch, outcome: Outcome, delivered: list[Record] | None = None) -> tuple[str, Batch]:
+        """What comes after ``batch`` (``delivered`` as sent, if it differed): ``("ok", batch)``,
+        ``("bisected", batch)`` (both halves pending), ``("retry", next)`` (pending first) or
+        ``("discard", next)``, the batch to give up on."""
+        if outcome.ok:
+            return "ok", batch
+        if outcome.failed:  # checkpoint at the lowest failed record; deliver it and all after it
+            lowest = min(int(identifier) for identifier in outcome.failed)
+            by_sequence = {int(_sequence(record)): record for record in delivered or batch.records}
+            again = Batch([by_sequence[n] for n in sorted(by_sequence) if n >= lowest], batch.attempts + 1)
+        elif self.bisect_on_error and len(batch.records) > 1:
+            middle = len(batch.records) // 2
+            halves = batch.records[middle:], batch.records[:middle]
+            self.pending.extendleft(Batch(half, batch.attempts) for half in halves)
+            return "bisected", batch
+        else:
+            again = Batch(batch.records, batch.attempts + 1)
+        if 0 <= self.maximum_retry_attempts < again.attempts:
+            self.stats.records_discarded += len(again.records)
+            return "discard", again
+        self.pending.appendleft(again)
+        return "retry", again
+
+
+# --------------------------------------------------------------------- the poller
 
 
 class StreamConsumer:
@@ -166,7 +255,8 @@ class StreamConsumer:
     ) -> None:
         self.config = config
         self.name = f"{config.function_id}.{config.event_name}"
-        self._invoke_function = invoke
+        self.delivery = Delivery.for_config(config, invoke)
+        self.stats = self.delivery.stats
         self._streams = streams_client
         self._sqs = sqs_client
         self._queue_url_for_arn = queue_url_for_arn
@@ -179,15 +269,10 @@ class StreamConsumer:
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
         self._cond = threading.Condition()
-        self._poll_seq = 0
-        self._idle_seq = 0
-        self._completed_batches = 0
+        self._poll_seq = self._idle_seq = self._completed_batches = 0
         self._busy = False
         self._shard_id = ""
         self._last_read: str | None = None
-        self.stats = ConsumerStats()
-
-    # ------------------------------------------------------------ lifecycle
 
     def start(self) -> None:
         self._thread = threading.Thread(target=self._run, name=f"localcloud-stream-{self.name}", daemon=True)
@@ -201,8 +286,6 @@ class StreamConsumer:
             self._thread.join(timeout)
             if self._thread.is_alive():
                 log.warning("stream consumer %s did not stop within %.0f s", self.name, timeout)
-
-    # ------------------------------------------------------------ quiescence
 
     def progress(self) -> tuple[int, int, bool]:
         """(polls started, batches completed, busy)."""
@@ -219,11 +302,9 @@ class StreamConsumer:
                 self._cond.wait(min(remaining, 0.5))
             return True
 
-    # ------------------------------------------------------------ polling
-
     def _run(self) -> None:
         iterator: str | None = None
-        buffer: list[dict[str, Any]] = []
+        buffer: list[Record] = []
         first_buffered = 0.0
         while not self._stop.is_set():
             try:
@@ -239,13 +320,10 @@ class StreamConsumer:
                     response = self._streams.get_records(ShardIterator=iterator, Limit=1000)
                     if self._discard_iterator is not None:
                         self._discard_iterator(iterator)
-                    iterator = response.get("NextShardIterator")
-                    if not response.get("Records"):
-                        # Reopen from the last record read on the next poll, so an idle
-                        # consumer never holds an iterator for long (moto keeps every one
-                        # it hands out; moto_patches keeps a cancelled transaction from
-                        # reaching the stream, also for an iterator held meanwhile).
-                        iterator = None
+                    # An idle consumer reopens from the last record read on the next poll, so it
+                    # never holds an iterator for long (moto keeps every one it hands out;
+                    # moto_patches keeps a cancelled transaction from reaching the stream).
+                    iterator = response.get("NextShardIterator") if response.get("Records") else None
                     for raw in response.get("Records", []):
                         record = to_lambda_record(raw, self.config.stream_arn, self._region)
                         self._last_read = _sequence(record)
@@ -259,8 +337,7 @@ class StreamConsumer:
                         self._cond.notify_all()
                     self._stop.wait(self._poll_interval)
                     continue
-                if first_buffered == 0.0:
-                    first_buffered = time.monotonic()
+                first_buffered = first_buffered or time.monotonic()
                 waited = time.monotonic() - first_buffered
                 if len(buffer) < self.config.batch_size and waited < self._window:
                     self._stop.wait(min(self._poll_interval, self._window - waited))
@@ -299,84 +376,35 @@ class StreamConsumer:
         )
         return str(response["ShardIterator"])
 
-    # ------------------------------------------------------------ one batch
+    def _process(self, records: list[Record]) -> None:
+        delivery = self.delivery
+        delivery.pending.append(Batch(records))
+        while delivery.pending and not self._stop.is_set():
+            batch = delivery.pending.popleft()
+            if self._too_old(batch.records):
+                delivery.stats.records_discarded += len(batch.records)
+                self._discard(batch, "RecordAgeExceeded", function_error=False)
+                continue
+            outcome = delivery.invoke(batch.records)
+            step, after = delivery.settle(batch, outcome)
+            if step == "bisected":
+                log.info("%s: batch of %d failed; bisecting", self.name, len(batch.records))
+            elif step == "discard":
+                self._discard(after, "RetryAttemptsExhausted", function_error=outcome.error is not None)
+            elif step == "retry":
+                self._stop.wait(self._retry_delay(after.attempts))
+        delivery.pending.clear()  # stopped: what is left is read again by the next start
 
-    def _process(self, records: list[dict[str, Any]]) -> None:
-        work: deque[tuple[list[dict[str, Any]], int]] = deque([(records, 0)])
-        while work and not self._stop.is_set():
-            batch, failed_attempts = work.popleft()
-            if self._too_old(batch):
-                self._discard(batch, "RecordAgeExceeded", failed_attempts, function_error=False)
-                continue
-            outcome = self._invoke(batch)
-            if outcome.ok:
-                continue
-            if outcome.failed_index is not None:
-                # Everything before the lowest failed sequence number is checkpointed.
-                batch = batch[outcome.failed_index :]
-            elif self.config.bisect_on_error and len(batch) > 1:
-                middle = len(batch) // 2
-                log.info("%s: batch of %d failed; bisecting", self.name, len(batch))
-                work.appendleft((batch[middle:], failed_attempts))
-                work.appendleft((batch[:middle], failed_attempts))
-                continue
-            failed_attempts += 1
-            limit = self.config.maximum_retry_attempts
-            if limit >= 0 and failed_attempts > limit:
-                self._discard(batch, "RetryAttemptsExhausted", failed_attempts, outcome.function_error)
-                continue
-            self._stop.wait(self._retry_delay(failed_attempts))
-            work.appendleft((batch, failed_attempts))
-
-    def _too_old(self, batch: list[dict[str, Any]]) -> bool:
+    def _too_old(self, records: list[Record]) -> bool:
         limit = self.config.maximum_record_age
-        if limit < 0:
-            return False
-        oldest = min(record["dynamodb"]["ApproximateCreationDateTime"] for record in batch)
-        return time.time() - float(oldest) > limit
+        oldest = min(record["dynamodb"]["ApproximateCreationDateTime"] for record in records)
+        return limit >= 0 and time.time() - float(oldest) > limit
 
-    def _invoke(self, batch: list[dict[str, Any]]) -> _Outcome:
-        event = {"Records": copy.deepcopy(batch)}
-        self.stats.invocations += 1
-        self.stats.records_delivered += len(batch)
-        try:
-            result = self._invoke_function(event)
-        except Exception as exc:
-            self.stats.failed_invocations += 1
-            self.stats.last_error = repr(exc)
-            return _Outcome(ok=False, function_error=True, message=repr(exc))
-        if not self.config.report_batch_item_failures:
-            return _Outcome(ok=True)
-        outcome = self._partial_outcome(batch, result)
-        if not outcome.ok:
-            self.stats.failed_invocations += 1
-            self.stats.last_error = outcome.message
-        return outcome
-
-    def _partial_outcome(self, batch: list[dict[str, Any]], result: Any) -> _Outcome:
-        if not isinstance(result, Mapping):
-            return _Outcome(ok=True)  # a null or non-object response is a complete success
-        failures = result.get("batchItemFailures")
-        if not failures:
-            return _Outcome(ok=True)
-        positions = {_sequence(record): index for index, record in enumerate(batch)}
-        if not isinstance(failures, list):
-            return _Outcome(ok=False, message=f"invalid batchItemFailures {failures!r}")
-        indexes = []
-        for item in failures:
-            identifier = item.get("itemIdentifier") if isinstance(item, Mapping) else None
-            if not isinstance(identifier, str) or identifier not in positions:
-                # An empty, null or unknown itemIdentifier fails the whole batch.
-                return _Outcome(ok=False, message=f"invalid batch item failure {item!r}")
-            indexes.append(positions[identifier])
-        return _Outcome(ok=False, failed_index=min(indexes), message=f"{len(indexes)} batch item failure(s)")
-
-    # ------------------------------------------------------------ giving up
-
-    def _discard(self, batch: list[dict[str, Any]], condition: str, invoke_count: int, function_error: bool) -> None:
-        self.stats.records_discarded += len(batch)
-        first, last = _sequence(batch[0]), _sequence(batch[-1])
-        created = [int(record["dynamodb"]["ApproximateCreationDateTime"]) for record in batch]
+    def _discard(self, batch: Batch, condition: str, *, function_error: bool) -> None:
+        """Lambda's on-failure record for a batch given up on, sent to the SQS destination."""
+        records = batch.records
+        first, last = _sequence(records[0]), _sequence(records[-1])
+        created = [int(record["dynamodb"]["ApproximateCreationDateTime"]) for record in records]
         response_context: dict[str, Any] = {"statusCode": 200, "executedVersion": "$LATEST"}
         if function_error:
             response_context["functionError"] = "Unhandled"
@@ -385,7 +413,7 @@ class StreamConsumer:
                 "requestId": str(uuid.uuid4()),
                 "functionArn": self._function_arn,
                 "condition": condition,
-                "approximateInvokeCount": invoke_count,
+                "approximateInvokeCount": batch.attempts,
             },
             "responseContext": response_context,
             "version": "1.0",
@@ -396,23 +424,16 @@ class StreamConsumer:
                 "endSequenceNumber": last,
                 "approximateArrivalOfFirstRecord": _iso(min(created)),
                 "approximateArrivalOfLastRecord": _iso(max(created)),
-                "batchSize": len(batch),
+                "batchSize": len(records),
                 "streamArn": self.config.stream_arn,
             },
         }
         destination = self.config.on_failure_destination
         queue_url = self._queue_url_for_arn(destination) if destination else None
         if queue_url is None:
-            log.error(
-                "%s: %s for records %s..%s; no SQS on-failure destination, records dropped",
-                self.name,
-                condition,
-                first,
-                last,
-            )
+            log.error("%s: %s for records %s..%s; no on-failure queue, dropped", self.name, condition, first, last)
             return
-        body = json.dumps(message)
-        self._sqs.send_message(QueueUrl=queue_url, MessageBody=body)
+        self._sqs.send_message(QueueUrl=queue_url, MessageBody=json.dumps(message))
         self.stats.on_failure_messages += 1
         log.warning("%s: %s for records %s..%s; sent to %s", self.name, condition, first, last, destination)
 

@@ -41,7 +41,7 @@ from moto.core import DEFAULT_ACCOUNT_ID
 from localcloud.moto_patches import patched_moto
 from tests.integration.conftest import create_table, declared_table
 from tests.simulation.faults import FaultPlan, SimulatedCrash, StorageFaults
-from tests.support.events import http_event as support_http_event
+from tests.support.events import http_event
 
 ROOT = Path(__file__).resolve().parents[2]
 REGION = "us-east-1"
@@ -77,16 +77,6 @@ class FakeClock:
     def iso_minute(self) -> str:
         """An entry time as a webshop sends it (minute precision, so entry times tie)."""
         return self.now.replace(second=0, microsecond=0).strftime("%Y-%m-%dT%H:%M:%SZ")
-
-
-def http_event(
-    method: str, path: str, body: Any, *, api_key: str, headers: dict[str, str] | None, request_id: str, now: datetime
-) -> dict[str, Any]:
-    """What API Gateway (HTTP API, ``$default``, payload 2.0) hands the API function:
-    ``tests/support/events.http_event`` (the local cloud's own builder), with the request
-    id and time of the run (that helper's defaults are a uuid4 and the wall clock)."""
-    merged = {"user-agent": "sim", **(headers or {})}
-    return support_http_event(method, path, body, headers=merged, api_key=api_key, request_id=request_id, now=now)
 
 
 class Context:
@@ -227,12 +217,14 @@ class Cloud:
         """One HTTP request through API Gateway to the API function. A crashed
         invocation answers 502, as API Gateway does when the function fails."""
         self._requests += 1
+        # the local cloud's own event builder, with the request id and time of the run
+        # (the helper's defaults are a uuid4 and the wall clock)
         event = http_event(
             method,
             path,
             body,
+            headers={"user-agent": "sim", **(headers or {})},
             api_key=self.api_keys[shop],
-            headers=headers,
             request_id=f"req-{self._requests}",
             now=self.clock.now,
         )

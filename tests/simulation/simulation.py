@@ -167,9 +167,9 @@ def run(seed: int, steps: int = 150, plan: FaultPlan | None = None) -> RunResult
             storage_faults={k: v for k, v in asdict(cloud.faults.stats).items() if k != "by_operation"},
             network_faults=dict(shop.network_faults),
             stream={
-                k: v
-                for k, v in asdict(stream.stats).items()
-                if k in ("invocations", "partial_failures", "function_errors", "crashes", "discarded_records")
+                "invocations": stream.delivery.stats.invocations,
+                **{k: stream.stats[k] for k in ("partial_failures", "function_errors", "crashes")},
+                "discarded_records": stream.delivery.stats.records_discarded,
             },
             statuses=dict(shop.status_counts),
             requests=len(shop.requests),

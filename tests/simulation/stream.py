@@ -2,16 +2,12 @@
 
 It reads moto's stream with the ``dynamodbstreams`` client, turns the records into the
 Lambda event shape with the local cloud's own converter (``to_lambda_record``), applies
-the template's ``FilterCriteria`` and invokes ``allocator_handler.lambda_handler`` as
-the event source mapping of template.yaml would:
-
-* batches of at most ``BatchSize`` records (the size varies per batch, seeded);
-* ``ReportBatchItemFailures``: the lowest failed sequence number is the checkpoint and
-  every record from it on is delivered again, including ones that succeeded;
-* ``BisectBatchOnFunctionError``: a batch whose invocation failed (a crash, or powertools
-  raising because every record failed) is split in half, without using a retry;
-* ``MaximumRetryAttempts``: then the batch goes to the on-failure queue (kept in
-  :attr:`StreamDriver.failure_queue`) and the shard moves on.
+the template's ``FilterCriteria`` and invokes ``allocator_handler.lambda_handler`` in
+batches of at most ``BatchSize`` records (the size varies per batch, seeded). What
+follows a batch is the local cloud's own event source mapping logic
+(``localcloud.streams.Delivery``): partial batch failures, bisecting (a crash fails an
+invocation as an error does), retries and, once ``MaximumRetryAttempts`` are used up,
+the on-failure queue (kept in :attr:`StreamDriver.failure_queue`).
 
 Faults (at-least-once delivery): records of earlier batches delivered again inside a
 later batch, a batch delivered twice, and a batch delivered in shuffled order.
@@ -21,46 +17,24 @@ clock, which a deterministic run must not read).
 
 from __future__ import annotations
 
-import copy
 import random
-from collections import deque
-from dataclasses import dataclass, field
+from collections import Counter, deque
+from dataclasses import dataclass
 from typing import Any
 
 import boto3
 
 from localcloud.filters import compile_filters, matches_any
-from localcloud.streams import to_lambda_record
+from localcloud.streams import Batch, Delivery, Outcome, to_lambda_record
 from tests.simulation.cloud import REGION, Cloud, template
 from tests.simulation.faults import FaultPlan, SimulatedCrash
 
 BATCH_SIZES = (1, 2, 5, 20, 100)
 
 
-def _seq(record: dict[str, Any]) -> int:
-    return int(record["dynamodb"]["SequenceNumber"])
-
-
 @dataclass
-class InFlight:
-    records: list[dict[str, Any]]
-    failed_attempts: int = 0
+class InFlight(Batch):
     note: str = ""
-
-
-@dataclass
-class StreamStats:
-    invocations: int = 0
-    records: int = 0
-    partial_failures: int = 0
-    function_errors: int = 0
-    crashes: int = 0
-    bisected: int = 0
-    duplicated: int = 0
-    twice: int = 0
-    shuffled: int = 0
-    discarded_records: int = 0
-    errors: dict[str, int] = field(default_factory=dict)
 
 
 class StreamDriver:
@@ -71,10 +45,16 @@ class StreamDriver:
         props = template()["AllocatorFunction"]["Properties"]["Events"]["TableStream"]["Properties"]
         self.batch_size = int(props.get("BatchSize", 100))
         self.sizes = BATCH_SIZES  # the batch size is drawn from these (capped at BatchSize)
-        self.retry_limit = int(props.get("MaximumRetryAttempts", -1))
-        self.bisect = bool(props.get("BisectBatchOnFunctionError", False))
         self.filters = compile_filters(props.get("FilterCriteria"))
         assert "ReportBatchItemFailures" in props.get("FunctionResponseTypes", [])
+        # the local cloud's delivery rules; a crash fails an invocation as an error does
+        self.delivery = Delivery(
+            cloud.allocator,
+            bisect_on_error=bool(props.get("BisectBatchOnFunctionError", False)),
+            maximum_retry_attempts=int(props.get("MaximumRetryAttempts", -1)),
+            report_batch_item_failures=True,
+            errors=(Exception, SimulatedCrash),
+        )
         with cloud.faults.suspended():
             # botocore now addresses streams as <account>.streams-ddb.<region>, which moto
             # 5.2 does not route in-process: name the classic endpoint.
@@ -87,13 +67,14 @@ class StreamDriver:
                 StreamArn=cloud.stream_arn, ShardId=self.shard_id, ShardIteratorType="TRIM_HORIZON"
             )["ShardIterator"]
         self.buffer: deque[dict[str, Any]] = deque()
-        self.inflight: deque[InFlight] = deque()
+        self.inflight = self.delivery.pending
         self.recent: deque[dict[str, Any]] = deque(maxlen=50)  # delivered records, for re-delivery
         self.failure_queue: list[dict[str, Any]] = []
         # records given up on whose own work had failed too (the others of a discarded
         # batch were processed by every attempt: the allocator is level-triggered)
         self.lost: list[dict[str, Any]] = []
-        self.stats = StreamStats()
+        # partial_failures, function_errors, crashes, bisected, duplicated, twice, shuffled, error:<name>
+        self.stats: Counter[str] = Counter()
 
     # ------------------------------------------------------------ reading
     def _poll(self) -> None:
@@ -122,73 +103,51 @@ class StreamDriver:
             if not self.buffer:
                 return None
             size = min(self.batch_size, self.rng.choice(self.sizes))
-            batch = [self.buffer.popleft() for _ in range(min(size, len(self.buffer)))]
-            self.inflight.append(InFlight(batch))
+            self.inflight.append(InFlight([self.buffer.popleft() for _ in range(min(size, len(self.buffer)))]))
         work = self.inflight.popleft()
         records = list(work.records)
-        notes = [work.note] if work.note else []
+        notes = [work.note] if isinstance(work, InFlight) and work.note else []
         if self.recent and self.rng.random() < self.plan.stream_duplicate_records:
             for _ in range(self.rng.randint(1, 3)):
                 again = self.recent[self.rng.randrange(len(self.recent))]
                 records.insert(self.rng.randint(0, len(records)), again)
-            self.stats.duplicated += 1
+            self.stats["duplicated"] += 1
             notes.append("with re-delivered records")
         if len(records) > 1 and self.rng.random() < self.plan.stream_shuffle:
             self.rng.shuffle(records)
-            self.stats.shuffled += 1
+            self.stats["shuffled"] += 1
             notes.append("shuffled")
-        outcome = self._invoke(records)
-        label = f"stream batch of {len(records)}{' (' + ', '.join(notes) + ')' if notes else ''}: {outcome}"
-        if outcome == "ok":
+        outcome = self.delivery.invoke(records)
+        shown = f" ({', '.join(notes)})" if notes else ""
+        label = f"stream batch of {len(records)}{shown}: {self._count(outcome)}"
+        step, after = self.delivery.settle(work, outcome, records)
+        if step == "ok":
             self.recent.extend(work.records)
             if self.rng.random() < self.plan.stream_batch_twice:
-                self.stats.twice += 1
+                self.stats["twice"] += 1
                 self.inflight.appendleft(InFlight(list(work.records), note="delivered twice"))
-            return label
-        if outcome.startswith("partial"):
-            failed = self._last_failed
-            lowest = min(failed)
-            by_seq = {_seq(r): r for r in records}
-            rest = [by_seq[s] for s in sorted(by_seq) if s >= lowest]
-            self._retry(InFlight(rest, work.failed_attempts + 1), failed=set(failed))
-            return label
-        # the invocation failed as a whole
-        if self.bisect and len(work.records) > 1:
-            middle = len(work.records) // 2
-            self.stats.bisected += 1
-            self.inflight.appendleft(InFlight(work.records[middle:], work.failed_attempts))
-            self.inflight.appendleft(InFlight(work.records[:middle], work.failed_attempts))
-            return label + ", bisected"
-        self._retry(InFlight(work.records, work.failed_attempts + 1))
+        elif step == "bisected":
+            self.stats["bisected"] += 1
+            label += ", bisected"
+        elif step == "discard":
+            self.failure_queue.extend(after.records)
+            failed = set(outcome.failed)
+            self.lost.extend(r for r in after.records if not failed or r["dynamodb"]["SequenceNumber"] in failed)
         return label
 
-    def _retry(self, work: InFlight, failed: set[int] | None = None) -> None:
-        if 0 <= self.retry_limit < work.failed_attempts:
-            self.failure_queue.extend(work.records)
-            self.lost.extend(r for r in work.records if failed is None or _seq(r) in failed)
-            self.stats.discarded_records += len(work.records)
-            return
-        self.inflight.appendleft(work)
-
-    def _invoke(self, records: list[dict[str, Any]]) -> str:
-        self.stats.invocations += 1
-        self.stats.records += len(records)
-        try:
-            result = self.cloud.allocator({"Records": copy.deepcopy(records)})
-        except SimulatedCrash:
-            self.stats.crashes += 1
-            return "crashed"
-        except Exception as exc:  # a function error, as Lambda sees it
-            self.stats.function_errors += 1
-            name = type(exc).__name__
-            self.stats.errors[name] = self.stats.errors.get(name, 0) + 1
-            return f"function error {name}"
-        failures = (result or {}).get("batchItemFailures") or []
-        if not failures:
+    def _count(self, outcome: Outcome) -> str:
+        if outcome.ok:
             return "ok"
-        self.stats.partial_failures += 1
-        self._last_failed = [int(f["itemIdentifier"]) for f in failures]
-        return f"partial failure ({len(failures)} records)"
+        if isinstance(outcome.error, SimulatedCrash):
+            self.stats["crashes"] += 1
+            return "crashed"
+        if outcome.error is not None:  # a function error, as Lambda sees it
+            self.stats["function_errors"] += 1
+            name = type(outcome.error).__name__
+            self.stats[f"error:{name}"] += 1
+            return f"function error {name}"
+        self.stats["partial_failures"] += 1
+        return f"partial failure ({len(outcome.failed)} records)"
 
     def drain(self, limit: int = 10_000) -> int:
         """Deliver until the stream is idle; returns the number of invocations."""

@@ -125,7 +125,7 @@ def test_an_untracked_product_is_always_allotted(cloud: Cloud) -> None:
     stream = StreamDriver(cloud, random.Random(0), FaultPlan.none())
     stream.sizes = (100,)
     stream.pump()  # one invocation with everything written so far
-    assert stream.stats.partial_failures == stream.stats.function_errors == 0, stream.stats
+    assert stream.stats["partial_failures"] == stream.stats["function_errors"] == 0, stream.stats
     line = _line(cloud, "G1", 1)
     assert (line["allotted"], line["backordered"]) == (2, 0), line
 

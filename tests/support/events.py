@@ -17,6 +17,7 @@ from typing import Any
 from urllib.parse import urlencode
 
 from localcloud.apigateway import build_http_event
+from localcloud.streams import to_lambda_record
 from tests.support.builders import entered
 
 ACCOUNT_ID = "123456789012"
@@ -126,9 +127,10 @@ def movement_body(
 
 def stream_record(item: Mapping[str, Any], old: Mapping[str, Any] | None = None, *, seq: int = 1) -> dict[str, Any]:
     """A DynamoDB stream record (NEW_AND_OLD_IMAGES) of ``item``, in DynamoDB JSON as
-    stored, shaped as a Lambda event source mapping delivers it."""
+    stored, shaped as a Lambda event source mapping delivers it (by the local cloud's
+    own converter, ``localcloud.streams.to_lambda_record``)."""
     ddb: dict[str, Any] = {
-        "ApproximateCreationDateTime": int(datetime.now(UTC).timestamp()),
+        "ApproximateCreationDateTime": datetime.now(UTC),
         "Keys": {"pk": item["pk"], "sk": item["sk"]},
         "NewImage": dict(item),
         "SequenceNumber": f"{seq:021d}",
@@ -137,12 +139,6 @@ def stream_record(item: Mapping[str, Any], old: Mapping[str, Any] | None = None,
     }
     if old is not None:
         ddb["OldImage"] = dict(old)
-    return {
-        "eventID": uuid.uuid4().hex,
-        "eventName": "MODIFY" if old is not None else "INSERT",
-        "eventVersion": "1.1",
-        "eventSource": "aws:dynamodb",
-        "awsRegion": "us-east-1",
-        "dynamodb": ddb,
-        "eventSourceARN": f"arn:aws:dynamodb:us-east-1:{ACCOUNT_ID}:table/backorders/stream/2026-11-22T10:00:00.000",
-    }
+    raw = {"eventID": uuid.uuid4().hex, "eventName": "MODIFY" if old is not None else "INSERT", "dynamodb": ddb}
+    arn = f"arn:aws:dynamodb:us-east-1:{ACCOUNT_ID}:table/backorders/stream/2026-11-22T10:00:00.000"
+    return to_lambda_record(raw, arn, "us-east-1")
