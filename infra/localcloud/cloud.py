@@ -3,7 +3,7 @@
 Usage in tests::
 
     with LocalCloud(template="template.yaml", state_dir=tmp_path, fast=True,
-                    handler_overrides={"AllocatorFunction": fake}) as cloud:
+                    handler_overrides={"AllotterFunction": fake}) as cloud:
         requests.post(f"{cloud.api_url}/orders", ...)
         cloud.wait_for_streams()
         cloud.emails()

@@ -18,7 +18,7 @@ import boto3
 import pytest
 from moto import mock_aws
 
-import allocator_handler
+import allotter_handler
 import api_handler
 import auth
 from backorders.adapters.api_keys import add_key
@@ -39,7 +39,7 @@ _accounts = itertools.count()
 
 _NO_KEY = object()
 STREAM_FILTERS = compile_filters(
-    load_yaml((ROOT / "template.yaml").read_text())["Resources"]["AllocatorFunction"]["Properties"]["Events"][
+    load_yaml((ROOT / "template.yaml").read_text())["Resources"]["AllotterFunction"]["Properties"]["Events"][
         "TableStream"
     ]["Properties"]["FilterCriteria"]
 )
@@ -117,18 +117,18 @@ class Api:
         return services()
 
     def settle(self, *skus: str, event: str = "test") -> None:
-        """What the stream-driven allocator does after a write: recompute each SKU."""
+        """What the stream-driven allotter does after a write: recompute each SKU."""
         for sku in skus:
-            self.svc.allocator.recompute(sku, event=event)
+            self.svc.allotter.recompute(sku, event=event)
 
-    def run_allocator(self, *records: dict[str, Any]) -> dict[str, Any]:
-        """Invoke the real allocator function with one batch of stream records."""
-        return allocator_handler.lambda_handler({"Records": list(records)}, lambda_context("AllocatorFunction"))
+    def run_allotter(self, *records: dict[str, Any]) -> dict[str, Any]:
+        """Invoke the real allotter function with one batch of stream records."""
+        return allotter_handler.lambda_handler({"Records": list(records)}, lambda_context("AllotterFunction"))
 
     def deliver_stream(self, rounds: int = 10) -> None:
-        """Deliver the table's stream to the real allocator function, filtered and in
+        """Deliver the table's stream to the real allotter function, filtered and in
         batches as the template's event source mapping does, until it runs dry (the
-        allocator's own writes come back on the stream too)."""
+        allotter's own writes come back on the stream too)."""
         # botocore addresses streams as <account>.streams-ddb.<region>, which moto does not route
         streams = boto3.client(
             "dynamodbstreams", region_name=REGION, endpoint_url=f"https://streams.dynamodb.{REGION}.amazonaws.com"
@@ -147,7 +147,7 @@ class Api:
             batch = [to_lambda_record(r, arn, REGION) for r in records]
             batch = [r for r in batch if matches_any(STREAM_FILTERS, r)]
             for first in range(0, len(batch), 100):
-                reply = self.run_allocator(*batch[first : first + 100])
+                reply = self.run_allotter(*batch[first : first + 100])
                 assert reply == {"batchItemFailures": []}, reply
         raise AssertionError(f"the stream did not run dry in {rounds} rounds")
 

@@ -1,6 +1,6 @@
 """The handlers on AWS's own sample events (tests/fixtures/aws_events): whatever shape
 AWS sends, the API answers a JSON 4xx to what it cannot take (never a 5xx), the
-allocator reports no failure for records that are not ours, and the planner runs on
+allotter reports no failure for records that are not ours, and the planner runs on
 what EventBridge Scheduler sends."""
 
 from __future__ import annotations
@@ -10,7 +10,7 @@ from typing import Any
 
 import pytest
 
-import allocator_handler
+import allotter_handler
 import api_handler
 import planner_handler
 from tests.api.conftest import Api, _reply, lambda_context
@@ -50,9 +50,9 @@ def test_the_api_answers_an_aws_sample_with_a_key_with_a_json_4xx(api: Api, name
 
 
 @pytest.mark.parametrize("name", STREAM_SAMPLES)
-def test_the_allocator_reports_no_failure_for_an_aws_sample_batch(api: Api, name: str) -> None:
+def test_the_allotter_reports_no_failure_for_an_aws_sample_batch(api: Api, name: str) -> None:
     """Items of another table shape (key ``Id``): nothing to recompute, nothing failed."""
-    result = allocator_handler.lambda_handler(aws_sample_event(name), lambda_context("AllocatorFunction"))
+    result = allotter_handler.lambda_handler(aws_sample_event(name), lambda_context("AllotterFunction"))
     assert result == {"batchItemFailures": []}
     assert api.items() == []
 

@@ -104,7 +104,7 @@ def seed(api: Any) -> None:
         reply = api(method, path, body)
         assert reply.status in (200, 201), (path, reply.body)
     api.settle("TEXTBOOK", "PEN")
-    for order_id in ("812", "813"):  # what the allocator does after the stock moved
+    for order_id in ("812", "813"):  # what the allotter does after the stock moved
         api.svc.shipments.sync_pending(SHOP, order_id)
     reply = api("POST", "/v1/orders/813/shipments/1/release")
     assert reply.status == 200, reply.body

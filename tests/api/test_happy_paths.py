@@ -1,6 +1,6 @@
 """The native API through its real handler: orders and movements are taken once
 (replays are answered, not repeated), balances and reports read back what the
-allocator decided, settings change what happens next, and a shop sees only its own
+allotter decided, settings change what happens next, and a shop sees only its own
 orders."""
 
 from __future__ import annotations
@@ -23,7 +23,7 @@ def test_a_new_order_is_created_and_its_replay_is_a_duplicate_that_writes_nothin
     assert api.items() == stored
 
 
-def test_every_unit_of_a_new_order_waits_on_backorder_until_the_allocator_runs(api):
+def test_every_unit_of_a_new_order_waits_on_backorder_until_the_allotter_runs(api):
     api("POST", "/v1/orders", order_body("812", order_line("TEXTBOOK", 3)))
     order = api("GET", "/v1/orders/812").body
     assert [(ln["line"], ln["quantity"], ln["allotted"], ln["backordered"]) for ln in order["lines"]] == [(1, 3, 0, 3)]

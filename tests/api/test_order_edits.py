@@ -41,7 +41,7 @@ def counters(api: Any) -> tuple[int, int, int, int]:
 
 
 def released(api: Any, order_id: str) -> None:
-    """The order's pending shipment (as the allocator keeps it) released to the warehouse."""
+    """The order's pending shipment (as the allotter keeps it) released to the warehouse."""
     api.svc.shipments.sync_pending(SHOP, order_id)
     assert api("POST", f"/v1/orders/{order_id}/shipments/1/release").status == 200
 
@@ -67,8 +67,8 @@ def test_a_raised_priority_takes_units_from_a_lower_priority_order(api):
     assert (reply.status, reply.body) == (200, {"status": "changed", "order_id": "813", "priority": 1})
     order = api("GET", "/v1/orders/813").body
     assert (order["priority"], order["lines"][0]["priority"]) == (1, 1)
-    assert state(api, "813") == (2, 0, 2, 0, 0)  # the allocator moves the units, not the edit
-    # Then the allocator hands it 2 of order 812's units
+    assert state(api, "813") == (2, 0, 2, 0, 0)  # the allotter moves the units, not the edit
+    # Then the allotter hands it 2 of order 812's units
     api.settle("TEXTBOOK")
     assert state(api, "813") == (2, 2, 0, 0, 0)
     assert state(api, "812") == (4, 2, 2, 0, 0)
@@ -113,7 +113,7 @@ def test_a_smaller_quantity_gives_the_surplus_back_to_the_next_waiting_order(api
     # When order 812 wants only 1
     reply = api("PATCH", "/v1/orders/812/lines/1", {"quantity": 1})
     assert (reply.status, reply.body) == (200, {"status": "changed", "order_id": "812", "line": 1})
-    # Then it keeps 1 and 3 are free at once; the allocator gives them to order 813
+    # Then it keeps 1 and 3 are free at once; the allotter gives them to order 813
     assert state(api, "812") == (1, 1, 0, 0, 0)
     assert counters(api) == (4, 1, 3, 3)
     api.settle("TEXTBOOK")
@@ -170,7 +170,7 @@ def test_forced_units_go_back_to_stock_and_stay_on_backorder_after_a_recompute(a
     # When 3 of its units are forced onto backorder
     reply = api("POST", "/v1/orders/812/lines/1/force-backorder", {"units": 3})
     assert (reply.status, reply.body) == (200, {"status": "changed", "order_id": "812", "line": 1})
-    # Then it keeps 1, the 3 are free stock, and the allocator does not hand them back
+    # Then it keeps 1, the 3 are free stock, and the allotter does not hand them back
     assert state(api, "812") == (4, 1, 3, 0, 3)
     assert counters(api) == (4, 1, 3, 3)
     api.settle("TEXTBOOK")

@@ -1,5 +1,5 @@
 """Customers' e-mail addresses and names are stored with their orders but never written
-to the logs: not by the API function, not by the allocator."""
+to the logs: not by the API function, not by the allotter."""
 
 from __future__ import annotations
 
@@ -38,8 +38,8 @@ def test_no_customer_email_or_name_appears_in_the_logs_of_intake_and_allotment(a
     bad = {**customer, "email": f"{NAME} <{EMAIL}"}
     assert api("POST", "/v1/orders", order_body("813", customer=bad)).status == 422
 
-    # the allocator, as the stream delivers the two writes to it
-    result = api.run_allocator(
+    # the allotter, as the stream delivers the two writes to it
+    result = api.run_allotter(
         stream_record(api.item("SKU#TEXTBOOK", "SKU"), seq=1),
         stream_record(api.item("ORDER#aacme#812", "LINE#0001"), seq=2),
     )

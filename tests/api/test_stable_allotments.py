@@ -1,7 +1,7 @@
 """Allotted units are stable (PRODUCT.md, decided 2026-12-01): they move only to a line
 of strictly higher priority. An earlier waiting line of the same priority gets free
 units only, and a manual fill takes free units only. Through the real API and the real
-allocator on the table's stream, as the defects were found."""
+allotter on the table's stream, as the defects were found."""
 
 from __future__ import annotations
 

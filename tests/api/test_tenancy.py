@@ -1,7 +1,7 @@
 """Shops share the warehouse's SKUs but not their orders (PRODUCT.md, "Tenancy,
 identifiers and input"): a shop sees the shared counters, and of other shops' demand
 only counts; never their order ids, customers, prices or record-log lines. Everything
-here goes through the real API and the real allocator on the table's own stream."""
+here goes through the real API and the real allotter on the table's own stream."""
 
 from __future__ import annotations
 

@@ -1,6 +1,6 @@
-"""Benchmarks of the allotment engine (issue: allocation engine).
+"""Benchmarks of the allotment engine (issue: allotment engine).
 
-- allocator reads per stock event on one SKU with 10,000 vs 10 waiting lines;
+- allotter reads per stock event on one SKU with 10,000 vs 10 waiting lines;
 - pure allotment throughput on 1,000,000 lines.
 """
 
@@ -45,7 +45,7 @@ def reads_per_stock_event(backlog: int, receipt: int = 5) -> Meter:
     SkuItem(pk=sku_pk("HOT"), sk="SKU").update(actions=[SkuItem.backordered.add(backlog)])
     with metered(images=moto_images) as meter:
         svc.stock.record(Movement("PO-1", "HOT", MovementKind.RECEIPT, receipt))
-        result = svc.allocator.recompute("HOT", event="receipt PO-1")
+        result = svc.allotter.recompute("HOT", event="receipt PO-1")
     assert len(result.plan.changes) == min(receipt, backlog)
     return meter
 
@@ -88,7 +88,7 @@ def run(*, quick: bool = False) -> list[Row]:
     rows.append(
         Row(
             2,
-            f"Allocator reads per stock event, {big:,} vs 10 waiting lines",
+            f"Allotter reads per stock event, {big:,} vs 10 waiting lines",
             f"{big_m.read_units:g} RRU vs {small_m.read_units:g} RRU (ratio {ratio:.2f})",
             "ratio <= 1.5",
             "pass" if ratio <= 1.5 else "FAIL",
@@ -107,7 +107,7 @@ def run(*, quick: bool = False) -> list[Row]:
             "pass" if min(rate, with_reading) >= 500_000 else "FAIL",
             f"best of 3 runs of plan_allotment over lines in allotment order (split and whole, priorities 0-2), "
             f"{changes:,} lines changed; the second figure also reads every change as a LineChange, "
-            f"{CHANGES_PER_TRANSACTION} at a time as the allocator's writer does",
+            f"{CHANGES_PER_TRANSACTION} at a time as the allotter's writer does",
         )
     )
     return rows

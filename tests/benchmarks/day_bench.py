@@ -1,9 +1,9 @@
 """The price of a day of a webshop: a seeded, generated day driven through the real
-services, allocator and planner on moto in-process, metered, and priced with the rates
+services, allotter and planner on moto in-process, metered, and priced with the rates
 in ``rates.toml``.
 
 DynamoDB: request units from the meter (``meter.py``), including index writes.
-Lambda: one request per API call, per allocator batch (up to the template's BatchSize
+Lambda: one request per API call, per allotter batch (up to the template's BatchSize
 of filtered stream records) and per planner run (every 5 minutes, and daily); duration
 is each invocation's wall time measured in-process against moto, without the meter's
 own reads, rounded up to 1 ms, at the template's MemorySize on arm64. moto answers in

@@ -1,11 +1,11 @@
 """Row 4: webhook to allotment latency through the local cloud, with 20 concurrent senders.
 
 The real local cloud (``localcloud.LocalCloud``: template.yaml on a moto server, the
-HTTP API, the stream poller feeding the allocator, in this process) is started with a
+HTTP API, the stream poller feeding the allotter, in this process) is started with a
 product and plenty of stock. 20 sender threads POST orders over HTTP as fast as they
-are answered. An order's latency runs from sending its POST to the moment the allocator
+are answered. An order's latency runs from sending its POST to the moment the allotter
 committed its allotment: the ``at`` of the allotment entry in the order's record log
-(``GET /v1/orders/{id}``, read once everything has settled; the allocator takes that
+(``GET /v1/orders/{id}``, read once everything has settled; the allotter takes that
 time as it sends the transaction). Nobody polls meanwhile, so the measurement adds no
 load to the one-request-at-a-time moto server. The POST's own round trip in the same
 run is the yardstick: the ratio is the figure.
@@ -70,7 +70,7 @@ def measure(orders: int, senders: int = SENDERS) -> dict[str, Any]:
         cloud.start()
         try:
             reset_services()  # the functions read TABLE_NAME and the endpoint from this cloud
-            for module in ("api_handler", "allocator_handler", "planner_handler"):
+            for module in ("api_handler", "allotter_handler", "planner_handler"):
                 logger = getattr(sys.modules.get(module), "logger", None)
                 if logger is not None:  # an INFO line per invocation would bury the table
                     logger.setLevel(logging.WARNING)
@@ -158,7 +158,7 @@ def run(*, quick: bool = False) -> list[Row]:
             f"{len(allotted)} of {orders} orders (one line, one unit of one SKU with stock) sent by {SENDERS} threads "
             f"over HTTP to the local cloud (moto server, one request at a time; stream polled every 10 ms, "
             f"batching window capped at 50 ms: `fast=True`); each order timed from sending its POST to the "
-            f"allocator's commit of its allotment (the `at` of the order's record-log entry, read after the run, "
+            f"allotter's commit of its allotment (the `at` of the order's record-log entry, read after the run, "
             f"so nothing polls meanwhile). POST round trip p99 {_percentile(post, 99) * 1000:.0f} ms; "
             f"{len(allotted) / result['wall']:.1f} orders/s allotted over {result['wall']:.1f} s. These are the "
             f"local cloud's latencies (moto, in-process handlers), "

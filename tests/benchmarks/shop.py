@@ -3,13 +3,13 @@
 The table is built from template.yaml; the API's use cases run through the real
 services (one API Lambda invocation each); the table stream is read after every API
 call and fed, filtered and in batches as the template's event source mapping says,
-to the real allocator handler; the planner handler runs on the schedules. Every
+to the real allotter handler; the planner handler runs on the schedules. Every
 invocation is counted and timed, without the meter's own reads, so the Lambda bill
 can be priced from what ran.
 
 At a webshop's pace (an event every few seconds or minutes) Lambda's one-second
 batching window closes long before the next event, so each API call's stream records
-form their own batches, and the allocator's writes the next ones: this driver drains
+form their own batches, and the allotter's writes the next ones: this driver drains
 the stream after each call until it is quiet, which is that behaviour.
 """
 
@@ -36,7 +36,7 @@ from backorders.bootstrap import Services
 from backorders.domain.allotment import AllotmentPlan
 from backorders.domain.model import Customer, NewLine, Order, ShipType
 from backorders.domain.orders import fingerprint
-from backorders.services.allocation import RecomputeResult
+from backorders.services.allotment import RecomputeResult
 from localcloud.filters import compile_filters, matches_any
 from localcloud.runtime import LambdaContext
 from localcloud.streams import to_lambda_record
@@ -110,11 +110,11 @@ class Shop:
         reset_services()
         self.svc: Services = bootstrap.services()
         functions = {name: res["Properties"] for name, res in resources.items() if name.endswith("Function")}
-        allocator = functions["AllocatorFunction"]
-        source = allocator["Events"]["TableStream"]["Properties"]
+        allotter = functions["AllotterFunction"]
+        source = allotter["Events"]["TableStream"]["Properties"]
         self.batch_size = int(source.get("BatchSize", 100))
         self.filters = compile_filters(source.get("FilterCriteria"))
-        self.allocator = _handler_module(allocator["CodeUri"], allocator["Handler"].split(".")[0])
+        self.allotter = _handler_module(allotter["CodeUri"], allotter["Handler"].split(".")[0])
         planner = functions["PlannerFunction"]
         self.planner = _handler_module(planner["CodeUri"], planner["Handler"].split(".")[0])
         # the stream, read from now on
@@ -166,7 +166,7 @@ class Shop:
         again: such a recompute is not re-run but its units and duration are charged
         again (``memo_hits``), which keeps a day of 288 sweeps affordable to simulate."""
         context = self._context("PlannerFunction")
-        recompute = self.svc.allocator.recompute
+        recompute = self.svc.allotter.recompute
 
         def remembered(sku: str, *, event: str) -> Any:
             seen = self._sku_changes[sku]
@@ -187,14 +187,14 @@ class Shop:
                 self._quiet[sku] = (seen, charges, seconds)
             return result
 
-        self.svc.allocator.recompute = remembered  # type: ignore[method-assign]
+        self.svc.allotter.recompute = remembered  # type: ignore[method-assign]
         try:
             with self.meter.tag("planner"):
                 result: dict[str, Any] = self._timed(
                     "PlannerFunction", lambda: self.planner.lambda_handler({"job": job}, context)
                 )
         finally:
-            self.svc.allocator.recompute = recompute  # type: ignore[method-assign]
+            self.svc.allotter.recompute = recompute  # type: ignore[method-assign]
         self.pump()
         return result
 
@@ -208,9 +208,9 @@ class Shop:
         )
 
     def _tag_use_cases(self) -> None:
-        """Name what the allocator function spends: recomputes and pending-shipment syncs."""
-        allocator, shipments, meter = self.svc.allocator, self.svc.shipments, self.meter
-        recompute, sync = allocator.recompute, shipments.sync_pending
+        """Name what the allotter function spends: recomputes and pending-shipment syncs."""
+        allotter, shipments, meter = self.svc.allotter, self.svc.shipments, self.meter
+        recompute, sync = allotter.recompute, shipments.sync_pending
 
         def tagged_recompute(sku: str, *, event: str) -> Any:
             with meter.tag("recompute"):
@@ -220,7 +220,7 @@ class Shop:
             with meter.tag("shipment sync"):
                 return sync(shop, order_id)
 
-        allocator.recompute = tagged_recompute  # type: ignore[method-assign]
+        allotter.recompute = tagged_recompute  # type: ignore[method-assign]
         shipments.sync_pending = tagged_sync  # type: ignore[method-assign]
 
     # -------------------------------------------------------------- the stream
@@ -235,7 +235,7 @@ class Shop:
                 return records
 
     def pump(self) -> None:
-        """Deliver the stream to the allocator until nothing new arrives."""
+        """Deliver the stream to the allotter until nothing new arrives."""
         while True:
             records = self._read_stream()
             if not records:
@@ -246,12 +246,10 @@ class Shop:
             self.records_delivered += len(wanted)
             for start in range(0, len(wanted), self.batch_size):
                 event = {"Records": wanted[start : start + self.batch_size]}
-                context = self._context("AllocatorFunction")
-                result = self._timed(
-                    "AllocatorFunction", lambda e=event, c=context: self.allocator.lambda_handler(e, c)
-                )
+                context = self._context("AllotterFunction")
+                result = self._timed("AllotterFunction", lambda e=event, c=context: self.allotter.lambda_handler(e, c))
                 if result and result.get("batchItemFailures"):
-                    raise RuntimeError(f"allocator reported failed records: {result['batchItemFailures']}")
+                    raise RuntimeError(f"allotter reported failed records: {result['batchItemFailures']}")
 
     def _watch(self, records: list[dict[str, Any]]) -> None:
         """Keep track of pending and released shipments (what a warehouse would be told),

@@ -3,7 +3,7 @@ model allows (computed by hand in docs/benchmarks.md, "The minimum per order lin
 
 N orders of two lines (two SKUs with stock, one unit each) go through intake, the
 allotment the stream triggers (recompute and pending-shipment sync), release and
-shipment, each API call followed by the allocator invocations it triggers (``shop.py``).
+shipment, each API call followed by the allotter invocations it triggers (``shop.py``).
 Notifications are not built yet: 0 units.
 """
 
@@ -84,7 +84,7 @@ def run(*, quick: bool = False) -> list[Row]:
     dollars = (read * rru + write * wru) / (MIN_READ * rru + MIN_WRITE * wru)
     detail = (
         f"{orders} orders of {LINES_PER_ORDER} lines (two SKUs in stock), each API call followed by the "
-        f"allocator invocations its stream records trigger; per order line: " + " | ".join(steps) + ". "
+        f"allotter invocations its stream records trigger; per order line: " + " | ".join(steps) + ". "
         f"Of the writes {index:g} WRU/line are index writes; notifications 0 (not built). "
         f"Minimum per line (docs/benchmarks.md): "
         + ", ".join(f"{step} {r:g} RRU + {w:g} WRU" for step, (r, w) in MINIMUM.items())

@@ -68,7 +68,7 @@ def test_every_module_ships_bytecode_that_python312_uses_as_is(build: Path) -> N
 def test_the_build_ships_this_trees_code(build: Path) -> None:
     dirs = _code_dirs(build)
     pairs = [(ROOT / "layers" / "shared" / "backorders", dirs["SharedLayer"] / "python" / "backorders")]
-    for name in ("api", "allocator", "planner"):
+    for name in ("api", "allotter", "planner"):
         pairs.append((ROOT / "functions" / name, dirs[f"{name.capitalize()}Function"]))
     for source, built in pairs:
         files = sorted(p.relative_to(source) for p in source.rglob("*.py"))

@@ -93,7 +93,7 @@ class E2E:
     demo: HttpApi | None  # as the demo shop of `make run` (modules with SEED_DEMO = True)
 
     def settle(self) -> None:
-        """Wait until the allocator has seen every write so far (and its own)."""
+        """Wait until the allotter has seen every write so far (and its own)."""
         self.cloud.wait_for_streams(timeout=STREAM_TIMEOUT)
 
     def order(self, order_id: str) -> dict[str, Any]:
@@ -112,7 +112,7 @@ class LiveStreamReads:
     DynamoDB transaction is cancelled, moto applies its items one by one to the table,
     then puts back a deep copy taken before it. A shard iterator the stream consumer
     holds across that moment (one it got before the transaction, kept while the
-    allocator runs) reads the discarded copy's stream: the cancelled items as records,
+    allotter runs) reads the discarded copy's stream: the cancelled items as records,
     and then, reopened after them, it skips as many real records (the live stream
     numbers them alike). While enabled, every ``GetRecords`` reads the live table's
     stream instead, which never holds a cancelled transaction's items."""

@@ -1,14 +1,14 @@
 """Through the local cloud (template.yaml on moto, every function real), over HTTP
 only: many webshop threads writing one SKU at once never over-allot and end at the
-allotment rule's fixed point; a record the allocator cannot process ends in the failure
+allotment rule's fixed point; a record the allotter cannot process ends in the failure
 queue without holding up the stream; and a webshop's day - orders, receipts,
 priorities, returns, cancellations, shipments, the scheduled sweep - follows the
-rules of allotment, every write reaching the allocator through the table stream.
+rules of allotment, every write reaching the allotter through the table stream.
 
 One cloud per module (and so per xdist worker): the tests use their own SKUs and
 order ids and run in any order. The local cloud gives each function one execution
 environment, so the webshop threads' requests queue at the API function and race the
-allocator, which recomputes the SKU from the stream meanwhile; two API invocations
+allotter, which recomputes the SKU from the stream meanwhile; two API invocations
 racing each other are the simulation's business (its interleaving and conflict faults).
 """
 
@@ -82,7 +82,7 @@ def test_concurrent_orders_and_receipts_for_one_sku_never_over_allot_and_end_at_
 
 def _failure_messages(e2e: Any) -> list[dict[str, Any]]:
     sqs = e2e.cloud.client("sqs")
-    queue = e2e.cloud.queue_url("AllocatorFailureQueue")
+    queue = e2e.cloud.queue_url("AllotterFailureQueue")
     found: list[dict[str, Any]] = []
     while True:
         batch = sqs.receive_message(QueueUrl=queue, MaxNumberOfMessages=10).get("Messages", [])
@@ -95,7 +95,7 @@ def _failure_messages(e2e: Any) -> list[dict[str, Any]]:
 
 def _waiting_failures(e2e: Any) -> int:
     attributes = e2e.cloud.client("sqs").get_queue_attributes(
-        QueueUrl=e2e.cloud.queue_url("AllocatorFailureQueue"), AttributeNames=["ApproximateNumberOfMessages"]
+        QueueUrl=e2e.cloud.queue_url("AllotterFailureQueue"), AttributeNames=["ApproximateNumberOfMessages"]
     )["Attributes"]
     return int(attributes["ApproximateNumberOfMessages"])
 
@@ -123,7 +123,7 @@ def test_a_poison_record_goes_to_the_failure_queue_and_the_stream_moves_on(e2e):
     assert _waiting_failures(e2e) == 0  # nothing else failed so far
     table = e2e.cloud.table_name("Table")
     ddb = e2e.cloud.client("dynamodb")
-    # an order line the allocator cannot read (quantity is text), in POISON-SKU's demand list
+    # an order line the allotter cannot read (quantity is text), in POISON-SKU's demand list
     line = {
         "pk": {"S": "ORDER#shop-e2e#POISON"},
         "sk": {"S": "LINE#0001"},
@@ -145,13 +145,13 @@ def test_a_poison_record_goes_to_the_failure_queue_and_the_stream_moves_on(e2e):
     e2e.settle()
 
     messages = _failure_messages(e2e)
-    assert messages, "the poison records were not sent to AllocatorFailureQueue"
+    assert messages, "the poison records were not sent to AllotterFailureQueue"
     retries = _stream_source(e2e)["MaximumRetryAttempts"]
     discarded = []
     for message in messages:
         assert {"requestContext", "responseContext", "version", "timestamp", "DDBStreamBatchInfo"} <= set(message)
         assert message["requestContext"]["condition"] == "RetryAttemptsExhausted"
-        assert message["requestContext"]["functionArn"].endswith("-AllocatorFunction")
+        assert message["requestContext"]["functionArn"].endswith("-AllotterFunction")
         assert message["requestContext"]["approximateInvokeCount"] == retries + 1
         info = message["DDBStreamBatchInfo"]
         assert info["streamArn"] == e2e.cloud.stream_arn("Table")
@@ -185,7 +185,7 @@ def test_the_readme_curl_shows_the_demo_textbook_balance_and_a_receipt_fills_the
     assert (balance["on_hand"], balance["allotted"], balance["backordered"]) == (25, 25, 0)
 
 
-def test_an_order_and_a_receipt_reach_the_allocator_and_the_shipment_ships(e2e):
+def test_an_order_and_a_receipt_reach_the_allotter_and_the_shipment_ships(e2e):
     e2e.api.ok("PUT", "/v1/products/E2E-BOOK", {"name": "Geometry"})
     for path, body in (
         ("/v1/orders", order_body("E2E-1", order_line("E2E-BOOK", 3))),
@@ -290,12 +290,12 @@ def test_the_frequent_sweep_allots_stock_the_stream_never_announced(e2e):
     e2e.api.ok("PUT", "/v1/products/E2E-DRIFT", {})
     e2e.api.ok("POST", "/v1/orders", order_body("E2E-DRIFTING", order_line("E2E-DRIFT", 2)))
     e2e.settle()
-    # stock that appears in a write the allocator ignores (as if its record had been lost)
+    # stock that appears in a write the allotter ignores (as if its record had been lost)
     e2e.cloud.client("dynamodb").update_item(
         TableName=e2e.cloud.table_name("Table"),
         Key={"pk": {"S": "SKU#E2E-DRIFT"}, "sk": {"S": "SKU"}},
-        UpdateExpression="ADD on_hand :n, available :n, version :one SET writer = :allocator",
-        ExpressionAttributeValues={":n": {"N": "2"}, ":one": {"N": "1"}, ":allocator": {"S": "allocator"}},
+        UpdateExpression="ADD on_hand :n, available :n, version :one SET writer = :allotter",
+        ExpressionAttributeValues={":n": {"N": "2"}, ":one": {"N": "1"}, ":allotter": {"S": "allotter"}},
     )
     e2e.settle()
     assert e2e.line("E2E-DRIFTING")["allotted"] == 0
@@ -333,26 +333,26 @@ def test_the_stream_keeps_flowing_after_a_cancelled_transaction(e2e, live_stream
         assert e2e.line("E2E-TX-1")["allotted"] == 1
 
 
-def test_a_transaction_cancelled_while_the_allocator_is_busy_does_not_hide_later_writes(e2e, live_stream_reads):
+def test_a_transaction_cancelled_while_the_allotter_is_busy_does_not_hide_later_writes(e2e, live_stream_reads):
     e2e.api.ok("PUT", "/v1/products/E2E-BUSY", {})
     e2e.api.ok("POST", "/v1/orders", order_body("E2E-BUSY-1", order_line("E2E-BUSY", 1)))
     e2e.settle()
-    allocator = e2e.cloud.function("AllocatorFunction").handler
+    allotter = e2e.cloud.function("AllotterFunction").handler
     busy, go_on = threading.Event(), threading.Event()
 
-    def held_allocator(event: dict[str, Any], context: Any) -> Any:
+    def held_allotter(event: dict[str, Any], context: Any) -> Any:
         busy.set()
         go_on.wait(10)
-        return allocator(event, context)
+        return allotter(event, context)
 
     table = e2e.cloud.table_name("Table")
     ddb = e2e.cloud.client("dynamodb")
     try:
         with live_stream_reads.off():
-            e2e.cloud.override_handler("AllocatorFunction", held_allocator)
+            e2e.cloud.override_handler("AllotterFunction", held_allotter)
             try:
-                # one full batch of records the allocator ignores, written at once: the
-                # consumer reads them in one go, invokes the allocator right away and holds
+                # one full batch of records the allotter ignores, written at once: the
+                # consumer reads them in one go, invokes the allotter right away and holds
                 # that read's shard iterator meanwhile
                 batch = _stream_source(e2e)["BatchSize"]
                 fillers = [_ignored_sku_item(f"E2E-FILLER-{n}") for n in range(batch)]
@@ -362,7 +362,7 @@ def test_a_transaction_cancelled_while_the_allocator_is_busy_does_not_hide_later
                 e2e.api.ok("POST", "/v1/stock/movements", movement_body("e2e-busy-po", "E2E-BUSY", 1))
             finally:
                 go_on.set()
-                e2e.cloud.override_handler("AllocatorFunction", None)
+                e2e.cloud.override_handler("AllotterFunction", None)
             e2e.settle()
             assert e2e.line("E2E-BUSY-1")["allotted"] == 1
     finally:  # leave E2E-BUSY converged for the sweep tests, whatever happened
@@ -371,11 +371,11 @@ def test_a_transaction_cancelled_while_the_allocator_is_busy_does_not_hide_later
 
 
 def _stream_source(e2e: Any) -> dict[str, Any]:
-    """The allocator's event source mapping, as template.yaml declares it."""
-    return dict(e2e.cloud.template.functions["AllocatorFunction"].events["TableStream"].properties)
+    """The allotter's event source mapping, as template.yaml declares it."""
+    return dict(e2e.cloud.template.functions["AllotterFunction"].events["TableStream"].properties)
 
 
 def _ignored_sku_item(sku: str) -> dict[str, Any]:
-    """A SKU item the allocator's own writer wrote: its record passes the stream filter
+    """A SKU item the allotter's own writer wrote: its record passes the stream filter
     but asks for nothing."""
-    return {"pk": {"S": f"SKU#{sku}"}, "sk": {"S": "SKU"}, "sku": {"S": sku}, "writer": {"S": "allocator"}}
+    return {"pk": {"S": f"SKU#{sku}"}, "sk": {"S": "SKU"}, "sku": {"S": sku}, "writer": {"S": "allotter"}}

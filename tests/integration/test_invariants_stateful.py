@@ -6,7 +6,7 @@ After every step:
   the sum over the lines;
 - every ordered unit is exactly one of shipped, allotted, backordered, cancelled;
 - on_hand equals the sum of the ledger (units are conserved);
-and once the allocator has settled, no line waits while free units or units of a
+and once the allotter has settled, no line waits while free units or units of a
 strictly lower-priority line could serve it (allotted units are stable: they move only
 to a line of strictly higher priority). A refusal is accepted only where the rules
 predict it (a movement below zero or below the released units, more units than a line
@@ -192,12 +192,12 @@ class AllotmentMachine(RuleBasedStateMachine):
     @rule(sku=st.sampled_from(SKUS))
     def recompute_one(self, sku) -> None:  # type: ignore[no-untyped-def]
         """One stream delivery (possibly a duplicate): a single recompute."""
-        self.svc.allocator.recompute(sku, event="stream")
+        self.svc.allotter.recompute(sku, event="stream")
 
     @rule()
     def settle(self) -> None:
         for _ in range(5):
-            changed = any(self.svc.allocator.recompute(s, event="settle").plan.changes for s in SKUS)
+            changed = any(self.svc.allotter.recompute(s, event="settle").plan.changes for s in SKUS)
             for order in self.orders:
                 self.svc.shipments.sync_pending(SHOP, order.order_id)
             if not changed:

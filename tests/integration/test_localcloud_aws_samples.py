@@ -86,18 +86,18 @@ def api() -> Recorder:
 
 
 @pytest.fixture(scope="module")
-def allocator() -> Recorder:
+def allotter() -> Recorder:
     return Recorder()
 
 
 @pytest.fixture(scope="module")
-def cloud(api: Recorder, allocator: Recorder, tmp_path_factory: pytest.TempPathFactory) -> Iterator[LocalCloud]:
+def cloud(api: Recorder, allotter: Recorder, tmp_path_factory: pytest.TempPathFactory) -> Iterator[LocalCloud]:
     with LocalCloud(
         TEMPLATE,
         state_dir=tmp_path_factory.mktemp("localcloud"),
         fast=True,
         schedules=False,
-        handler_overrides={"ApiFunction": api, "AllocatorFunction": allocator, "PlannerFunction": lambda e, c: None},
+        handler_overrides={"ApiFunction": api, "AllotterFunction": allotter, "PlannerFunction": lambda e, c: None},
     ) as running:
         yield running
 
@@ -162,7 +162,7 @@ def test_a_shape_difference_is_found() -> None:
     ]
 
 
-def test_stream_records_have_the_shape_of_aws_samples(cloud: LocalCloud, allocator: Recorder) -> None:
+def test_stream_records_have_the_shape_of_aws_samples(cloud: LocalCloud, allotter: Recorder) -> None:
     ddb = cloud.client("dynamodb")
     table = cloud.table_name("Table")
     key = {"pk": {"S": "SKU#SAMPLE"}, "sk": {"S": "SKU"}}
@@ -170,7 +170,7 @@ def test_stream_records_have_the_shape_of_aws_samples(cloud: LocalCloud, allocat
     ddb.put_item(TableName=table, Item={**key, "message": {"S": "This item has changed"}})
     ddb.delete_item(TableName=table, Key=key)
     cloud.wait_for_streams()
-    records = [r for event in allocator.events for r in event["Records"] if r["dynamodb"]["Keys"] == key]
+    records = [r for event in allotter.events for r in event["Records"] if r["dynamodb"]["Keys"] == key]
     assert [r["eventName"] for r in records] == ["INSERT", "MODIFY", "REMOVE"]
 
     sam = aws_sample_event("sam-dynamodb-update")["Records"]

@@ -96,9 +96,9 @@ def test_the_cli_serves_the_template_and_stops_cleanly_on_ctrl_c(tmp_path: Path)
 
 
 def test_the_cli_names_a_missing_handler_module(tmp_path: Path) -> None:
-    process = _start(_stub_template(tmp_path, missing="AllocatorFunction"), tmp_path)
+    process = _start(_stub_template(tmp_path, missing="AllotterFunction"), tmp_path)
     _, errors = process.communicate(timeout=60)
     assert process.returncode == 1
-    assert "allocator_handler" in errors
-    assert "AllocatorFunction" in errors
+    assert "allotter_handler" in errors
+    assert "AllotterFunction" in errors
     assert "Traceback" not in errors

@@ -57,7 +57,7 @@ def cloud(api: ApiDouble, tmp_path_factory: pytest.TempPathFactory) -> Iterator[
         schedules=False,
         handler_overrides={
             "ApiFunction": api,
-            "AllocatorFunction": lambda event, context: None,
+            "AllotterFunction": lambda event, context: None,
             "PlannerFunction": lambda event, context: {"planned": event},
         },
     ) as running:

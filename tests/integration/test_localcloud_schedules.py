@@ -143,7 +143,7 @@ def cloud(planner: PlannerDouble, tmp_path_factory: pytest.TempPathFactory) -> I
         handler_overrides={
             "PlannerFunction": planner,
             "ApiFunction": lambda e, c: None,
-            "AllocatorFunction": lambda e, c: None,
+            "AllotterFunction": lambda e, c: None,
         },
     ) as running:
         yield running

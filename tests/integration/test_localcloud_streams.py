@@ -1,4 +1,4 @@
-"""Stream delivery: the table's stream reaches AllocatorFunction as a Lambda event source
+"""Stream delivery: the table's stream reaches AllotterFunction as a Lambda event source
 mapping would deliver it (shape, FilterCriteria, partial batch failures, bisecting,
 retries and the on-failure queue). The function is a test double (handler override)."""
 
@@ -16,11 +16,11 @@ from localcloud import LocalCloud, Template
 
 ROOT = Path(__file__).resolve().parents[2]
 TEMPLATE = ROOT / "template.yaml"
-FUNCTION = "AllocatorFunction"
+FUNCTION = "AllotterFunction"
 
 
 class Recorder:
-    """The AllocatorFunction double: records every event, behaviour swappable per test."""
+    """The AllotterFunction double: records every event, behaviour swappable per test."""
 
     def __init__(self) -> None:
         self.events: list[dict[str, Any]] = []
@@ -259,7 +259,7 @@ def test_a_record_that_always_fails_is_retried_then_sent_to_the_failure_queue(
     assert succeeded == {"poison#a", "poison#c", "poison#later"}
 
     bad = next(r for r in recorder.records("poison#") if r["dynamodb"]["Keys"]["pk"]["S"] == "poison#bad")
-    messages = _drain(cloud, "AllocatorFailureQueue")
+    messages = _drain(cloud, "AllotterFailureQueue")
     assert len(messages) == 1
     message = messages[0]
     assert message["requestContext"]["condition"] == "RetryAttemptsExhausted"
@@ -298,7 +298,7 @@ def test_an_item_always_reported_failed_discards_the_rest_of_its_batch_after_ret
     batches = recorder.batches("report#")
     assert batches[0] == ["report#a", "report#bad", "report#c"]
     assert batches[1:] == [["report#bad", "report#c"]] * retries + [["report#later"]]
-    (message,) = _drain(cloud, "AllocatorFailureQueue")
+    (message,) = _drain(cloud, "AllotterFailureQueue")
     assert message["requestContext"]["approximateInvokeCount"] == 1 + retries
     info = message["DDBStreamBatchInfo"]
     assert info["batchSize"] == 2

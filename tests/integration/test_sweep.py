@@ -19,7 +19,7 @@ def test_a_sku_enters_the_backlog_with_its_first_backordered_unit(shop):
 
 def test_the_frequent_sweep_recomputes_a_sku_whose_stock_the_stream_never_announced(shop):
     shop.order("812", ("TEXTBOOK", 2))
-    # stock that arrived in a write nobody told the allocator about
+    # stock that arrived in a write nobody told the allotter about
     SkuItem(pk="SKU#TEXTBOOK", sk="SKU").update(actions=[SkuItem.on_hand.add(2), SkuItem.available.add(2)])
     report = shop.svc.sweep.run(event="scheduled frequent sweep")
     assert (report["skus"], report["changed"], report["cleared"]) == (1, 1, 0)

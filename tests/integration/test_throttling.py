@@ -1,6 +1,6 @@
 """Throttling is a named, retryable refusal: every call of the store that DynamoDB
 throttles leaves as the domain's ``Throttled`` (the API answers it 429, never 500), and
-the allocator retries a throttle until its recompute commits."""
+the allotter retries a throttle until its recompute commits."""
 
 from __future__ import annotations
 
@@ -67,7 +67,7 @@ def test_a_throttled_store_call_is_reported_as_throttled(world, read):
     assert throttle.fired
 
 
-# ------------------------------------------------------------------ the allocator retries
+# ------------------------------------------------------------------ the allotter retries
 
 
 PLANNING_READS = {
@@ -79,15 +79,15 @@ PLANNING_READS = {
 
 
 @pytest.mark.parametrize("throttled_call", PLANNING_READS)
-def test_the_allocator_retries_a_throttle_and_the_receipt_is_allotted(svc, throttled_call):
-    # Given an order waiting for 2 textbooks and a receipt of 3 the allocator has not seen yet
+def test_the_allotter_retries_a_throttle_and_the_receipt_is_allotted(svc, throttled_call):
+    # Given an order waiting for 2 textbooks and a receipt of 3 the allotter has not seen yet
     world = World(svc)
     world.product("TEXTBOOK")
     world.order("812", ("TEXTBOOK", 2))
     svc.stock.record(Movement("po-1", "TEXTBOOK", MovementKind.RECEIPT, 3))
     # When DynamoDB throttles one of the recompute's calls
     with throttled(PLANNING_READS[throttled_call]) as throttle:
-        result = svc.allocator.recompute("TEXTBOOK", event="receipt po-1")
+        result = svc.allotter.recompute("TEXTBOOK", event="receipt po-1")
     # Then the recompute retries it and commits
     assert throttle.fired
     assert result.plan.changes

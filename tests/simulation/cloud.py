@@ -2,7 +2,7 @@
 
 moto (``mock_aws``) holds the table exactly as template.yaml declares it (stream on),
 the API keys secret and SES. The real Lambda handlers run against it:
-``api_handler``, ``allocator_handler`` and ``planner_handler``, each through the
+``api_handler``, ``allotter_handler`` and ``planner_handler``, each through the
 composition root they use in AWS (``backorders.bootstrap.services()``).
 
 Everything that could make two runs of one seed differ is pinned here, in the
@@ -136,13 +136,13 @@ class Cloud:
         self._stack.close()
 
     def _start(self) -> None:
-        import allocator_handler
+        import allotter_handler
         import api_handler
         import auth
         import planner_handler
         from backorders import bootstrap, config
         from backorders.adapters.dynamodb import store
-        from backorders.services import allocation, commit
+        from backorders.services import allotment, commit
 
         stack = self._stack
         saved_env = {name: os.environ.get(name) for name in ENV}
@@ -178,8 +178,8 @@ class Cloud:
 
         patch(bootstrap.build, "__kwdefaults__", {**(bootstrap.build.__kwdefaults__ or {}), "clock": self.clock})
         patch(commit.retrying, "__defaults__", (self.sleep,))
-        kw = dict(allocation.Allocator.__init__.__kwdefaults__ or {})
-        patch(allocation.Allocator.__init__, "__kwdefaults__", {**kw, "sleep": self.sleep})
+        kw = dict(allotment.Allotter.__init__.__kwdefaults__ or {})
+        patch(allotment.Allotter.__init__, "__kwdefaults__", {**kw, "sleep": self.sleep})
         patch(commit, "random", random.Random(f"{self.seed}:jitter"))
         keys = random.Random(f"{self.seed}:uuid")
         patch(store, "uuid", SimpleNamespace(uuid4=lambda: uuid.UUID(int=keys.getrandbits(128), version=4)))
@@ -192,7 +192,7 @@ class Cloud:
 
         # quiet logs: a run logs every injected failure with its traceback (SIM_LOGS=1 keeps them)
         if not os.environ.get("SIM_LOGS"):
-            services = {lg.service for lg in (api_handler.logger, allocator_handler.logger, planner_handler.logger)}
+            services = {lg.service for lg in (api_handler.logger, allotter_handler.logger, planner_handler.logger)}
             for name in sorted(logging.root.manager.loggerDict):
                 if name.split(".")[0] in services:
                     std = logging.getLogger(name)
@@ -204,7 +204,7 @@ class Cloud:
         assert svc.clock is self.clock, "handlers must run on the fake clock"
         self.svc = svc
         self._api = api_handler.lambda_handler
-        self._allocator = allocator_handler.lambda_handler
+        self._allotter = allotter_handler.lambda_handler
         self._planner = planner_handler.lambda_handler
 
     def sleep(self, seconds: float) -> None:
@@ -243,10 +243,10 @@ class Cloud:
             payload = text
         return Response(int(raw["statusCode"]), payload, committed=committed)
 
-    def allocator(self, event: dict[str, Any]) -> Any:
+    def allotter(self, event: dict[str, Any]) -> Any:
         """One stream batch. Raises when the invocation fails (crash or error)."""
-        with self.faults.acting("allocator"):
-            return self._allocator(event, Context("allocator"))
+        with self.faults.acting("allotter"):
+            return self._allotter(event, Context("allotter"))
 
     def planner(self, job: str = "frequent") -> Any:
         with self.faults.acting("planner"):

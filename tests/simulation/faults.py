@@ -8,14 +8,14 @@ probabilities it
   as if botocore's own retries were exhausted): nothing is written;
 * **crashes after a write**: performs the write, then raises :class:`SimulatedCrash`,
   as if the Lambda died before it saw the answer. This is "a crash between two writes":
-  the allocator committed its release transaction but not its take transaction; the
+  the allotter committed its release transaction but not its take transaction; the
   API committed an order but the webshop saw a 502;
 * makes a **conditional check fail**: before a transaction, it performs a harmless
   concurrent write (``ADD version 1`` on a SKU or line item the transaction conditions
   on, as a concurrent recompute would), so the transaction's version condition fails
   and the code's retry path runs;
 * **interleaves** another actor at the storage boundary: before a read or a transaction
-  of the API or the planner, one allocator batch runs; before one of the allocator, one
+  of the API or the planner, one allotter batch runs; before one of the allotter, one
   pending webshop request is delivered. That is how concurrent Lambdas meet in
   production, replayed deterministically;
 * checks, after every write that touches a SKU balance, that ``available`` is still
@@ -24,7 +24,7 @@ probabilities it
   sends mail today; the switch is here so the notifier issue only has to turn it on.
 
 ``SimulatedCrash`` derives from ``BaseException``: production code that catches
-``Exception`` (the API's error mapper, the allocator's per-SKU guard) cannot swallow
+``Exception`` (the API's error mapper, the allotter's per-SKU guard) cannot swallow
 it, just as it could not swallow a real crash. The harness catches it at the Lambda
 invocation boundary.
 """
@@ -62,7 +62,7 @@ class FaultPlan:
     crash_after_write: float = 0.03
     conflict: float = 0.06
     interleave: float = 0.08
-    # table stream -> allocator
+    # table stream -> allotter
     stream_duplicate_records: float = 0.15
     stream_batch_twice: float = 0.10
     stream_shuffle: float = 0.25
@@ -99,7 +99,7 @@ class StorageFaults:
         self.rng = rng
         self.stats = FaultStats()
         self.enabled = False
-        self.actor: str | None = None  # "api", "allocator", "planner" while a handler runs
+        self.actor: str | None = None  # "api", "allotter", "planner" while a handler runs
         self.commits = 0  # successful writes to the domain table while the current actor ran
         self.domain_table = ""  # set by the harness; other tables (idempotency) are bookkeeping
         self.violations: list[str] = []

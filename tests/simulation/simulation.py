@@ -6,7 +6,7 @@
   adjustment, priority change, forced backorder, new product) and hands it to the network;
 * ``deliver``: the network delivers a request it held back, a duplicate, or a retry;
 * ``warehouse``: the warehouse reads an order and releases or ships a shipment;
-* ``stream``: one allocator invocation with a batch of the table stream;
+* ``stream``: one allotter invocation with a batch of the table stream;
 * ``planner``: a scheduled planner run (the allotment sweep);
 * ``idle``: time passes.
 
@@ -34,7 +34,7 @@ from tests.simulation.stream import StreamDriver
 from tests.simulation.webshop import Webshop
 
 ACTIONS = {"event": 10, "deliver": 5, "warehouse": 4, "stream": 7, "planner": 0.4, "idle": 0.6}
-# Changes per allocator transaction (production: 40). Scaled down on some seeds so that
+# Changes per allotter transaction (production: 40). Scaled down on some seeds so that
 # recomputes commit in several transactions and a crash can fall between them.
 CHUNK_KNOB = (None, None, 3, 1)
 TRACE_TAIL = 40
@@ -90,7 +90,7 @@ def run(seed: int, steps: int = 150, plan: FaultPlan | None = None) -> RunResult
     plan = FaultPlan() if plan is None else plan
     rng = random.Random(f"{seed}:scheduler")
     chunk = random.Random(f"{seed}:knobs").choice(CHUNK_KNOB)
-    trace: list[str] = [f"seed {seed}, {steps} steps, allocator chunk {chunk or 'production'}"]
+    trace: list[str] = [f"seed {seed}, {steps} steps, allotter chunk {chunk or 'production'}"]
     actions: dict[str, int] = {}
     with Cloud(seed, plan, chunk=chunk) as cloud:
         shop = Webshop(cloud, random.Random(f"{seed}:webshop"), random.Random(f"{seed}:network"), plan)
@@ -104,7 +104,7 @@ def run(seed: int, steps: int = 150, plan: FaultPlan | None = None) -> RunResult
                 return
             busy = True
             try:
-                line = shop.deliver_one() if actor == "allocator" else stream.pump()
+                line = shop.deliver_one() if actor == "allotter" else stream.pump()
                 if line:
                     trace.append(f"      meanwhile ({actor} between storage calls): {line}")
             finally:
@@ -141,7 +141,7 @@ def run(seed: int, steps: int = 150, plan: FaultPlan | None = None) -> RunResult
             trace.append(f"[{step}] {action}: {_act(action, shop, stream, cloud)}")
             check(step)
 
-        # the end of the day: faults off, everything delivered, the allocator settles
+        # the end of the day: faults off, everything delivered, the allotter settles
         cloud.faults.enabled = False
         shop.plan = stream.plan = FaultPlan.none()
         shop.step = steps + 1
@@ -154,7 +154,7 @@ def run(seed: int, steps: int = 150, plan: FaultPlan | None = None) -> RunResult
         given_up = stream.lost[lost_before:]
         if given_up:
             skus = sorted({_sku_of(r) for r in given_up})
-            problem = f"with every fault off the allocator gave up on {len(given_up)} failing record(s) of {skus}"
+            problem = f"with every fault off the allotter gave up on {len(given_up)} failing record(s) of {skus}"
             raise SimulationFailure(seed, "end of day", steps, [problem], trace)
         with cloud.faults.suspended():
             digest = _digest(trace, invariants.snapshot(cloud))

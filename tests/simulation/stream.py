@@ -1,8 +1,8 @@
-"""The table stream delivered to the allocator, one invocation per call, by the harness.
+"""The table stream delivered to the allotter, one invocation per call, by the harness.
 
 It reads moto's stream with the ``dynamodbstreams`` client, turns the records into the
 Lambda event shape with the local cloud's own converter (``to_lambda_record``), applies
-the template's ``FilterCriteria`` and invokes ``allocator_handler.lambda_handler`` in
+the template's ``FilterCriteria`` and invokes ``allotter_handler.lambda_handler`` in
 batches of at most ``BatchSize`` records (the size varies per batch, seeded). What
 follows a batch is the local cloud's own event source mapping logic
 (``localcloud.streams.Delivery``): partial batch failures, bisecting (a crash fails an
@@ -42,14 +42,14 @@ class StreamDriver:
         self.cloud = cloud
         self.rng = rng
         self.plan = plan
-        props = template()["AllocatorFunction"]["Properties"]["Events"]["TableStream"]["Properties"]
+        props = template()["AllotterFunction"]["Properties"]["Events"]["TableStream"]["Properties"]
         self.batch_size = int(props.get("BatchSize", 100))
         self.sizes = BATCH_SIZES  # the batch size is drawn from these (capped at BatchSize)
         self.filters = compile_filters(props.get("FilterCriteria"))
         assert "ReportBatchItemFailures" in props.get("FunctionResponseTypes", [])
         # the local cloud's delivery rules; a crash fails an invocation as an error does
         self.delivery = Delivery(
-            cloud.allocator,
+            cloud.allotter,
             bisect_on_error=bool(props.get("BisectBatchOnFunctionError", False)),
             maximum_retry_attempts=int(props.get("MaximumRetryAttempts", -1)),
             report_batch_item_failures=True,
@@ -71,7 +71,7 @@ class StreamDriver:
         self.recent: deque[dict[str, Any]] = deque(maxlen=50)  # delivered records, for re-delivery
         self.failure_queue: list[dict[str, Any]] = []
         # records given up on whose own work had failed too (the others of a discarded
-        # batch were processed by every attempt: the allocator is level-triggered)
+        # batch were processed by every attempt: the allotter is level-triggered)
         self.lost: list[dict[str, Any]] = []
         # partial_failures, function_errors, crashes, bisected, duplicated, twice, shuffled, error:<name>
         self.stats: Counter[str] = Counter()

@@ -1,5 +1,5 @@
 """A small driver over the real services for scenario tests: say what happens in the
-shop, then let the allocator settle as the stream would make it."""
+shop, then let the allotter settle as the stream would make it."""
 
 from __future__ import annotations
 
@@ -67,11 +67,11 @@ class World:
 
     def settle(self) -> None:
         """Recompute every SKU and sync every order until nothing changes (what the
-        stream-driven allocator does, in-process)."""
+        stream-driven allotter does, in-process)."""
         for _ in range(10):
             changed = False
             for sku in self.skus():
-                changed |= bool(self.svc.allocator.recompute(sku, event="test").plan.changes)
+                changed |= bool(self.svc.allotter.recompute(sku, event="test").plan.changes)
             for order_id in self.order_ids():
                 self.svc.shipments.sync_pending(self.shop, order_id)
             if not changed:

@@ -142,7 +142,7 @@ def test_one_rate_and_one_daily_cron_schedule(resources: dict[str, Any]) -> None
 # --------------------------------------------------------------------------- failure alarms
 def test_every_failure_queue_has_an_alarm(resources: dict[str, Any]) -> None:
     queues = _failure_queues(resources)
-    assert {"AllocatorFailureQueue", "PlannerFailureQueue"} <= queues
+    assert {"AllotterFailureQueue", "PlannerFailureQueue"} <= queues
     alarmed: set[str] = set()
     for alarm in _of_type(resources, "AWS::CloudWatch::Alarm").values():
         props = alarm["Properties"]

@@ -66,7 +66,7 @@ def test_sam_grants_each_schedule_its_dead_letter_queue(cfn: dict[str, Any]) -> 
 def test_sam_grants_the_functions_their_failure_destinations(cfn: dict[str, Any]) -> None:
     roles = {lid: res for lid, res in cfn["Resources"].items() if res["Type"] == "AWS::IAM::Role"}
     assert _sends_to(roles["PlannerFunctionRole"], "PlannerFailureQueue")  # its DeadLetterQueue
-    assert _sends_to(roles["AllocatorFunctionRole"], "AllocatorFailureQueue")  # the stream's OnFailure
+    assert _sends_to(roles["AllotterFunctionRole"], "AllotterFailureQueue")  # the stream's OnFailure
 
 
 def test_no_queue_policy_is_left_for_the_scheduler(cfn: dict[str, Any]) -> None:

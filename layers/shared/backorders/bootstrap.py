@@ -13,7 +13,7 @@ from functools import lru_cache
 
 from backorders.adapters.dynamodb.store import DynamoStore
 from backorders.config import Settings, settings
-from backorders.services.allocation import Allocator
+from backorders.services.allotment import Allotter
 from backorders.services.catalogue import CatalogueService
 from backorders.services.fill import FillService
 from backorders.services.orders import OrderService
@@ -35,7 +35,7 @@ class Services:
     orders: OrderService
     stock: StockService
     shipments: ShipmentService
-    allocator: Allocator
+    allotter: Allotter
     queries: QueryService
     catalogue: CatalogueService
     fill: FillService
@@ -47,17 +47,17 @@ class Services:
 def build(config: Settings, *, clock: Callable[[], str] = utc_now) -> Services:
     store = DynamoStore(table_name=config.table_name, region=config.region, host=config.endpoint_url)
     orders = OrderService(store, clock=clock)
-    allocator = Allocator(store, clock=clock)
+    allotter = Allotter(store, clock=clock)
     return Services(
         store=store,
         orders=orders,
         stock=StockService(store, clock=clock),
         shipments=ShipmentService(store, clock=clock),
-        allocator=allocator,
+        allotter=allotter,
         queries=QueryService(store, clock=clock),
         catalogue=CatalogueService(store, clock=clock),
         fill=FillService(store, clock=clock),
-        sweep=Sweep(store, allocator),
+        sweep=Sweep(store, allotter),
         shops=ShopService(store, orders),
         clock=clock,
     )

@@ -25,9 +25,9 @@ reads the lines that hold units or receive them, never the whole backlog.
 
 A plan keeps its changes as plain lists (the line, the allotment it gets, its waiting
 flag, the line that took its units) and builds a :class:`LineChange` only when one is
-read: the planning loop then allocates nothing per line, and a writer that takes the
+read: the planning loop then allots nothing per line, and a writer that takes the
 changes 40 at a time never holds them all as objects (a million-line plan spent most of
-its time allocating them and in the garbage collector walking them).
+its time allotting them and in the garbage collector walking them).
 """
 
 from __future__ import annotations

@@ -1,6 +1,6 @@
 """Order use cases: intake, cancellation, quantity and priority changes, forced
 backorders. Each writes the changed lines and their SKU counters in one conditional
-transaction; the allocator picks the change up from the stream."""
+transaction; the allotter picks the change up from the stream."""
 
 from __future__ import annotations
 
@@ -51,7 +51,7 @@ class OrderService:
     # -------------------------------------------------------------- intake
     def create(self, order: Order) -> IntakeResult:
         """Store an order and its lines; every unit starts on backorder until the
-        allocator allots it. Replaying the same order changes nothing; the same id
+        allotter allots it. Replaying the same order changes nothing; the same id
         with different content is a conflict."""
         rules.validate_order(order)
         existing = self.store.order_fingerprint(order.shop, order.order_id)

@@ -47,7 +47,7 @@ class ShipmentService:
         if (pending.lines if pending else {}) == content:
             return pending
         event = f"allotment of order {order_id} changed"
-        uow = self.store.unit_of_work(writer="allocator", event=event, at=self.clock(), shop=shop)
+        uow = self.store.unit_of_work(writer="allotter", event=event, at=self.clock(), shop=shop)
         result: Shipment | None
         if pending is not None and not content:
             uow.delete_shipment(pending)

@@ -1,5 +1,5 @@
 """Shop and customer settings. Switching a shop from manual to automatic filling hands
-its waiting lines back to the allocator."""
+its waiting lines back to the allotter."""
 
 from __future__ import annotations
 

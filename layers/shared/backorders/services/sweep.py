@@ -13,7 +13,7 @@ from __future__ import annotations
 
 from typing import Any, Protocol
 
-from backorders.services.allocation import Allocator
+from backorders.services.allotment import Allotter
 from backorders.services.ports import Backlog, Balances
 
 
@@ -22,9 +22,9 @@ class SweepStore(Backlog, Balances, Protocol):
 
 
 class Sweep:
-    def __init__(self, store: SweepStore, allocator: Allocator) -> None:
+    def __init__(self, store: SweepStore, allotter: Allotter) -> None:
         self.store = store
-        self.allocator = allocator
+        self.allotter = allotter
 
     def run(self, *, event: str, clear_stale: bool = False) -> dict[str, Any]:
         skus = sorted(set(self.store.skus_with_backlog()))
@@ -35,7 +35,7 @@ class Sweep:
             try:
                 backordered = balance.backordered if balance is not None else 0
                 if backordered > 0:
-                    result = self.allocator.recompute(sku, event=event)
+                    result = self.allotter.recompute(sku, event=event)
                     changed += bool(result.plan.changes)
                     backordered = result.backordered_after or 0
                 if backordered == 0 and clear_stale and self.store.clear_backlog(sku):

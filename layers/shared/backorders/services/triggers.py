@@ -1,9 +1,9 @@
-"""What a table stream record asks the allocator to do (pure: works on the raw record).
+"""What a table stream record asks the allotter to do (pure: works on the raw record).
 
 - a SKU balance changed by anyone but the service itself -> recompute that SKU;
 - an order line changed by anyone but the service itself -> recompute its SKU;
 - an order line whose allotment changed (anyone) -> sync the order's pending shipment.
-The service's own writes (``writer`` "allocator", or "sweep" for its bookkeeping) do
+The service's own writes (``writer`` "allotter", or "sweep" for its bookkeeping) do
 not trigger recomputes of their own SKU: a recompute commits a state it computed from
 what it read, and one that fails is retried from its trigger.
 
@@ -21,7 +21,7 @@ from typing import Any
 from backorders.domain.record_log import Cause
 
 ALLOTMENT_FIELDS = ("allotted", "locked", "backordered", "shipped", "cancelled", "quantity")
-SERVICE_WRITERS = frozenset({"allocator", "sweep"})
+SERVICE_WRITERS = frozenset({"allotter", "sweep"})
 
 
 def _s(image: dict[str, Any], name: str) -> str | None:

@@ -139,7 +139,7 @@ class DynamoUnitOfWork:
 
     ``event`` says why: a text (with the ``shop`` it belongs to, if any) or causes. Every
     item written carries it as ``last_event`` (with ``event_shop`` on balances), which
-    the stream hands to the allocator as the cause of its recompute."""
+    the stream hands to the allotter as the cause of its recompute."""
 
     def __init__(self, store: DynamoStore, *, writer: str, event: Event, at: str, shop: str | None = None) -> None:
         self._store = store

@@ -1,4 +1,4 @@
-"""Allocator function: consumes the table stream.
+"""Allotter function: consumes the table stream.
 
 Level-triggered: a batch is reduced to the set of SKUs whose supply or demand changed
 and the set of orders whose allotment changed; each SKU is recomputed once and each
@@ -31,7 +31,7 @@ def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, A
     failed: set[tuple[str, str]] = set()
     for sku, causes in sorted(wanted.skus.items()):
         try:
-            result = svc.allocator.recompute(sku, event=causes)
+            result = svc.allotter.recompute(sku, event=causes)
             if result.plan.changes:
                 logger.info(
                     "allotment changed",

@@ -26,7 +26,7 @@ class AllotmentStore(Writes, Balances, Demand, ManualShops, Protocol):
     """What a recompute reads (a balance, its demand, its holders, manual shops) and writes."""
 
 
-class Allocator:
+class Allotter:
     """Level-triggered recompute: read the SKU as it is now and converge."""
 
     def __init__(
@@ -69,7 +69,7 @@ class Allocator:
             balance, plan = planned
             if plan.changes:
                 commit_changes(
-                    self.store, sku, balance.version, plan.changes, writer="allocator", event=event, at=self.clock()
+                    self.store, sku, balance.version, plan.changes, writer="allotter", event=event, at=self.clock()
                 )
             # every allotted unit comes off the backorder (and a released one goes back on it)
             return RecomputeResult(sku, plan, attempts, balance.backordered - plan.net)
