@@ -27,7 +27,7 @@ processor = BatchProcessor(event_type=EventType.DynamoDBStreams)
 def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     svc = services()
     records = event.get("Records", [])
-    wanted = Triggers.collect(triggers_of(r) for r in records)
+    wanted = Triggers.collect(triggers_of(DynamoDBRecord(r)) for r in records)
     failed: set[tuple[str, str]] = set()
     for sku, causes in sorted(wanted.skus.items()):
         try:
@@ -48,7 +48,7 @@ def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, A
             failed.add(("order", f"{shop}#{order_id}"))
 
     def record_handler(record: DynamoDBRecord) -> None:
-        if triggers_of(record.raw_event).keys() & failed:
+        if failed and triggers_of(record).keys() & failed:
             raise RuntimeError("this record's SKU or order could not be processed; it will be retried")
 
     return process_partial_response(event=event, record_handler=record_handler, processor=processor, context=context)
