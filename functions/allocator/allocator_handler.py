@@ -4,11 +4,13 @@ Level-triggered: a batch is reduced to the set of SKUs whose supply or demand ch
 and the set of orders whose allotment changed; each SKU is recomputed once and each
 order's pending shipment synced once, from current state. Duplicated, reordered or
 retried records are therefore harmless. A SKU or order that fails marks exactly the
-records that pointed at it as failed (ReportBatchItemFailures).
+records that pointed at it as failed (ReportBatchItemFailures). What the recomputes did is
+published as business metrics (``backorders.adapters.metrics``).
 """
 
 from __future__ import annotations
 
+from collections import Counter
 from typing import Any
 
 from aws_lambda_powertools import Logger
@@ -16,6 +18,7 @@ from aws_lambda_powertools.utilities.batch import BatchProcessor, EventType, pro
 from aws_lambda_powertools.utilities.data_classes.dynamo_db_stream_event import DynamoDBRecord
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
+from backorders.adapters.metrics import Metric, publish, recompute_counts
 from backorders.bootstrap import services
 from backorders.services.triggers import Triggers, triggers_of
 
@@ -29,9 +32,11 @@ def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, A
     records = event.get("Records", [])
     wanted = Triggers.collect(triggers_of(DynamoDBRecord(r)) for r in records)
     failed: set[tuple[str, str]] = set()
+    counts: Counter[Metric] = Counter()
     for sku, causes in sorted(wanted.skus.items()):
         try:
             result = svc.allocator.recompute(sku, event=causes)
+            counts.update(recompute_counts(result))
             if result.plan.changes:
                 logger.info(
                     "allotment changed",
@@ -46,6 +51,7 @@ def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, A
         except Exception:
             logger.exception("pending shipment sync failed", extra={"order_id": order_id})
             failed.add(("order", f"{shop}#{order_id}"))
+    publish(counts)
 
     def record_handler(record: DynamoDBRecord) -> None:
         if failed and triggers_of(record).keys() & failed:
