@@ -30,18 +30,6 @@ class Recomputed:  # the public fields of Allocator.recompute's result
     attempts: int = 1
 
 
-@dataclass
-class Filled:  # and of FillService.fill's
-    lines_filled: int
-    units_filled: int
-
-
-@dataclass
-class Entered:  # and of OrderService.create's
-    status: str
-    lines: int
-
-
 def recomputed(*changes: LineChange, attempts: int = 1) -> Recomputed:
     return Recomputed(AllotmentPlan("TEXTBOOK", changes, len(changes)), attempts)
 
@@ -81,15 +69,15 @@ def test_an_edit_that_leaves_a_served_line_short_backorders_it() -> None:
 
 
 def test_a_manual_fill_counts_its_units_and_lines() -> None:
-    assert fill_counts(Filled(lines_filled=2, units_filled=5)) == {
+    assert fill_counts(lines_filled=2, units_filled=5) == {
         Metric.UNITS_ALLOTTED: 5,
         Metric.BACKORDERS_FILLED: 2,
     }
 
 
 def test_only_a_new_order_enters_lines() -> None:
-    assert intake_counts(Entered("created", 3))[Metric.LINES_ENTERED] == 3
-    assert intake_counts(Entered("duplicate", 3))[Metric.LINES_ENTERED] == 0
+    assert intake_counts("created", 3)[Metric.LINES_ENTERED] == 3
+    assert intake_counts("duplicate", 3)[Metric.LINES_ENTERED] == 0
 
 
 def test_publish_writes_one_emf_line_in_the_service_namespace(capsys: pytest.CaptureFixture[str]) -> None:
@@ -110,7 +98,7 @@ def test_publish_writes_one_emf_line_in_the_service_namespace(capsys: pytest.Cap
 
 def test_nothing_counted_publishes_nothing(capsys: pytest.CaptureFixture[str]) -> None:
     publish(recompute_counts(recomputed()))
-    publish(intake_counts(Entered("duplicate", 1)))
+    publish(intake_counts("duplicate", 1))
     assert emf.blobs(capsys.readouterr().out) == []
 
 

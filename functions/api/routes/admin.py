@@ -64,7 +64,7 @@ def fill(body: Annotated[FillIn, Body()]) -> dict[str, Any]:
         skus=set(body.skus) if body.skus else None,
         only_complete=body.only_complete_orders,
     )
-    publish(fill_counts(report))
+    publish(fill_counts(units_filled=report.units_filled, lines_filled=report.lines_filled))
     return {
         "orders_considered": report.orders_considered,
         "lines_filled": report.lines_filled,

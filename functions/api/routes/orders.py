@@ -44,7 +44,7 @@ def create_order(body: Annotated[OrderIn, Body()]) -> Response[str]:
         fingerprint=fingerprint(body.model_dump(mode="json")),
     )
     result = services().orders.create(order)
-    publish(intake_counts(result))
+    publish(intake_counts(result.status, result.lines))
     status = 201 if result.status == "created" else 200
     return json_response(status, {"status": result.status, "order_id": result.order_id, "lines": result.lines})
 

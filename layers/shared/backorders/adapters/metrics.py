@@ -86,24 +86,6 @@ class Recompute(Protocol):
     def attempts(self) -> int: ...
 
 
-class Fill(Protocol):
-    """What ``FillService.fill`` returns."""
-
-    @property
-    def lines_filled(self) -> int: ...
-    @property
-    def units_filled(self) -> int: ...
-
-
-class Intake(Protocol):
-    """What ``OrderService.create`` returns."""
-
-    @property
-    def status(self) -> str: ...
-    @property
-    def lines(self) -> int: ...
-
-
 def _count_line(counts: Counter[Metric], backordered_before: int, backordered_after: int, delta: int) -> None:
     if backordered_before == 0 and backordered_after > 0:
         counts[Metric.LINES_BACKORDERED] += 1
@@ -132,12 +114,14 @@ def recompute_counts(result: Recompute) -> Counter[Metric]:
     return counts
 
 
-def fill_counts(report: Fill) -> Counter[Metric]:
-    return Counter({Metric.UNITS_ALLOTTED: report.units_filled, Metric.BACKORDERS_FILLED: report.lines_filled})
+def fill_counts(*, units_filled: int, lines_filled: int) -> Counter[Metric]:
+    """From ``FillService.fill``'s report."""
+    return Counter({Metric.UNITS_ALLOTTED: units_filled, Metric.BACKORDERS_FILLED: lines_filled})
 
 
-def intake_counts(result: Intake) -> Counter[Metric]:
-    return Counter({Metric.LINES_ENTERED: result.lines if result.status == "created" else 0})
+def intake_counts(status: str, lines: int) -> Counter[Metric]:
+    """From ``OrderService.create``'s result: a replayed delivery enters nothing."""
+    return Counter({Metric.LINES_ENTERED: lines if status == "created" else 0})
 
 
 def sweep_counts(changed_skus: int) -> Counter[Metric]:
