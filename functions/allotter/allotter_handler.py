@@ -4,11 +4,13 @@ Level-triggered: a batch is reduced to the set of SKUs whose supply or demand ch
 and the set of orders whose allotment changed; each SKU is recomputed once and each
 order's pending shipment synced once, from current state. Duplicated, reordered or
 retried records are therefore harmless. A SKU or order that fails marks exactly the
-records that pointed at it as failed (ReportBatchItemFailures).
+records that pointed at it as failed (ReportBatchItemFailures). What the recomputes did is
+published as business metrics (``backorders.adapters.metrics``).
 """
 
 from __future__ import annotations
 
+from collections import Counter
 from typing import Any
 
 from aws_lambda_powertools import Logger
@@ -16,6 +18,7 @@ from aws_lambda_powertools.utilities.batch import BatchProcessor, EventType, pro
 from aws_lambda_powertools.utilities.data_classes.dynamo_db_stream_event import DynamoDBRecord
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
+from backorders.adapters.metrics import Metric, publish, recompute_counts
 from backorders.bootstrap import services
 from backorders.services.triggers import Triggers, triggers_of
 
@@ -27,11 +30,13 @@ processor = BatchProcessor(event_type=EventType.DynamoDBStreams)
 def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     svc = services()
     records = event.get("Records", [])
-    wanted = Triggers.collect(triggers_of(r) for r in records)
+    wanted = Triggers.collect(triggers_of(DynamoDBRecord(r)) for r in records)
     failed: set[tuple[str, str]] = set()
+    counts: Counter[Metric] = Counter()
     for sku, causes in sorted(wanted.skus.items()):
         try:
             result = svc.allotter.recompute(sku, event=causes)
+            counts.update(recompute_counts(result))
             if result.plan.changes:
                 logger.info(
                     "allotment changed",
@@ -46,9 +51,10 @@ def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, A
         except Exception:
             logger.exception("pending shipment sync failed", extra={"order_id": order_id})
             failed.add(("order", f"{shop}#{order_id}"))
+    publish(counts)
 
     def record_handler(record: DynamoDBRecord) -> None:
-        if triggers_of(record.raw_event).keys() & failed:
+        if failed and triggers_of(record).keys() & failed:
             raise RuntimeError("this record's SKU or order could not be processed; it will be retried")
 
     return process_partial_response(event=event, record_handler=record_handler, processor=processor, context=context)

@@ -1,14 +1,17 @@
 """The API key ring: a key issued after the ring was read works without waiting for the
 cache to expire, a flood of wrong keys reads the secret at most once per interval, and a
 secret without a value (as the stack creates it) holds no keys. A fake Secrets Manager
-client and a fake clock: no network, no sleeping."""
+client and a fake clock (which also ages powertools Parameters' cache): no network, no
+sleeping."""
 
 from __future__ import annotations
 
 import json
+from datetime import datetime, timedelta
 from typing import Any
 
 import pytest
+from aws_lambda_powertools.utilities.parameters import base as parameters_base
 from botocore.exceptions import ClientError
 
 from backorders.adapters.api_keys import ApiKeyRing, KeyRingUnavailable, add_key, digest, list_keys
@@ -56,8 +59,19 @@ def secrets() -> FakeSecrets:
 
 
 @pytest.fixture
-def clock() -> FakeClock:
-    return FakeClock()
+def clock(monkeypatch: pytest.MonkeyPatch) -> FakeClock:
+    """The ring's clock, and the one Parameters ages its cache by (``datetime.now()`` in
+    its base module), so that the cache expires when the test says and not in real time."""
+    fake = FakeClock()
+    start = datetime(2026, 12, 1)
+
+    class FakeNow(datetime):
+        @classmethod
+        def now(cls, tz: Any = None) -> datetime:
+            return start + timedelta(seconds=fake.now)
+
+    monkeypatch.setattr(parameters_base, "datetime", FakeNow)
+    return fake
 
 
 @pytest.fixture
@@ -116,7 +130,7 @@ def test_a_removed_key_stops_working_after_max_age(ring: ApiKeyRing, secrets: Fa
     secrets.value = json.dumps({"keys": []})  # the key was removed from the secret
     clock.now += 299
     assert ring.shop_for(key) == "books"  # the copy is still young
-    clock.now += 1
+    clock.now += 1.001  # Parameters keeps a value max_age seconds, the last one included
     assert ring.shop_for(key) is None
 
 
@@ -133,10 +147,17 @@ def test_a_failed_read_keeps_the_copy_and_waits_an_interval(
     assert ring.shop_for(key) == "books"
     secrets.broken = True
     secrets.reads = 0
-    clock.now += 300  # max age: a read is due, and fails
+    clock.now += 301  # past max age: a read is due, and fails
     assert ring.shop_for(key) == "books"
-    assert ring.shop_for("bo_wrong") is None  # within the interval of the failed read: no retry
     assert secrets.reads == 1
+    assert ring.shop_for("bo_wrong") is None  # within the interval of the failed read: no retry
+    clock.now += 4
+    assert ring.shop_for(key) == "books"
+    assert secrets.reads == 1
+    clock.now += 1  # an interval after the failed read: the next request tries again
+    secrets.broken = False
+    assert ring.shop_for(key) == "books"
+    assert secrets.reads == 2
 
 
 def test_without_any_copy_a_failed_read_is_unavailable_not_unknown(ring: ApiKeyRing, secrets: FakeSecrets) -> None:

@@ -359,3 +359,19 @@ def test_a_functions_vpc_skip_names_only_services_it_may_reach(resources: dict[s
         }
         assert named, name
         assert named <= granted, f"{name}'s CKV_AWS_117 reason names {sorted(named - granted)}, which it is not granted"
+
+
+# --------------------------------------------------------------------------- business metrics
+def test_the_business_metrics_namespace_is_the_codes_and_alarms_on_them_name_what_it_publishes(
+    template: dict[str, Any], resources: dict[str, Any]
+) -> None:
+    from backorders.adapters.metrics import NAMESPACE, Metric
+
+    # the code fixes the namespace (powertools would ignore this variable): none that seems to set it
+    assert "POWERTOOLS_METRICS_NAMESPACE" not in template["Globals"]["Function"]["Environment"]["Variables"]
+    for name, alarm in _of_type(resources, "AWS::CloudWatch::Alarm").items():
+        props = alarm["Properties"]
+        if not str(props.get("Namespace", "AWS/")).startswith("AWS/"):
+            assert props["Namespace"] == NAMESPACE, name
+            assert props["MetricName"] in {m.value for m in Metric}, name
+            assert {d["Name"] for d in props.get("Dimensions", [])} == {"service"}, name

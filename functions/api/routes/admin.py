@@ -7,6 +7,7 @@ from typing import Annotated, Any
 from aws_lambda_powertools.event_handler.openapi.params import Body, Path
 from aws_lambda_powertools.event_handler.router import APIGatewayHttpRouter
 
+from backorders.adapters.metrics import fill_counts, publish
 from backorders.bootstrap import services
 from backorders.domain.model import FillMode, LinePolicy, Product, ShopSettings, Supplier
 from schemas import CustomerSettingsIn, FillIn, Identifier, ProductIn, ShopIn, SupplierIn
@@ -58,6 +59,7 @@ def fill(body: Annotated[FillIn, Body()]) -> dict[str, Any]:
         skus=set(body.skus) if body.skus else None,
         only_complete=body.only_complete_orders,
     )
+    publish(fill_counts(units_filled=report.units_filled, lines_filled=report.lines_filled))
     return {
         "orders_considered": report.orders_considered,
         "lines_filled": report.lines_filled,

@@ -8,6 +8,7 @@ from aws_lambda_powertools.event_handler import Response
 from aws_lambda_powertools.event_handler.openapi.params import Body, Path
 from aws_lambda_powertools.event_handler.router import APIGatewayHttpRouter
 
+from backorders.adapters.metrics import intake_counts, line_counts, publish
 from backorders.bootstrap import services
 from backorders.domain.errors import InvalidInput
 from backorders.domain.model import Customer, LinePolicy, NewLine, Order, ShipType
@@ -43,6 +44,7 @@ def create_order(body: Annotated[OrderIn, Body()]) -> Response[str]:
         fingerprint=fingerprint(body.model_dump(mode="json")),
     )
     result = services().orders.create(order)
+    publish(intake_counts(result.status, result.lines))
     status = 201 if result.status == "created" else 200
     return json_response(status, {"status": result.status, "order_id": result.order_id, "lines": result.lines})
 
@@ -77,12 +79,14 @@ def cancel_order(order_id: OrderId, body: Annotated[CancelIn, Body()]) -> dict[s
 @router.patch("/v1/orders/<order_id>/lines/<line_no>")
 def change_line(order_id: OrderId, line_no: LineNo, body: Annotated[LinePatchIn, Body()]) -> dict[str, Any]:
     changes = services().orders.change_quantity(_shop(), order_id, line_no, body.quantity)
+    publish(line_counts(changes))
     return {"status": "changed" if changes else "unchanged", "order_id": order_id, "line": line_no}
 
 
 @router.post("/v1/orders/<order_id>/lines/<line_no>/force-backorder")
 def force_backorder(order_id: OrderId, line_no: LineNo, body: Annotated[ForceBackorderIn, Body()]) -> dict[str, Any]:
     changes = services().orders.force_backorder(_shop(), order_id, line_no, body.units)
+    publish(line_counts(changes))
     return {"status": "changed" if changes else "unchanged", "order_id": order_id, "line": line_no}
 
 

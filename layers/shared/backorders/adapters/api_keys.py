@@ -77,15 +77,32 @@ def add_key(client: Any, secret_arn: str, shop: str) -> str:
     return key
 
 
+class _TimedReads:
+    """The Secrets Manager client as the ring's powertools provider sees it: it notes when
+    each read starts (a failed one too), and answers a secret without a value as an empty
+    key ring (``read_secret``), which the provider then caches like any value."""
+
+    def __init__(self, client: Any, clock: Callable[[], float]) -> None:
+        self._client = client
+        self._clock = clock
+        self.read_at = float("-inf")
+
+    def get_secret_value(self, SecretId: str, **_: Any) -> dict[str, str]:
+        self.read_at = self._clock()
+        return {"SecretString": json.dumps(read_secret(self._client, SecretId))}
+
+
 class ApiKeyRing:
     """Resolves a presented key to its shop.
 
-    The secret is read at the first request, again once the copy is ``max_age`` seconds
-    old (so a removed key stops working), and again when a presented key is not in the
-    copy (so a key issued a moment ago works at once), but never twice within
-    ``min_interval`` seconds: a flood of wrong keys costs at most one read per interval.
-    A failed read keeps the copy it has (and counts as a read for that interval); with no
-    copy at all, ``shop_for`` raises ``KeyRingUnavailable``.
+    The copy of the secret is powertools Parameters' (``SecretsProvider.get``, what
+    ``get_secret`` calls, with ``max_age``): read at the first request and again once it is
+    ``max_age`` seconds old (so a removed key stops working). A presented key that is not in
+    the copy forces a read (``force_fetch``: a key issued a moment ago works at once), but
+    never within ``min_interval`` seconds of the last read, the provider's own included: a
+    flood of wrong keys costs at most one read per interval. A failed read keeps the copy
+    the ring has and counts as a read for that interval; with no copy at all, ``shop_for``
+    raises ``KeyRingUnavailable``.
     """
 
     def __init__(
@@ -93,7 +110,7 @@ class ApiKeyRing:
         secret_arn: str,
         *,
         client: Any = None,
-        max_age: float = 300.0,
+        max_age: int = 300,
         min_interval: float = 5.0,
         clock: Callable[[], float] = time.monotonic,
     ) -> None:
@@ -102,18 +119,22 @@ class ApiKeyRing:
         self._max_age = max_age
         self._min_interval = min_interval
         self._clock = clock
-        self._keys: tuple[ApiKey, ...] | None = None
-        self._read_at = float("-inf")  # when the secret was last read, or tried
+        self._reads = _TimedReads(None, clock)
+        self._provider: Any = None  # a SecretsProvider, made at the first request (it imports boto3)
+        self._keys: tuple[ApiKey, ...] | None = None  # the last copy read, kept when a read fails
+        self._failed = False
 
     def shop_for(self, presented: str) -> str | None:
         wanted = digest(presented)
-        if self._keys is None or self._clock() - self._read_at >= self._max_age:
-            self._reload()
+        self._load(force=False)
         shop = self._match(wanted)
-        if shop is None and self._clock() - self._read_at >= self._min_interval:
-            self._reload()
+        if shop is None and self._may_read():
+            self._load(force=True)
             shop = self._match(wanted)
         return shop
+
+    def _may_read(self) -> bool:
+        return self._clock() - self._reads.read_at >= self._min_interval
 
     def _match(self, wanted: str) -> str | None:
         found: str | None = None
@@ -122,15 +143,28 @@ class ApiKeyRing:
                 found = key.shop
         return found
 
-    def _reload(self) -> None:
-        if self._client is None:
-            import boto3
-
-            self._client = boto3.client("secretsmanager")
-        self._read_at = self._clock()
+    def _load(self, *, force: bool) -> None:
+        if self._failed and self._keys is not None and not self._may_read():
+            return  # the provider holds no copy after a failed read: wait an interval
         try:
-            self._keys = tuple(list_keys(self._client, self._arn))
+            data = self._secrets().get(self._arn, max_age=self._max_age, transform="json", force_fetch=force)
+            self._keys = tuple(ApiKey(k["id"], k["shop"], k["sha256"]) for k in data["keys"])
         except Exception as exc:
+            self._failed = True
             if self._keys is None:
                 raise KeyRingUnavailable("the API key secret cannot be read") from exc
             log.warning("reading the API key secret failed; keeping the key ring read before", exc_info=True)
+            return
+        self._failed = False
+
+    def _secrets(self) -> Any:
+        if self._provider is None:
+            from aws_lambda_powertools.utilities.parameters import SecretsProvider
+
+            if self._client is None:
+                import boto3
+
+                self._client = boto3.client("secretsmanager")
+            self._reads = _TimedReads(self._client, self._clock)
+            self._provider = SecretsProvider(boto3_client=self._reads)  # type: ignore[arg-type]
+        return self._provider

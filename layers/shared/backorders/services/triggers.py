@@ -1,4 +1,5 @@
-"""What a table stream record asks the allotter to do (pure: works on the raw record).
+"""What a table stream record asks the allotter to do (pure: works on the record's
+images as Python values, as powertools' ``DynamoDBRecord`` deserializes them).
 
 - a SKU balance changed by anyone but the service itself -> recompute that SKU;
 - an order line changed by anyone but the service itself -> recompute its SKU;
@@ -10,13 +11,17 @@ what it read, and one that fails is retried from its trigger.
 Each SKU to recompute comes with its causes: the record's ``last_event`` and the shop it
 belongs to (a line's shop; a balance's ``event_shop``), so the record log can say why
 without naming another shop's orders.
+
+``triggers_of`` takes anything shaped as powertools' ``DynamoDBRecord`` (its
+``dynamodb`` stream record with ``keys``, ``new_image`` and ``old_image``), named here as a
+port so that services import no powertools.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Protocol
 
 from backorders.domain.record_log import Cause
 
@@ -24,11 +29,22 @@ ALLOTMENT_FIELDS = ("allotted", "locked", "backordered", "shipped", "cancelled",
 SERVICE_WRITERS = frozenset({"allotter", "sweep"})
 
 
-def _s(image: dict[str, Any], name: str) -> str | None:
-    value = image.get(name)
-    if isinstance(value, dict):
-        return value.get("S") or value.get("N")
-    return None
+class StreamImages(Protocol):
+    """A stream record's key and item images, deserialized (powertools' ``StreamRecord``)."""
+
+    @property
+    def keys(self) -> dict[str, Any]: ...
+    @property
+    def new_image(self) -> dict[str, Any]: ...
+    @property
+    def old_image(self) -> dict[str, Any]: ...
+
+
+class StreamChange(Protocol):
+    """One table stream record (powertools' ``DynamoDBRecord``)."""
+
+    @property
+    def dynamodb(self) -> StreamImages | None: ...
 
 
 @dataclass(slots=True)
@@ -58,26 +74,27 @@ class Triggers:
         return out
 
 
-def triggers_of(record: dict[str, Any]) -> Triggers:
-    ddb = record.get("dynamodb") or {}
-    new = ddb.get("NewImage") or {}
-    old = ddb.get("OldImage") or {}
-    sk = _s(ddb.get("Keys") or {}, "sk") or ""
+def triggers_of(record: StreamChange) -> Triggers:
+    images = record.dynamodb
     out = Triggers()
+    if images is None:
+        return out
+    new, old = images.new_image, images.old_image
     if not new:  # removals carry no allotment state
         return out
-    by_service = _s(new, "writer") in SERVICE_WRITERS
-    text = _s(new, "last_event") or "a change"
+    sk = str(images.keys.get("sk") or "")
+    by_service = new.get("writer") in SERVICE_WRITERS
+    text = new.get("last_event") or "a change"
     if sk == "SKU":
         if not by_service:
-            out.add(_s(new, "sku") or "", Cause(text, _s(new, "event_shop")))
+            out.add(new.get("sku") or "", Cause(text, new.get("event_shop") or None))
     elif sk.startswith("LINE#"):
         if not by_service:
-            cause = Cause(text, _s(new, "shop"))
-            out.add(_s(new, "sku") or "", cause)
-            old_sku = _s(old, "sku")
-            if old_sku and old_sku != _s(new, "sku"):
+            cause = Cause(text, new.get("shop") or None)
+            out.add(new.get("sku") or "", cause)
+            old_sku = old.get("sku")
+            if old_sku and old_sku != new.get("sku"):
                 out.add(old_sku, cause)
-        if any(_s(new, f) != _s(old, f) for f in ALLOTMENT_FIELDS):
-            out.orders.add((_s(new, "shop") or "", _s(new, "order_id") or ""))
+        if any(new.get(f) != old.get(f) for f in ALLOTMENT_FIELDS):
+            out.orders.add((new.get("shop") or "", new.get("order_id") or ""))
     return out
