@@ -14,6 +14,7 @@ from backorders.domain.errors import InvalidInput
 from backorders.domain.model import Customer, LinePolicy, NewLine, Order, ShipType
 from backorders.domain.orders import fingerprint
 from backorders.services.orders import Command
+from backorders.services.shipments import ShipmentResult
 from http_errors import json_response
 from schemas import CancelIn, ForceBackorderIn, Identifier, LinePatchIn, OrderIn, OrderPatchIn
 
@@ -90,21 +91,15 @@ def force_backorder(order_id: OrderId, line_no: LineNo, body: Annotated[ForceBac
     return {"status": "changed" if changes else "unchanged", "order_id": order_id, "line": line_no}
 
 
+def _shipment_answer(result: ShipmentResult) -> dict[str, Any]:
+    return {"status": result.status, "shipment": result.shipment.shipment_no, "state": result.shipment.status.value}
+
+
 @router.post("/v1/orders/<order_id>/shipments/<shipment_no>/release")
 def release_shipment(order_id: OrderId, shipment_no: ShipmentNo) -> dict[str, Any]:
-    result = services().shipments.release(_shop(), order_id, shipment_no)
-    return {
-        "status": result.status,
-        "shipment": result.shipment.shipment_no,
-        "state": result.shipment.status.value,
-    }
+    return _shipment_answer(services().shipments.release(_shop(), order_id, shipment_no))
 
 
 @router.post("/v1/orders/<order_id>/shipments/<shipment_no>/ship")
 def ship_shipment(order_id: OrderId, shipment_no: ShipmentNo) -> dict[str, Any]:
-    result = services().shipments.ship(_shop(), order_id, shipment_no)
-    return {
-        "status": result.status,
-        "shipment": result.shipment.shipment_no,
-        "state": result.shipment.status.value,
-    }
+    return _shipment_answer(services().shipments.ship(_shop(), order_id, shipment_no))

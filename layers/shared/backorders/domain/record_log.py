@@ -13,6 +13,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
+from typing import TypedDict
 
 from backorders.domain.allotment import LineChange
 
@@ -24,6 +25,17 @@ class Cause:
 
     text: str
     shop: str | None = None
+
+
+class LogAbout(TypedDict, total=False):
+    """What a record-log entry is about: a SKU, an order (``shop`` and ``order_id``), a
+    line of it, and the units it moved."""
+
+    sku: str | None
+    shop: str | None
+    order_id: str | None
+    line_no: int | None
+    delta: int | None
 
 
 @dataclass(frozen=True, slots=True)

@@ -14,7 +14,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Protocol
+from typing import Protocol, Unpack
 
 from backorders.domain.allotment import LineChange
 from backorders.domain.model import (
@@ -29,7 +29,7 @@ from backorders.domain.model import (
     SkuBalance,
     Supplier,
 )
-from backorders.domain.record_log import Event, LogEntry
+from backorders.domain.record_log import Event, LogAbout, LogEntry
 
 
 @dataclass(frozen=True, slots=True)
@@ -62,16 +62,7 @@ class UnitOfWork(Protocol):
     def add_ledger(self, movement: Movement, delta: int, on_hand_after: int) -> None: ...
     def put_shipment(self, shipment: Shipment, *, expect_version: int | None) -> None: ...
     def delete_shipment(self, shipment: Shipment) -> None: ...
-    def log(
-        self,
-        message: str,
-        *,
-        sku: str | None = None,
-        shop: str | None = None,
-        order_id: str | None = None,
-        line_no: int | None = None,
-        delta: int | None = None,
-    ) -> None: ...
+    def log(self, message: str, **about: Unpack[LogAbout]) -> None: ...
     def commit(self) -> None: ...
 
 

@@ -7,6 +7,7 @@ without naming them (``record_log.render``)."""
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator
+from dataclasses import fields
 from datetime import UTC, datetime, timedelta
 from itertools import islice
 from typing import Any, Protocol
@@ -37,31 +38,17 @@ def line_state(line: OrderLine) -> dict[str, Any]:
     }
 
 
+BALANCE_FIELDS = ("sku", "known", "tracked", "on_hand", "allotted", "available", "locked", "backordered")
+
+
 def balance_view(balance: SkuBalance) -> dict[str, Any]:
-    return {
-        "sku": balance.sku,
-        "known": balance.known,
-        "tracked": balance.tracked,
-        "on_hand": balance.on_hand,
-        "allotted": balance.allotted,
-        "available": balance.available,
-        "locked": balance.locked,
-        "backordered": balance.backordered,
-        "stock_position": balance.stock_position,
-    }
+    return {**{name: getattr(balance, name) for name in BALANCE_FIELDS}, "stock_position": balance.stock_position}
 
 
 def product_view(product: Product) -> dict[str, Any]:
-    return {
-        "name": product.name,
-        "supplier_id": product.supplier_id,
-        "purchase_price": str(product.purchase_price) if product.purchase_price is not None else None,
-        "min_stock": product.min_stock,
-        "max_stock": product.max_stock,
-        "phased_out": product.phased_out,
-        "order_multiple": product.order_multiple,
-        "tracked": product.tracked,
-    }
+    """The product's settings as the API shows them (money as a string)."""
+    view = {f.name: getattr(product, f.name) for f in fields(product) if f.name != "sku"}
+    return {**view, "purchase_price": None if product.purchase_price is None else str(product.purchase_price)}
 
 
 def log_view(entry: LogEntry, reader: str) -> dict[str, Any]:

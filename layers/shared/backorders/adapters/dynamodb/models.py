@@ -26,6 +26,7 @@ import time.
 
 from __future__ import annotations
 
+from dataclasses import fields
 from decimal import Decimal
 from typing import Any, ClassVar
 
@@ -188,17 +189,8 @@ def _int(value: float | None) -> int | None:
 
 
 def product_fields(product: Product) -> dict[str, Any]:
-    """The balance item's attributes that hold ``product`` (set together with its counters)."""
-    return {
-        "name": product.name,
-        "supplier_id": product.supplier_id,
-        "purchase_price": product.purchase_price,
-        "min_stock": product.min_stock,
-        "max_stock": product.max_stock,
-        "phased_out": product.phased_out,
-        "order_multiple": product.order_multiple,
-        "tracked": product.tracked,
-    }
+    """The balance item's attributes that hold ``product`` (they share its field names)."""
+    return {f.name: getattr(product, f.name) for f in fields(product) if f.name != "sku"}
 
 
 class LedgerItem(_Base):

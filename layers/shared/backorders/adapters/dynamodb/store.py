@@ -20,7 +20,7 @@ from collections import defaultdict
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field, replace
 from datetime import datetime
-from typing import Any, cast
+from typing import Any, Unpack, cast
 
 from pynamodb.connection import Connection
 from pynamodb.exceptions import PynamoDBException, TransactWriteError, UpdateError
@@ -65,7 +65,7 @@ from backorders.domain.model import (
     SkuBalance,
     Supplier,
 )
-from backorders.domain.record_log import Event, LogEntry, causes_of
+from backorders.domain.record_log import Event, LogAbout, LogEntry, causes_of
 from backorders.services.ports import OrderView
 
 MAX_TRANSACTION_ITEMS = 100
@@ -247,30 +247,18 @@ class DynamoUnitOfWork:
         self._op("delete", item, condition=None, label="shipment")
 
     # -------------------------------------------------------------- record log
-    def log(
-        self,
-        message: str,
-        *,
-        sku: str | None = None,
-        shop: str | None = None,
-        order_id: str | None = None,
-        line_no: int | None = None,
-        delta: int | None = None,
-    ) -> None:
+    def log(self, message: str, **about: Unpack[LogAbout]) -> None:
         """One record-log entry, in the order's partition when it is about an order
         line, else in the SKU's; its causes are the unit of work's."""
-        pk = order_pk(shop, order_id) if shop and order_id else sku_pk(sku or "")
+        shop, order_id = about.get("shop"), about.get("order_id")
+        pk = order_pk(shop, order_id) if shop and order_id else sku_pk(about.get("sku") or "")
         item = LogItem(
             pk=pk,
             sk=f"LOG#{self.at}#{uuid.uuid4().hex[:10]}",
             at=self.at,
             causes=[CauseMap(text=c.text[:200], shop=c.shop) for c in self.causes[:20]],  # type: ignore[no-untyped-call]
             message=message[:500],
-            sku=sku,
-            shop=shop,
-            order_id=order_id,
-            line_no=line_no,
-            delta=delta,
+            **about,
         )
         self._op("save", item, condition=None, label="log")
 
