@@ -286,6 +286,14 @@ class BackordersIndex(GlobalSecondaryIndex["LineItem"]):  # type: ignore[no-unty
     backorder_sk = UnicodeAttribute(range_key=True)
 
 
+# what a line item stores of an ``OrderLine`` under the same names (numbers come back as
+# ints: pynamodb reads a whole number as one; customer_id "" is stored as it is)
+_LINE_STATE = (
+    "shop", "order_id", "line_no", "sku", "quantity", "unit_price", "priority", "entered_at", "customer_id",
+    "allotted", "locked", "shipped", "cancelled", "forced", "awaiting_fill",
+)  # fmt: skip
+
+
 class LineItem(OrderPartItem, discriminator="LINE"):
     shop = UnicodeAttribute()
     order_id = UnicodeAttribute()
@@ -326,23 +334,9 @@ class LineItem(OrderPartItem, discriminator="LINE"):
         item = cls(
             pk=order_pk(line.shop, line.order_id),
             sk=line_sk(line.line_no),
-            shop=line.shop,
-            order_id=line.order_id,
-            line_no=line.line_no,
-            sku=line.sku,
-            quantity=line.quantity,
-            unit_price=line.unit_price,
-            priority=line.priority,
-            entered_at=line.entered_at,
+            **{name: getattr(line, name) for name in _LINE_STATE},
             policy=line.policy.value,
-            customer_id=line.customer_id,
-            allotted=line.allotted,
-            locked=line.locked,
-            shipped=line.shipped,
-            cancelled=line.cancelled,
-            forced=line.forced,
             backordered=line.backordered,
-            awaiting_fill=line.awaiting_fill,
             writer=writer,
             last_event=event[:200],
             updated_at=at,
@@ -361,22 +355,8 @@ class LineItem(OrderPartItem, discriminator="LINE"):
 
     def to_domain(self) -> OrderLine:
         return OrderLine(
-            shop=self.shop,
-            order_id=self.order_id,
-            line_no=int(self.line_no),
-            sku=self.sku,
-            quantity=int(self.quantity),
-            unit_price=self.unit_price,
-            priority=int(self.priority),
-            entered_at=self.entered_at,
+            **{name: getattr(self, name) for name in _LINE_STATE},
             policy=LinePolicy(self.policy),
-            customer_id=self.customer_id or "",
-            allotted=int(self.allotted),
-            locked=int(self.locked),
-            shipped=int(self.shipped),
-            cancelled=int(self.cancelled),
-            forced=int(self.forced),
-            awaiting_fill=bool(self.awaiting_fill),
             version=int(self.version or 0),
         )
 
