@@ -53,15 +53,36 @@ def assert_refused(api: Any, status: int, field: str, method: str, path: str, bo
     assert api.items() == stored
 
 
+def order_812(api: Any, *, quantity: int, on_hand: int, **fields: Any) -> Any:
+    """Order 812 for ``quantity`` textbooks, allotted all it can get of ``on_hand``."""
+    stocked(api, on_hand)
+    ordered(api, "812", quantity, **fields)
+    api.settle("TEXTBOOK")
+    allotted = min(quantity, on_hand)
+    assert state(api, "812") == (quantity, allotted, quantity - allotted, 0, 0)
+    return api
+
+
+def order_813_waits(api: Any, quantity: int) -> None:
+    """Order 813, entered after 812, waiting on backorder for ``quantity`` textbooks."""
+    ordered(api, "813", quantity, minute=5)
+    api.settle("TEXTBOOK")
+    assert state(api, "813") == (quantity, 0, quantity, 0, 0)
+
+
+@pytest.fixture
+def holding(api):  # type: ignore[no-untyped-def]
+    """Order 812 holding all 4 textbooks there are."""
+    return order_812(api, quantity=4, on_hand=4)
+
+
 # ------------------------------------------------------------------ priority
 
 
-def test_a_raised_priority_takes_units_from_a_lower_priority_order(api):
+def test_a_raised_priority_takes_units_from_a_lower_priority_order(holding):
     # Given 4 textbooks, all held by order 812, and order 813 waiting for 2
-    stocked(api, 4)
-    ordered(api, "812", 4, minute=0)
-    ordered(api, "813", 2, minute=5)
-    api.settle("TEXTBOOK")
+    api = holding
+    order_813_waits(api, 2)
     # When order 813 is given priority 1
     reply = api("PATCH", "/v1/orders/813", {"priority": 1})
     assert (reply.status, reply.body) == (200, {"status": "changed", "order_id": "813", "priority": 1})
@@ -76,9 +97,7 @@ def test_a_raised_priority_takes_units_from_a_lower_priority_order(api):
 
 
 def test_the_same_priority_again_writes_nothing(api):
-    stocked(api, 4)
-    ordered(api, "812", 6, priority=2)
-    api.settle("TEXTBOOK")
+    order_812(api, quantity=6, on_hand=4, priority=2)
     before = api.items()
     reply = api("PATCH", "/v1/orders/812", {"priority": 2})
     assert (reply.status, reply.body["status"]) == (200, "unchanged")
@@ -95,21 +114,17 @@ def test_the_same_priority_again_writes_nothing(api):
     ],
 )
 def test_a_refused_priority_change_writes_nothing(api, path, body, shop, status, field):
-    stocked(api, 4)
-    ordered(api, "812", 6)
-    api.settle("TEXTBOOK")
+    order_812(api, quantity=6, on_hand=4)
     assert_refused(api, status, field, "PATCH", path, body, shop=shop)
 
 
 # ------------------------------------------------------------------ quantity
 
 
-def test_a_smaller_quantity_gives_the_surplus_back_to_the_next_waiting_order(api):
+def test_a_smaller_quantity_gives_the_surplus_back_to_the_next_waiting_order(holding):
     # Given 4 textbooks held by order 812 and order 813 waiting for 3
-    stocked(api, 4)
-    ordered(api, "812", 4, minute=0)
-    ordered(api, "813", 3, minute=5)
-    api.settle("TEXTBOOK")
+    api = holding
+    order_813_waits(api, 3)
     # When order 812 wants only 1
     reply = api("PATCH", "/v1/orders/812/lines/1", {"quantity": 1})
     assert (reply.status, reply.body) == (200, {"status": "changed", "order_id": "812", "line": 1})
@@ -121,20 +136,16 @@ def test_a_smaller_quantity_gives_the_surplus_back_to_the_next_waiting_order(api
     assert counters(api) == (4, 4, 0, 0)
 
 
-def test_a_larger_quantity_waits_on_backorder_for_the_extra_units(api):
-    stocked(api, 4)
-    ordered(api, "812", 4)
-    api.settle("TEXTBOOK")
+def test_a_larger_quantity_waits_on_backorder_for_the_extra_units(holding):
+    api = holding
     assert api("PATCH", "/v1/orders/812/lines/1", {"quantity": 7}).body["status"] == "changed"
     api.settle("TEXTBOOK")
     assert state(api, "812") == (7, 4, 3, 0, 0)
     assert counters(api) == (4, 4, 0, 3)
 
 
-def test_the_same_quantity_again_writes_nothing(api):
-    stocked(api, 4)
-    ordered(api, "812", 4)
-    api.settle("TEXTBOOK")
+def test_the_same_quantity_again_writes_nothing(holding):
+    api = holding
     stored = api.items()
     reply = api("PATCH", "/v1/orders/812/lines/1", {"quantity": 4})
     assert (reply.status, reply.body["status"]) == (200, "unchanged")
@@ -150,11 +161,9 @@ def test_the_same_quantity_again_writes_nothing(api):
         pytest.param("/v1/orders/999/lines/1", {"quantity": 5}, 404, "order_id", id="no such order"),
     ],
 )
-def test_a_refused_quantity_change_writes_nothing(api, path, body, status, field):
+def test_a_refused_quantity_change_writes_nothing(holding, path, body, status, field):
+    api = holding
     # Given order 812 whose 4 units are in a released shipment
-    stocked(api, 4)
-    ordered(api, "812", 4)
-    api.settle("TEXTBOOK")
     released(api, "812")
     assert_refused(api, status, field, "PATCH", path, body)
 
@@ -162,26 +171,21 @@ def test_a_refused_quantity_change_writes_nothing(api, path, body, status, field
 # ------------------------------------------------------------------ forced backorder
 
 
-def test_forced_units_go_back_to_stock_and_stay_on_backorder_after_a_recompute(api):
+def test_forced_units_go_back_to_stock_and_stay_on_backorder_after_a_recompute(holding):
     # Given order 812 holding all 4 of its textbooks
-    stocked(api, 4)
-    ordered(api, "812", 4)
-    api.settle("TEXTBOOK")
+    api = holding
     # When 3 of its units are forced onto backorder
     reply = api("POST", "/v1/orders/812/lines/1/force-backorder", {"units": 3})
     assert (reply.status, reply.body) == (200, {"status": "changed", "order_id": "812", "line": 1})
     # Then it keeps 1, the 3 are free stock, and the allotter does not hand them back
-    assert state(api, "812") == (4, 1, 3, 0, 3)
-    assert counters(api) == (4, 1, 3, 3)
+    forced = (state(api, "812"), counters(api))
+    assert forced == ((4, 1, 3, 0, 3), (4, 1, 3, 3))
     api.settle("TEXTBOOK")
-    assert state(api, "812") == (4, 1, 3, 0, 3)
-    assert counters(api) == (4, 1, 3, 3)
+    assert (state(api, "812"), counters(api)) == forced
 
 
-def test_forcing_without_units_holds_every_open_unit_on_backorder(api):
-    stocked(api, 4)
-    ordered(api, "812", 4)
-    api.settle("TEXTBOOK")
+def test_forcing_without_units_holds_every_open_unit_on_backorder(holding):
+    api = holding
     assert api("POST", "/v1/orders/812/lines/1/force-backorder", {}).status == 200
     assert state(api, "812") == (4, 0, 4, 0, 4)
     assert counters(api) == (4, 0, 4, 4)
@@ -195,10 +199,8 @@ def test_forcing_without_units_holds_every_open_unit_on_backorder(api):
         pytest.param("/v1/orders/812/lines/2/force-backorder", {"units": 1}, 404, "line", id="no such line"),
     ],
 )
-def test_a_refused_forced_backorder_writes_nothing(api, path, body, status, field):
-    stocked(api, 4)
-    ordered(api, "812", 4)
-    api.settle("TEXTBOOK")
+def test_a_refused_forced_backorder_writes_nothing(holding, path, body, status, field):
+    api = holding
     assert_refused(api, status, field, "POST", path, body)
 
 
@@ -213,11 +215,7 @@ def cancel_units(api: Any, units: int, key: str | None, order_id: str = "812") -
 @pytest.fixture
 def waiting(api):  # type: ignore[no-untyped-def]
     """Order 812 for 5 textbooks: 3 allotted (all there is), 2 on backorder."""
-    stocked(api, 3)
-    ordered(api, "812", 5)
-    api.settle("TEXTBOOK")
-    assert state(api, "812") == (5, 3, 2, 0, 0)
-    return api
+    return order_812(api, quantity=5, on_hand=3)
 
 
 def test_cancelled_units_come_off_the_backorder_first_then_off_the_allotment(waiting):

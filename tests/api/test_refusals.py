@@ -29,13 +29,15 @@ def stocked_and_released(api: Any, on_hand: int, released: int) -> None:
 # ------------------------------------------------------------------ released units
 
 
-@pytest.mark.parametrize(
-    "movement",
-    [
-        pytest.param(movement_body("adj-1", "TEXTBOOK", -3, kind="adjustment"), id="an adjustment"),
-        pytest.param(movement_body("count-1", "TEXTBOOK", 3, kind="count"), id="a count"),
-    ],
-)
+def movements_leaving(on_hand: int) -> list[Any]:
+    """An adjustment and a count that each leave ``on_hand`` of the 6 textbooks."""
+    return [
+        pytest.param(movement_body("adj-1", "TEXTBOOK", on_hand - 6, kind="adjustment"), id="an adjustment"),
+        pytest.param(movement_body("count-1", "TEXTBOOK", on_hand, kind="count"), id="a count"),
+    ]
+
+
+@pytest.mark.parametrize("movement", movements_leaving(3))
 def test_on_hand_cannot_drop_below_the_units_in_released_shipments(api, movement):
     # Given 6 textbooks, 4 of them in a released shipment
     stocked_and_released(api, on_hand=6, released=4)
@@ -47,13 +49,7 @@ def test_on_hand_cannot_drop_below_the_units_in_released_shipments(api, movement
     assert api.items() == stored
 
 
-@pytest.mark.parametrize(
-    "movement",
-    [
-        pytest.param(movement_body("adj-1", "TEXTBOOK", -2, kind="adjustment"), id="an adjustment"),
-        pytest.param(movement_body("count-1", "TEXTBOOK", 4, kind="count"), id="a count"),
-    ],
-)
+@pytest.mark.parametrize("movement", movements_leaving(4))
 def test_on_hand_may_drop_to_exactly_the_units_in_released_shipments(api, movement):
     stocked_and_released(api, on_hand=6, released=4)
     reply = api("POST", "/v1/stock/movements", movement)

@@ -101,9 +101,15 @@ def held_after_first(services: tuple[Services, ...], read: str) -> None:
         setattr(svc.store, read, held)
 
 
-def in_parallel(services: tuple[Services, ...], action: Callable[[Services], Any]) -> list[Any]:
-    with ThreadPoolExecutor(len(services)) as pool:
-        return list(pool.map(action, services))
+def statuses_of_a_race(e2e: Any, read: str, action: Callable[[Services], Any]) -> list[str]:
+    """``action`` run at once in two environments, each held after its first ``read``
+    until the other has read too: the sorted statuses they answer (the cloud then settled)."""
+    both = environments(e2e)
+    held_after_first(both, read)
+    with ThreadPoolExecutor(len(both)) as pool:
+        statuses = sorted(result.status for result in pool.map(action, both))
+    e2e.settle()
+    return statuses
 
 
 def test_two_environments_that_both_find_an_order_new_store_it_once(e2e):
@@ -116,13 +122,10 @@ def test_two_environments_that_both_find_an_order_new_store_it_once(e2e):
         lines=(NewLine(1, "E2E-RACE-ORDER", 2, Decimal("12.50")),),
     )
     order = replace(order, fingerprint="the same delivery")
-    both = environments(e2e)
-    held_after_first(both, "order_fingerprint")
 
-    results = in_parallel(both, lambda svc: svc.orders.create(order))
+    statuses = statuses_of_a_race(e2e, "order_fingerprint", lambda svc: svc.orders.create(order))
 
-    assert sorted(r.status for r in results) == ["created", "duplicate"]
-    e2e.settle()
+    assert statuses == ["created", "duplicate"]
     detail = e2e.order("E2E-RACE-1")
     assert [(ln["quantity"], ln["backordered"]) for ln in detail["lines"]] == [(2, 2)]
     assert sum("entered" in entry["message"] for entry in detail["history"]) == 1
@@ -132,12 +135,9 @@ def test_two_environments_that_both_find_an_order_new_store_it_once(e2e):
 def test_two_environments_that_both_find_a_movement_new_count_it_once(e2e):
     e2e.api.ok("PUT", "/v1/products/E2E-RACE-MOVE", {})
     receipt = Movement("e2e-race-po", "E2E-RACE-MOVE", MovementKind.RECEIPT, 4)
-    both = environments(e2e)
-    held_after_first(both, "ledger")
 
-    results = in_parallel(both, lambda svc: svc.stock.record(receipt))
+    statuses = statuses_of_a_race(e2e, "ledger", lambda svc: svc.stock.record(receipt))
 
-    assert sorted(r.status for r in results) == ["duplicate", "recorded"]
-    e2e.settle()
+    assert statuses == ["duplicate", "recorded"]
     balance = e2e.balance("E2E-RACE-MOVE")
     assert (balance["on_hand"], balance["available"]) == (4, 4)

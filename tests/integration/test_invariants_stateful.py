@@ -27,7 +27,7 @@ import boto3
 import pytest
 from hypothesis import HealthCheck, settings
 from hypothesis import strategies as st
-from hypothesis.stateful import RuleBasedStateMachine, initialize, invariant, precondition, rule
+from hypothesis.stateful import Bundle, RuleBasedStateMachine, initialize, invariant, multiple, rule
 
 from backorders.adapters.dynamodb.models import LineItem, OrderItem, SkuItem
 from backorders.bootstrap import build
@@ -58,6 +58,8 @@ pytestmark = pytest.mark.usefixtures("aws")
 
 class AllotmentMachine(RuleBasedStateMachine):
     spec = None  # set by the test
+    placed = Bundle("placed")  # orders entered, for the rules that edit or replay one
+    recorded = Bundle("recorded")  # movements recorded, for replays
 
     @initialize()
     def start(self) -> None:
@@ -68,18 +70,18 @@ class AllotmentMachine(RuleBasedStateMachine):
             self.svc.catalogue.save_product(Product(sku))
         self.minute = 0
         self.orders: list[Order] = []
-        self.movements: list[Movement] = []
         self.ids = itertools.count(1)
 
     # ---------------------------------------------------------------- events
     @rule(
+        target=placed,
         lines=st.lists(st.tuples(st.sampled_from(SKUS), st.integers(1, 5)), min_size=1, max_size=3),
         priority=st.integers(0, 2),
         policy=st.sampled_from([LinePolicy.SPLIT, LinePolicy.WHOLE]),
         ship_type=st.sampled_from([ShipType.PARTIAL, ShipType.COMPLETE]),
         minute=st.integers(0, 3),
     )
-    def order(self, lines, priority, policy, ship_type, minute) -> None:  # type: ignore[no-untyped-def]
+    def order(self, lines, priority, policy, ship_type, minute) -> Order:  # type: ignore[no-untyped-def]
         self.minute += minute  # entry times may tie
         order = Order(
             SHOP,
@@ -94,19 +96,19 @@ class AllotmentMachine(RuleBasedStateMachine):
         order = replace(order, fingerprint=fingerprint({"o": order.order_id, "l": lines}))
         assert self.svc.orders.create(order).status == "created"
         self.orders.append(order)
+        return order
 
-    @precondition(lambda self: self.orders)
-    @rule(data=st.data())
-    def replay_order(self, data) -> None:  # type: ignore[no-untyped-def]
-        order = data.draw(st.sampled_from(self.orders))
+    @rule(order=placed)
+    def replay_order(self, order) -> None:  # type: ignore[no-untyped-def]
         assert self.svc.orders.create(order).status == "duplicate"
 
     @rule(
+        target=recorded,
         kind=st.sampled_from([MovementKind.RECEIPT, MovementKind.RETURN, MovementKind.ADJUSTMENT, MovementKind.COUNT]),
         sku=st.sampled_from(SKUS),
         quantity=st.integers(-4, 8),
     )
-    def movement(self, kind, sku, quantity) -> None:  # type: ignore[no-untyped-def]
+    def movement(self, kind, sku, quantity):  # type: ignore[no-untyped-def]
         if kind in (MovementKind.RECEIPT, MovementKind.RETURN):
             quantity = abs(quantity) or 1
         if kind is MovementKind.COUNT:
@@ -120,20 +122,16 @@ class AllotmentMachine(RuleBasedStateMachine):
         if after < balance.locked:  # below zero, or below the units in released shipments
             with pytest.raises(Conflict):
                 self.svc.stock.record(movement)
-            return
+            return multiple()
         self.svc.stock.record(movement)
-        self.movements.append(movement)
+        return movement
 
-    @precondition(lambda self: self.movements)
-    @rule(data=st.data())
-    def replay_movement(self, data) -> None:  # type: ignore[no-untyped-def]
-        movement = data.draw(st.sampled_from(self.movements))
+    @rule(movement=recorded)
+    def replay_movement(self, movement) -> None:  # type: ignore[no-untyped-def]
         assert self.svc.stock.record(movement).status == "duplicate"
 
-    @precondition(lambda self: self.orders)
-    @rule(data=st.data(), whole_order=st.booleans(), units=st.integers(1, 3))
-    def cancel(self, data, whole_order, units) -> None:  # type: ignore[no-untyped-def]
-        order = data.draw(st.sampled_from(self.orders))
+    @rule(order=placed, whole_order=st.booleans(), units=st.integers(1, 3))
+    def cancel(self, order, whole_order, units) -> None:  # type: ignore[no-untyped-def]
         if whole_order:
             self.svc.orders.cancel(SHOP, order.order_id)  # absolute: never refused
             return
@@ -144,10 +142,8 @@ class AllotmentMachine(RuleBasedStateMachine):
             return
         self.svc.orders.cancel(SHOP, order.order_id, 1, units, command=Command(key, "f"))
 
-    @precondition(lambda self: self.orders)
-    @rule(data=st.data(), quantity=st.integers(1, 6))
-    def change_quantity(self, data, quantity) -> None:  # type: ignore[no-untyped-def]
-        order = data.draw(st.sampled_from(self.orders))
+    @rule(order=placed, quantity=st.integers(1, 6))
+    def change_quantity(self, order, quantity) -> None:  # type: ignore[no-untyped-def]
         line = self.line(order)
         if quantity < line.shipped + line.cancelled + line.locked:
             with pytest.raises(Conflict):
@@ -155,26 +151,20 @@ class AllotmentMachine(RuleBasedStateMachine):
             return
         self.svc.orders.change_quantity(SHOP, order.order_id, 1, quantity)
 
-    @precondition(lambda self: self.orders)
-    @rule(data=st.data(), priority=st.integers(0, 3))
-    def change_priority(self, data, priority) -> None:  # type: ignore[no-untyped-def]
-        order = data.draw(st.sampled_from(self.orders))
+    @rule(order=placed, priority=st.integers(0, 3))
+    def change_priority(self, order, priority) -> None:  # type: ignore[no-untyped-def]
         self.svc.orders.change_priority(SHOP, order.order_id, priority)
 
-    @precondition(lambda self: self.orders)
-    @rule(data=st.data(), units=st.integers(0, 3))
-    def force_backorder(self, data, units) -> None:  # type: ignore[no-untyped-def]
-        order = data.draw(st.sampled_from(self.orders))
+    @rule(order=placed, units=st.integers(0, 3))
+    def force_backorder(self, order, units) -> None:  # type: ignore[no-untyped-def]
         if units > open_units(self.line(order)):
             with pytest.raises(Conflict):
                 self.svc.orders.force_backorder(SHOP, order.order_id, 1, units)
             return
         self.svc.orders.force_backorder(SHOP, order.order_id, 1, units)
 
-    @precondition(lambda self: self.orders)
-    @rule(data=st.data(), ship=st.booleans())
-    def release_or_ship(self, data, ship) -> None:  # type: ignore[no-untyped-def]
-        order = data.draw(st.sampled_from(self.orders))
+    @rule(order=placed, ship=st.booleans())
+    def release_or_ship(self, order, ship) -> None:  # type: ignore[no-untyped-def]
         view = self.svc.store.order_view(SHOP, order.order_id, with_log=False)
         assert view is not None
         lines = {ln.line_no: ln for ln in view.lines}

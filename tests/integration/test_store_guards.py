@@ -39,6 +39,14 @@ def unit_of_work(shop: World, event: str):  # type: ignore[no-untyped-def]
     return shop.svc.store.unit_of_work(writer="test", event=event, at=NOW)
 
 
+def refused_after_the_first_commits(first, second) -> Conflict:  # type: ignore[no-untyped-def]
+    """Commit ``first``, then ``second``, which must be refused: its ``Conflict``."""
+    first.commit()
+    with pytest.raises(Conflict) as refused:
+        second.commit()
+    return refused.value
+
+
 def counters(shop: World) -> tuple[int, int, int]:
     balance = shop.balance("TEXTBOOK")
     return balance.on_hand, balance.allotted, balance.available
@@ -58,11 +66,8 @@ def test_a_second_allotment_from_the_same_snapshot_cannot_overdraw(shop):
     taking_first.change_line(LineChange(first, first.with_movable(3)))
     taking_second = unit_of_work(shop, "allot 813")
     taking_second.change_line(LineChange(second, second.with_movable(3)))
-    taking_first.commit()
     # Then the second is refused by the stock guard alone, and writes nothing
-    with pytest.raises(Conflict) as refused:
-        taking_second.commit()
-    assert refused.value.failed == ("sku:TEXTBOOK",)
+    assert refused_after_the_first_commits(taking_first, taking_second).failed == ("sku:TEXTBOOK",)
     assert counters(shop) == (3, 3, 0)
     assert (shop.allotted("813"), shop.line("813").version) == (0, second.version)
 
@@ -80,11 +85,8 @@ def test_two_stock_decreases_planned_from_the_same_balance_cannot_take_available
         uow.add_ledger(movement, -4, on_hand - 4)
         uow.touch_sku("TEXTBOOK", on_hand=-4)
         decreases.append(uow)
-    decreases[0].commit()
     # Then the second is refused: 1 is available, not 4
-    with pytest.raises(Conflict) as refused:
-        decreases[1].commit()
-    assert refused.value.failed == ("sku:TEXTBOOK",)
+    assert refused_after_the_first_commits(*decreases).failed == ("sku:TEXTBOOK",)
     assert counters(shop) == (1, 0, 1)
     assert shop.svc.store.ledger("TEXTBOOK", "adj-2") is None
 
@@ -107,11 +109,8 @@ def test_a_second_edit_of_a_line_from_the_same_read_is_refused(shop):
         uow.change_line(LineChange(read, rules.cancel(read, 2)))
         uow.add_command(SHOP, "812", key, f"fingerprint of {key}", expires=datetime(2026, 12, 8, tzinfo=UTC))
         cancels.append(uow)
-    cancels[0].commit()
     # Then the second is refused by the line's version alone, and writes nothing
-    with pytest.raises(Conflict) as refused:
-        cancels[1].commit()
-    assert refused.value.failed == ("line:1",)
+    assert refused_after_the_first_commits(*cancels).failed == ("line:1",)
     line = shop.line("812")
     assert (line.cancelled, line.allotted, line.backordered, line.version) == (2, 1, 0, read.version + 1)
     assert counters(shop) == (5, 1, 4)
@@ -136,10 +135,7 @@ def test_a_recompute_planned_from_an_outdated_balance_is_refused(shop):
         uow.change_line(LineChange(line, line.with_movable(3)))
         uow.touch_sku("TEXTBOOK", expect_version=version)
         plans.append(uow)
-    plans[0].commit()
     # Then the second is refused: the balance moved on since it was read
-    with pytest.raises(Conflict) as refused:
-        plans[1].commit()
-    assert refused.value.failed == ("sku:TEXTBOOK",)
+    assert refused_after_the_first_commits(*plans).failed == ("sku:TEXTBOOK",)
     assert counters(shop) == (6, 3, 3)
     assert shop.allotted("813") == 0

@@ -77,3 +77,9 @@ def apply(lines: Iterable[OrderLine], result: AllotmentPlan) -> dict[str, OrderL
     for change in result.changes:
         by_ref[(change.after.order_id, change.after.line_no)] = change.after
     return {f"{oid}/{n}" if n != 1 else oid: ln for (oid, n), ln in by_ref.items()}
+
+
+def allot(balance: SkuBalance, *lines: OrderLine, manual_shops: frozenset[str] = frozenset()) -> dict[str, OrderLine]:
+    """One recompute of ``balance`` for ``lines`` (handed to the planner in this order),
+    applied: every line afterwards, by order id as ``apply`` names them."""
+    return apply(lines, plan(balance, lines, manual_shops=manual_shops))

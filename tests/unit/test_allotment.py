@@ -7,7 +7,7 @@ from hypothesis import strategies as st
 
 from backorders.domain.allotment import FreeUnits
 from backorders.domain.model import LinePolicy, OrderLine
-from tests.support.builders import apply, line, plan, stock
+from tests.support.builders import allot, line, plan, stock
 
 SPLIT, WHOLE = LinePolicy.SPLIT, LinePolicy.WHOLE
 
@@ -15,7 +15,7 @@ SPLIT, WHOLE = LinePolicy.SPLIT, LinePolicy.WHOLE
 def test_split_line_gets_what_is_available_and_backorders_the_rest():
     # aACE: 25 textbooks ordered, 20 in stock, "split by availability": yes
     order = line("A-100", 25, policy=SPLIT)
-    after = apply([order], plan(stock(20), [order]))["A-100"]
+    after = allot(stock(20), order)["A-100"]
     assert (after.allotted, after.backordered) == (20, 5)
 
 
@@ -29,14 +29,14 @@ def test_whole_line_waits_until_the_full_quantity_can_be_allotted():
 
 def test_whole_line_gets_everything_once_enough_arrives():
     order = line("A-100", 25, policy=WHOLE)
-    after = apply([order], plan(stock(25), [order]))["A-100"]
+    after = allot(stock(25), order)["A-100"]
     assert (after.allotted, after.backordered) == (25, 0)
 
 
 def test_a_whole_line_that_does_not_fit_lets_later_lines_take_the_units():
     big = line("BIG", 25, policy=WHOLE, at=1)
     small = line("SMALL", 3, at=2)
-    after = apply([big, small], plan(stock(20), [big, small]))
+    after = allot(stock(20), big, small)
     assert after["BIG"].allotted == 0
     assert after["SMALL"].allotted == 3
 
@@ -44,7 +44,7 @@ def test_a_whole_line_that_does_not_fit_lets_later_lines_take_the_units():
 def test_first_come_first_served_when_priorities_are_equal():
     early = line("EARLY", 10, at=1)
     late = line("LATE", 10, at=2)
-    after = apply([early, late], plan(stock(12), [late, early]))
+    after = allot(stock(12), late, early)
     assert (after["EARLY"].allotted, after["LATE"].allotted) == (10, 2)
 
 
@@ -52,7 +52,7 @@ def test_a_later_order_with_higher_priority_takes_units_from_an_earlier_one():
     # aACE "competing orders": the important customer's later order goes first
     earlier = line("REGULAR", 10, at=1, allotted=10)
     important = line("VIP", 8, at=2, priority=1)
-    after = apply([earlier, important], plan(stock(10, allotted=10), [earlier, important]))
+    after = allot(stock(10, allotted=10), earlier, important)
     assert after["VIP"].allotted == 8
     assert (after["REGULAR"].allotted, after["REGULAR"].backordered) == (2, 8)
 
@@ -60,7 +60,7 @@ def test_a_later_order_with_higher_priority_takes_units_from_an_earlier_one():
 def test_units_in_a_released_shipment_are_never_taken():
     released = line("RELEASED", 10, at=1, allotted=10, locked=10)
     important = line("VIP", 8, at=2, priority=9)
-    after = apply([released, important], plan(stock(10, allotted=10, locked=10), [released, important]))
+    after = allot(stock(10, allotted=10, locked=10), released, important)
     assert after["RELEASED"].allotted == 10
     assert after["VIP"].allotted == 0
 
@@ -68,7 +68,7 @@ def test_units_in_a_released_shipment_are_never_taken():
 def test_returned_stock_goes_to_the_oldest_waiting_line():
     oldest = line("OLDEST", 2, at=1)
     newer = line("NEWER", 2, at=2)
-    after = apply([oldest, newer], plan(stock(1), [newer, oldest]))
+    after = allot(stock(1), newer, oldest)
     assert (after["OLDEST"].allotted, after["NEWER"].allotted) == (1, 0)
 
 
@@ -80,19 +80,19 @@ def test_unknown_skus_are_held_on_backorder_even_with_stock():
 
 def test_untracked_products_are_always_fulfilled():
     gift_card = line("A-1", 3, sku="GIFTCARD")
-    after = apply([gift_card], plan(stock(0, sku="GIFTCARD", tracked=False), [gift_card]))["A-1"]
+    after = allot(stock(0, sku="GIFTCARD", tracked=False), gift_card)["A-1"]
     assert (after.allotted, after.backordered) == (3, 0)
 
 
 def test_forced_backorder_units_are_not_allotted():
     order = line("A-1", 10, forced=4)
-    after = apply([order], plan(stock(20), [order]))["A-1"]
+    after = allot(stock(20), order)["A-1"]
     assert (after.allotted, after.backordered) == (6, 4)
 
 
 def test_in_manual_mode_a_line_left_short_waits_for_a_fill():
     order = line("A-1", 10, shop="stone")
-    after = apply([order], plan(stock(4), [order], manual_shops=frozenset({"stone"})))["A-1"]
+    after = allot(stock(4), order, manual_shops=frozenset({"stone"}))["A-1"]
     assert (after.allotted, after.awaiting_fill) == (4, True)
 
 
@@ -105,7 +105,7 @@ def test_in_manual_mode_a_waiting_line_does_not_take_new_stock():
 def test_a_lower_count_takes_units_from_the_last_lines_first():
     first = line("FIRST", 5, at=1, allotted=5)
     second = line("SECOND", 5, at=2, allotted=5)
-    after = apply([first, second], plan(stock(6, allotted=10), [first, second]))
+    after = allot(stock(6, allotted=10), first, second)
     assert (after["FIRST"].allotted, after["SECOND"].allotted) == (5, 1)
 
 
@@ -147,16 +147,16 @@ def test_an_earlier_waiting_line_of_equal_priority_gets_only_free_units():
     # picked already). A receipt arrives: the whole line gets free units only, the later order keeps.
     whole = line("WHOLE", 8, policy=WHOLE, at=1)
     small = line("SMALL", 3, at=2, allotted=3)
-    after = apply([whole, small], plan(stock(3 + 6, allotted=3), [whole, small]))
+    after = allot(stock(3 + 6, allotted=3), whole, small)
     assert (after["WHOLE"].allotted, after["SMALL"].allotted) == (0, 3), "6 free units do not complete 8"
-    after = apply([whole, small], plan(stock(3 + 8, allotted=3), [whole, small]))
+    after = allot(stock(3 + 8, allotted=3), whole, small)
     assert (after["WHOLE"].allotted, after["SMALL"].allotted) == (8, 3)
 
 
 def test_an_earlier_split_line_of_equal_priority_does_not_take_a_later_lines_units():
     early = line("EARLY", 10, at=1, allotted=2)
     late = line("LATE", 5, at=2, allotted=5)
-    after = apply([early, late], plan(stock(8, allotted=7), [early, late]))
+    after = allot(stock(8, allotted=7), early, late)
     assert (after["EARLY"].allotted, after["LATE"].allotted) == (3, 5), "only the one free unit moves"
 
 
@@ -172,8 +172,7 @@ def test_a_higher_priority_line_takes_from_the_lowest_priority_latest_lines_firs
     low_late = line("LOW-LATE", 3, priority=0, at=2, allotted=3)
     mid = line("MID", 3, priority=1, at=3, allotted=3)
     vip = line("VIP", 4, priority=5, at=4)
-    lines = [low_early, low_late, mid, vip]
-    after = apply(lines, plan(stock(9, allotted=9), lines))
+    after = allot(stock(9, allotted=9), low_early, low_late, mid, vip)
     assert after["VIP"].allotted == 4
     assert (after["LOW-LATE"].allotted, after["LOW-EARLY"].allotted, after["MID"].allotted) == (0, 2, 3)
 
@@ -190,7 +189,7 @@ def test_a_line_taking_units_records_who_it_took_them_from():
 def test_free_units_go_first_before_a_lower_priority_line_gives_any():
     regular = line("REGULAR", 5, at=1, allotted=5)
     vip = line("VIP", 4, priority=3, at=2)
-    after = apply([regular, vip], plan(stock(5 + 3, allotted=5), [regular, vip]))
+    after = allot(stock(5 + 3, allotted=5), regular, vip)
     assert (after["VIP"].allotted, after["REGULAR"].allotted) == (4, 4)
 
 
@@ -198,8 +197,7 @@ def test_a_whole_line_that_loses_units_gives_back_all_of_them():
     whole_low = line("WHOLE-LOW", 6, policy=WHOLE, at=1, allotted=6)
     vip = line("VIP", 2, priority=3, at=2)
     later = line("LATER", 10, at=3)
-    lines = [whole_low, vip, later]
-    after = apply(lines, plan(stock(6, allotted=6), lines))
+    after = allot(stock(6, allotted=6), whole_low, vip, later)
     assert after["VIP"].allotted == 2
     assert after["WHOLE-LOW"].allotted == 0, "a whole line holds all or nothing"
     assert after["LATER"].allotted == 4, "what the VIP did not need is free again"
@@ -210,7 +208,7 @@ def test_a_whole_line_takes_from_lower_priorities_only_when_that_completes_it():
     whole_vip = line("WHOLE-VIP", 5, priority=2, policy=WHOLE, at=2)
     result = plan(stock(3 + 1, allotted=3), [low, whole_vip])
     assert not result.changes, "1 free + 3 below is not 5"
-    after = apply([low, whole_vip], plan(stock(3 + 2, allotted=3), [low, whole_vip]))
+    after = allot(stock(3 + 2, allotted=3), low, whole_vip)
     assert (after["WHOLE-VIP"].allotted, after["LOW"].allotted) == (5, 0)
 
 
@@ -282,7 +280,7 @@ def assert_no_line_waits_that_could_be_served(balance, after: list[OrderLine]) -
 @given(scenarios())
 def test_any_recompute_reaches_the_rules_fixed_point_and_never_over_allots(scenario):
     balance, lines = scenario
-    after = list(apply(lines, plan(balance, lines)).values())
+    after = list(allot(balance, *lines).values())
     assert sum(ln.allotted for ln in after) <= balance.on_hand
     for ln in after:
         ln.check()
@@ -307,6 +305,6 @@ def test_units_leave_a_line_only_for_a_strictly_higher_priority_or_a_lower_count
 @given(scenarios())
 def test_recomputing_a_settled_sku_changes_nothing(scenario):
     balance, lines = scenario
-    after = list(apply(lines, plan(balance, lines)).values())
+    after = list(allot(balance, *lines).values())
     settled = stock(balance.on_hand, allotted=sum(ln.allotted for ln in after), locked=balance.locked)
     assert not plan(settled, after).changes
