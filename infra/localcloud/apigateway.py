@@ -1,19 +1,6 @@
-"""API Gateway HTTP API, locally: HTTP requests -> payload format 2.0 -> the function.
-
-:func:`build_http_event` builds the event as an HTTP API builds it (the README's "As
-AWS sends it" says how; ``tests/support/events.http_event`` uses it too). Routes come
-from the HTTP APIs' OpenAPI bodies as SAM writes them (the template declares ``$default``;
-``METHOD /path/{param}`` routes work too) and match the decoded path, as API Gateway
-matches them. A handler's response is translated back as API Gateway does; an
-exception becomes ``500 {"message": "Internal Server Error"}``. The same port serves
-the local cloud's own ``/_local/`` endpoints (README).
-
-werkzeug (which moto brings) serves HTTP: its threaded WSGI server reads requests
-(``Content-Length`` or chunked bodies) and writes responses, one thread per
-connection, each connection closed after its response. The listen backlog is 1024
-(the kernel may cap it at ``net.core.somaxconn``): socketserver's default of 5 made a
-burst of 20 connections lose some before ``accept``, where API Gateway takes them all.
-"""
+"""API Gateway HTTP API, locally: requests -> payload format 2.0 (README's "As AWS sends it")
+-> the function, on werkzeug's threaded server (docs/decisions.md HB-2); routes match the
+decoded path as API Gateway's do; the same port serves ``/_local/``."""
 
 from __future__ import annotations
 

@@ -1,16 +1,5 @@
-"""The local cloud: moto + the template's resources + the functions, wired as on AWS.
-
-Usage in tests::
-
-    with LocalCloud(template="template.yaml", state_dir=tmp_path, fast=True,
-                    handler_overrides={"AllotterFunction": fake}) as cloud:
-        requests.post(f"{cloud.api_url}/orders", ...)
-        cloud.wait_for_streams()
-        cloud.emails()
-
-One LocalCloud runs per process at a time: moto's state and ``os.environ`` are
-process-wide. Use module- (not session-) scoped fixtures, or a subprocess.
-"""
+"""The local cloud: moto, the template's resources and its functions in this process, wired
+as on AWS (one at a time per process; its options and API: README.md)."""
 
 from __future__ import annotations
 
@@ -41,6 +30,7 @@ from .runtime import (
     HandlerNotFound,
     ModuleSandbox,
     check_handler_module,
+    failure_record,
     load_handler,
 )
 from .schedules import ScheduledJob, Scheduler
@@ -71,27 +61,7 @@ def _env_value(value: Any) -> str:
 
 
 class LocalCloud:
-    """Everything template.yaml declares, running in this process against moto.
-
-    Args:
-        template: path to the SAM template.
-        state_dir: where captured mail goes (``<state_dir>/mail``); default
-            ``.localcloud`` next to the template.
-        api_host, api_port: the HTTP API address (port 0 = a free port).
-        moto_host, moto_port: the moto server address (port 0 = a free port).
-        stack_name: local physical names are ``<stack_name>-<LogicalId>``.
-        parameter_overrides: template parameter values (e.g. ``{"SenderEmail": ...}``).
-        handler_overrides: ``{"FunctionLogicalId": callable(event, context)}``; an
-            overridden function's module is not imported.
-        fast: test timings - streams polled every 10 ms, batching windows capped at
-            50 ms, stream retries after 5 ms.
-        batching_window: seconds, replaces every stream's MaximumBatchingWindowInSeconds.
-        poll_interval: seconds between stream polls (default 0.25, fast 0.01).
-        schedule_speed: scheduler time runs this many times faster than real time.
-        streams, schedules: set False to not start stream delivery / the scheduler.
-        strict_handlers: raise at start when a handler module is missing (the CLI
-            does); otherwise the function fails when invoked, with the same message.
-    """
+    """Everything template.yaml declares, running in this process against moto (options: README.md)."""
 
     def __init__(
         self,
@@ -145,7 +115,7 @@ class LocalCloud:
         self._jobs: dict[tuple[str, str], ScheduledJob] = {}
         self._provisioned = Provisioned()
         self._sandbox = ModuleSandbox()
-        self._saved_env: dict[str, str | None] = {}
+        self._saved_env: dict[str, str] | None = None
         self._clients: dict[str, Any] = {}
         self._session: boto3.session.Session | None = None
         self._mail = MailCapture(self.state_dir / "mail", self.moto_lock)
@@ -221,21 +191,11 @@ class LocalCloud:
 
     # ------------------------------------------------------------ moto + provisioning
 
-    def _set_env(self, name: str, value: str | None) -> None:
-        if name not in self._saved_env:
-            self._saved_env[name] = os.environ.get(name)
-        if value is None:
-            os.environ.pop(name, None)
-        else:
-            os.environ[name] = value
-
     def _restore_environment(self) -> None:
-        for name, value in self._saved_env.items():
-            if value is None:
-                os.environ.pop(name, None)
-            else:
-                os.environ[name] = value
-        self._saved_env.clear()
+        if self._saved_env is not None:
+            os.environ.clear()
+            os.environ.update(self._saved_env)
+            self._saved_env = None
 
     def _start_moto(self) -> None:
         host, port = self._moto_address
@@ -248,13 +208,11 @@ class LocalCloud:
         except OSError as exc:
             raise LocalCloudError(f"cannot start moto on {host}:{port}: {exc}") from exc
         self._moto.reset()
-        for name, value in _DUMMY_CREDENTIALS.items():
-            self._set_env(name, value)
+        self._saved_env = dict(os.environ)
         for name in _REMOVED_VARIABLES:
-            self._set_env(name, None)
-        self._set_env("AWS_DEFAULT_REGION", self.region)
-        self._set_env("AWS_REGION", self.region)
-        self._set_env("AWS_ENDPOINT_URL", self.moto_url)
+            os.environ.pop(name, None)
+        os.environ.update(_DUMMY_CREDENTIALS, AWS_DEFAULT_REGION=self.region, AWS_REGION=self.region)
+        os.environ["AWS_ENDPOINT_URL"] = self.moto_url
         self._session = boto3.session.Session(
             aws_access_key_id=_DUMMY_CREDENTIALS["AWS_ACCESS_KEY_ID"],
             aws_secret_access_key=_DUMMY_CREDENTIALS["AWS_SECRET_ACCESS_KEY"],
@@ -288,8 +246,7 @@ class LocalCloud:
                     )
                 merged[name] = value
                 origin.setdefault(name, function_id)
-        for name, value in merged.items():
-            self._set_env(name, value)
+        os.environ.update(merged)
         self.environment = merged
 
     # ------------------------------------------------------------ functions
@@ -372,7 +329,6 @@ class LocalCloud:
         if not self._with_streams:
             return
         streams_client = self.client("dynamodbstreams")
-        sqs = self.client("sqs")
         for function_id, spec in self.template.functions.items():
             for event in spec.events_of_type("AWS::Lambda::EventSourceMapping"):
                 resolved = self._resolved_event(event)
@@ -389,8 +345,7 @@ class LocalCloud:
                     config,
                     invoke=runtime.invoke,
                     streams_client=streams_client,
-                    sqs_client=sqs,
-                    queue_url_for_arn=self._provisioned.queue_url_for_arn,
+                    send=self._send,
                     function_arn=runtime.arn,
                     region=self.region,
                     poll_interval=self._poll_interval,
@@ -474,39 +429,32 @@ class LocalCloud:
         log.info("schedule %s fired (%s)", job.key, job.expression_text)
         return self.invoke(job.function_id, event)
 
+    def _send(self, queue_arn: str | None, message: Any, **attributes: str) -> bool:
+        """Send ``message`` (JSON) to the queue ``queue_arn``, if it is one of the stack's."""
+        url = self._provisioned.queue_url_for_arn(queue_arn) if queue_arn else None
+        if url is not None:
+            extra = {name: {"DataType": "Number" if value.isdigit() else "String", "StringValue": value}
+                     for name, value in attributes.items()}  # fmt: skip
+            self.client("sqs").send_message(
+                QueueUrl=url, MessageBody=json.dumps(message), **({"MessageAttributes": extra} if extra else {})
+            )
+        return url is not None
+
     def _schedule_exhausted(self, job: ScheduledJob, event: Any, error: Exception, invocations: int) -> None:
         """Lambda's asynchronous-invocation failure handling: DLQ and/or on-failure destination."""
         sent: list[str] = []
-        runtime = self.function(job.function_id)
         request_id = str(uuid.uuid4())
-        dlq_url = self._provisioned.queue_url_for_arn(job.dead_letter_arn) if job.dead_letter_arn else None
-        if dlq_url is not None:
-            self.client("sqs").send_message(
-                QueueUrl=dlq_url,
-                MessageBody=json.dumps(event),
-                MessageAttributes={
-                    "RequestID": {"DataType": "String", "StringValue": request_id},
-                    "ErrorCode": {"DataType": "Number", "StringValue": "200"},
-                    "ErrorMessage": {"DataType": "String", "StringValue": repr(error)[:1000]},
-                },
-            )
+        if self._send(
+            job.dead_letter_arn, event, RequestID=request_id, ErrorCode="200", ErrorMessage=repr(error)[:1000]
+        ):
             sent.append(str(job.dead_letter_arn))
-        destination_url = self._provisioned.queue_url_for_arn(job.on_failure_arn) if job.on_failure_arn else None
-        if destination_url is not None:
-            record = {
-                "version": "1.0",
-                "timestamp": datetime.now(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z"),
-                "requestContext": {
-                    "requestId": request_id,
-                    "functionArn": f"{runtime.arn}:$LATEST",
-                    "condition": "RetriesExhausted",
-                    "approximateInvokeCount": invocations,
-                },
-                "requestPayload": event,
-                "responseContext": {"statusCode": 200, "executedVersion": "$LATEST", "functionError": "Unhandled"},
-                "responsePayload": {"errorMessage": str(error), "errorType": type(error).__name__},
-            }
-            self.client("sqs").send_message(QueueUrl=destination_url, MessageBody=json.dumps(record))
+        record = failure_record(f"{self.function(job.function_id).arn}:$LATEST", "RetriesExhausted", invocations, True)
+        record["requestContext"]["requestId"] = request_id
+        record |= {
+            "requestPayload": event,
+            "responsePayload": {"errorMessage": str(error), "errorType": type(error).__name__},
+        }
+        if self._send(job.on_failure_arn, record):
             sent.append(str(job.on_failure_arn))
         where = f"sent to {', '.join(sent)}" if sent else "no dead-letter queue"
         log.log(

@@ -1,11 +1,5 @@
-"""SES capture: every e-mail moto's SES accepted, written as an ``.eml`` file.
-
-moto keeps sent mail in ``ses_backends[account][region].sent_messages`` (SES v1
-and v2 share it). The moto server runs in this process, so the capture reads that
-list directly (under the moto lock) and writes each new message once, as a
-readable RFC 822 file under ``<state_dir>/mail/``. Raw messages are written
-exactly as sent.
-"""
+"""SES capture: every message moto's SES (v1 and v2) accepted, read from its backend under the
+moto lock and written once as an ``.eml`` file under ``<state_dir>/mail/`` (raw ones as sent)."""
 
 from __future__ import annotations
 

@@ -1,15 +1,5 @@
-"""The Lambda runtime, emulated in-process.
-
-Every function of the template is imported from its ``CodeUri`` folder with the
-layers' folders on ``sys.path``, exactly as the Lambda Python runtime finds
-``Handler`` (``module.function``). All functions share this process and its
-``os.environ``.
-
-Each LocalCloud start is a cold start: modules loaded from a function's
-``CodeUri`` are imported afresh (and the previous ones restored on stop), so code
-that reads the environment at import time sees this cloud's table names and ARNs.
-Layer modules (the shared ``backorders`` package) are imported once per process.
-"""
+"""The Lambda Python runtime, in-process: each ``Handler`` imported from its ``CodeUri`` with
+the layers on ``sys.path``, a fresh import at each start (README.md, "Tests")."""
 
 from __future__ import annotations
 
@@ -20,6 +10,7 @@ import threading
 import time
 import uuid
 from collections.abc import Callable, Iterable
+from datetime import UTC, datetime
 from pathlib import Path
 from types import ModuleType
 from typing import Any
@@ -211,3 +202,16 @@ class FunctionRuntime:
             log.warning("%s ran %.1f s, longer than its Timeout of %d s: Lambda would have stopped it",
                         self.logical_id, elapsed, self.spec.timeout)  # fmt: skip
         return result
+
+
+def failure_record(function_arn: str, condition: str, invocations: int, error: bool, **more: Any) -> dict[str, Any]:
+    """Lambda's record of an invocation given up on (``DestinationConfig.OnFailure``)."""
+    response: dict[str, Any] = {"statusCode": 200, "executedVersion": "$LATEST"}
+    context = {"requestId": str(uuid.uuid4()), "functionArn": function_arn, "condition": condition}
+    return {
+        "version": "1.0",
+        "timestamp": datetime.now(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z"),
+        "requestContext": {**context, "approximateInvokeCount": invocations},
+        "responseContext": response | ({"functionError": "Unhandled"} if error else {}),
+        **more,
+    }

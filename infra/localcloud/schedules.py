@@ -1,22 +1,6 @@
-"""EventBridge schedules, fired locally.
-
-moto stores rules and schedules but never fires them, so the local cloud does:
-every ``AWS::Scheduler::Schedule`` / scheduled ``AWS::Events::Rule`` of a function becomes a
-:class:`ScheduledJob` that a background thread fires on time, with the event's
-``Input`` (JSON) as the Lambda event, or an EventBridge "Scheduled Event"
-envelope when there is no ``Input``.
-
-Expressions: ``rate(N minute|minutes|hour|hours|day|days)``, AWS six-field
-``cron(minutes hours day-of-month month day-of-week year)`` (``*`` ``,`` ``-`` ``/``
-``?`` ``L`` ``W`` ``#``, month and weekday names, 1 = Sunday) and
-``at(yyyy-mm-ddThh:mm:ss)``. ``ScheduleExpressionTimezone`` is honoured. Nothing
-installed computes AWS's firings: cfn-lint only checks the syntax, and dateutil's
-``rrule`` has no ``W``/``LW`` and no year field (docs/decisions.md).
-
-A speed factor makes time pass faster for the scheduler (``speed=60``: a
-``rate(5 minutes)`` schedule fires every 5 real seconds, a daily cron job about
-every 24 real minutes).
-"""
+"""EventBridge schedules, fired locally (moto never fires them): ``rate()``, AWS six-field
+``cron()`` and ``at()`` expressions, time zones and a speed factor (README.md). Hand-parsed:
+nothing installed computes AWS's firings (docs/decisions.md HB-3)."""
 
 from __future__ import annotations
 

@@ -1,33 +1,12 @@
-"""DynamoDB stream -> Lambda delivery, as an event source mapping does it.
-
-:class:`Delivery` is what Lambda does with one batch, for any caller that hands it the
-records and an invoke callable (the local cloud's poller below, and the simulation's
-seeded loop in ``tests/simulation/stream.py``):
-
-* ``FunctionResponseTypes: [ReportBatchItemFailures]``: the lowest reported
-  sequence number is the checkpoint; every record from it on is delivered again,
-  including ones that succeeded. A malformed response fails the whole batch;
-* ``BisectBatchOnFunctionError``: a batch whose invocation raised is split in half
-  and the halves are retried in order (a split uses no retry attempt). With a
-  partial-batch response the batch is split at the reported sequence number;
-* ``MaximumRetryAttempts``: when exhausted, the caller gets the batch to give up on.
-
-One :class:`StreamConsumer` per DynamoDB ``AWS::Lambda::EventSourceMapping`` polls the
-table's stream in a background thread (``describe_stream``, ``get_shard_iterator``
-with the ``StartingPosition``, ``get_records``), turns moto's records into the Lambda
-event shape and delivers them, honouring ``BatchSize``, ``MaximumBatchingWindowInSeconds``
-(the window can be shortened), ``FilterCriteria`` (records that match no filter are
-skipped and checkpointed) and ``MaximumRecordAgeInSeconds``; a batch given up on goes
-to ``DestinationConfig.OnFailure`` (SQS) as Lambda's on-failure record.
-
-Processing is in order and one batch at a time (moto has one shard).
-"""
+"""DynamoDB stream -> Lambda, as an event source mapping delivers it: :class:`Delivery` is
+what Lambda does after one batch (partial failures, bisecting, retries; the simulation uses
+it too), :class:`StreamConsumer` polls one stream in a thread (batch size and window,
+filters, record age, the SQS on-failure record). In order, one batch at a time: one shard."""
 
 from __future__ import annotations
 
 import base64
 import copy
-import json
 import logging
 import threading
 import time
@@ -39,6 +18,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from .filters import compile_filters, matches_any
+from .runtime import failure_record
 from .template import EventSpec
 
 __all__ = ["Batch", "Delivery", "Outcome", "StreamConsumer", "StreamSourceConfig", "to_lambda_record"]
@@ -244,8 +224,7 @@ class StreamConsumer:
         *,
         invoke: Callable[[dict[str, Any]], Any],
         streams_client: Any,
-        sqs_client: Any,
-        queue_url_for_arn: Callable[[str], str | None],
+        send: Callable[[str | None, dict[str, Any]], bool],
         function_arn: str,
         region: str,
         poll_interval: float = 0.25,
@@ -258,8 +237,7 @@ class StreamConsumer:
         self.delivery = Delivery.for_config(config, invoke)
         self.stats = self.delivery.stats
         self._streams = streams_client
-        self._sqs = sqs_client
-        self._queue_url_for_arn = queue_url_for_arn
+        self._send = send
         self._function_arn = function_arn
         self._region = region
         self._poll_interval = poll_interval
@@ -402,40 +380,20 @@ class StreamConsumer:
 
     def _discard(self, batch: Batch, condition: str, *, function_error: bool) -> None:
         """Lambda's on-failure record for a batch given up on, sent to the SQS destination."""
-        records = batch.records
+        records, destination = batch.records, self.config.on_failure_destination
         first, last = _sequence(records[0]), _sequence(records[-1])
         created = [int(record["dynamodb"]["ApproximateCreationDateTime"]) for record in records]
-        response_context: dict[str, Any] = {"statusCode": 200, "executedVersion": "$LATEST"}
-        if function_error:
-            response_context["functionError"] = "Unhandled"
-        message = {
-            "requestContext": {
-                "requestId": str(uuid.uuid4()),
-                "functionArn": self._function_arn,
-                "condition": condition,
-                "approximateInvokeCount": batch.attempts,
-            },
-            "responseContext": response_context,
-            "version": "1.0",
-            "timestamp": datetime.now(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z"),
-            "DDBStreamBatchInfo": {
-                "shardId": self._shard_id,
-                "startSequenceNumber": first,
-                "endSequenceNumber": last,
-                "approximateArrivalOfFirstRecord": _iso(min(created)),
-                "approximateArrivalOfLastRecord": _iso(max(created)),
-                "batchSize": len(records),
-                "streamArn": self.config.stream_arn,
-            },
+        info = {"shardId": self._shard_id, "startSequenceNumber": first, "endSequenceNumber": last}
+        info |= {
+            "approximateArrivalOfFirstRecord": _iso(min(created)),
+            "approximateArrivalOfLastRecord": _iso(max(created)),
         }
-        destination = self.config.on_failure_destination
-        queue_url = self._queue_url_for_arn(destination) if destination else None
-        if queue_url is None:
-            log.error("%s: %s for records %s..%s; no on-failure queue, dropped", self.name, condition, first, last)
-            return
-        self._sqs.send_message(QueueUrl=queue_url, MessageBody=json.dumps(message))
-        self.stats.on_failure_messages += 1
-        log.warning("%s: %s for records %s..%s; sent to %s", self.name, condition, first, last, destination)
+        info |= {"batchSize": len(records), "streamArn": self.config.stream_arn}
+        message = failure_record(self._function_arn, condition, batch.attempts, function_error, DDBStreamBatchInfo=info)
+        sent = self._send(destination, message)
+        self.stats.on_failure_messages += sent
+        log.log(logging.WARNING if sent else logging.ERROR, "%s: %s for records %s..%s; %s", self.name, condition,
+                first, last, f"sent to {destination}" if sent else "no on-failure queue, dropped")  # fmt: skip
 
 
 def _iso(epoch_seconds: int) -> str:
