@@ -10,7 +10,7 @@ import os
 import threading
 import time
 import uuid
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from datetime import UTC, datetime
 from pathlib import Path
 from types import TracebackType
@@ -22,7 +22,7 @@ from .apigateway import ApiServer, Router, routes_from_functions
 from .mail import CapturedEmail, MailCapture
 from .moto_patches import patched_moto
 from .motoserver import LockedMotoServer
-from .provision import Provisioned, provision
+from .provision import Provisioned, as_text, provision
 from .runtime import (
     FunctionRuntime,
     Handler,
@@ -34,7 +34,7 @@ from .runtime import (
     load_handler,
 )
 from .schedules import ScheduledJob, Scheduler
-from .streams import StreamConsumer, StreamSourceConfig
+from .streams import StreamConsumer
 from .template import DEFAULT_STACK_NAME, REGION, EventSpec, Template, TemplateError
 
 __all__ = ["LocalCloud", "LocalCloudError"]
@@ -50,14 +50,6 @@ _running: LocalCloud | None = None
 
 class LocalCloudError(RuntimeError):
     """The local cloud cannot start."""
-
-
-def _env_value(value: Any) -> str:
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    if isinstance(value, dict | list):
-        return json.dumps(value)
-    return str(value)
 
 
 class LocalCloud:
@@ -88,23 +80,14 @@ class LocalCloud:
         self.template = Template.load(
             self.template_path, stack_name=stack_name, parameter_overrides=parameter_overrides, region=region
         )
-        functions = self.template.functions
-        unknown = set(handler_overrides or {}) - set(functions)
-        if unknown:
+        if unknown := set(handler_overrides or {}) - set(self.template.functions):
             raise LocalCloudError(f"handler_overrides for unknown function(s): {', '.join(sorted(unknown))}")
         self.state_dir = Path(state_dir).resolve() if state_dir else self.template_path.parent / ".localcloud"
-        self.region = region
-        self.fast = fast
-        self._api_address = (api_host, api_port)
-        self._moto_address = (moto_host, moto_port)
-        self._handler_overrides = dict(handler_overrides or {})
-        self._batching_window = batching_window
+        self.region, self.fast, self._handler_overrides = region, fast, dict(handler_overrides or {})
+        self._api_address, self._moto_address = (api_host, api_port), (moto_host, moto_port)
+        self._batching_window, self._schedule_speed = batching_window, schedule_speed
         self._poll_interval = poll_interval if poll_interval is not None else (0.01 if fast else 0.25)
-        self._schedule_speed = schedule_speed
-        self._with_streams = streams
-        self._with_schedules = schedules
-        self._strict_handlers = strict_handlers
-
+        self._with_streams, self._with_schedules, self._strict_handlers = streams, schedules, strict_handlers
         self.moto_lock = threading.RLock()
         self._moto: LockedMotoServer | None = None
         self._moto_patches = contextlib.ExitStack()
@@ -171,18 +154,11 @@ class LocalCloud:
         if not self._started:
             return
         self._started = False
-        steps: list[tuple[str, Callable[[], None]]] = [
-            ("api", self._stop_api),
-            ("scheduler", self._stop_scheduler),
-            ("streams", self._stop_streams),
-            ("mail", self._stop_mail),
-            ("moto", self._stop_moto),
-        ]
-        for name, step in steps:
+        for step in (self._stop_api, self._stop_scheduler, self._stop_streams, self._stop_mail, self._stop_moto):
             try:
                 step()
             except Exception:
-                log.exception("stopping %s failed", name)
+                log.exception("%s failed", step.__name__)
         self._sandbox.close()
         self._restore_environment()
         with _running_lock:
@@ -237,7 +213,7 @@ class LocalCloud:
         for function_id, spec in self.template.functions.items():
             variables = self.template.resolve(dict(spec.environment), self._provisioned.resources)
             for name, raw in variables.items():
-                value = _env_value(raw)
+                value = as_text(raw)
                 if name in merged and merged[name] != value:
                     raise TemplateError(
                         f"environment variable {name} is {merged[name]!r} in {origin[name]} but {value!r} in "
@@ -265,7 +241,7 @@ class LocalCloud:
 
     def _load_functions(self) -> None:
         specs = self.template.functions
-        layer_dirs = self._layer_dirs()
+        layer_dirs = dict.fromkeys(folder for spec in specs.values() for folder in spec.layers)
         self._sandbox.add_paths([*(spec.code_uri for spec in specs.values()), *layer_dirs])
         errors: list[HandlerLoadError] = []
         for function_id, spec in specs.items():
@@ -295,9 +271,6 @@ class LocalCloud:
                 raise LocalCloudError("; ".join(str(e) for e in errors))
             for error in errors:
                 log.warning("%s (the function fails when invoked)", error)
-
-    def _layer_dirs(self) -> list[Path]:
-        return list(dict.fromkeys(folder for spec in self.template.functions.values() for folder in spec.layers))
 
     def function(self, function_id: str) -> FunctionRuntime:
         try:
@@ -331,26 +304,23 @@ class LocalCloud:
         streams_client = self.client("dynamodbstreams")
         for function_id, spec in self.template.functions.items():
             for event in spec.events_of_type("AWS::Lambda::EventSourceMapping"):
-                resolved = self._resolved_event(event)
-                config = StreamSourceConfig.from_event(function_id, resolved)
-                if ":dynamodb:" not in config.stream_arn:
-                    log.warning("%s.%s: only DynamoDB streams are emulated locally", function_id, event.name)
-                if not config.enabled or ":dynamodb:" not in config.stream_arn:
+                props, name = self._resolved_event(event).properties, f"{function_id}.{event.name}"
+                if ":dynamodb:" not in str(props["EventSourceArn"]):
+                    log.warning("%s: only DynamoDB streams are emulated locally", name)
+                if not props.get("Enabled", True) or ":dynamodb:" not in str(props["EventSourceArn"]):
                     continue
-                window = self._batching_window
-                if window is None and self.fast:
-                    window = min(config.batching_window, 0.05)
                 runtime = self._functions[function_id]
                 consumer = StreamConsumer(
-                    config,
+                    name,
+                    props,
                     invoke=runtime.invoke,
                     streams_client=streams_client,
                     send=self._send,
                     function_arn=runtime.arn,
                     region=self.region,
                     poll_interval=self._poll_interval,
-                    batching_window=window,
-                    retry_delay=(lambda attempt: 0.005) if self.fast else None,
+                    batching_window=self._batching_window,
+                    fast=self.fast,
                     discard_iterator=self._discard_shard_iterator,
                 )
                 consumer.start()
@@ -401,7 +371,7 @@ class LocalCloud:
                 {"DeadLetterConfig": spec.properties.get("DeadLetterConfig"), "EventInvokeConfig": spec.invoke_config},
                 self._provisioned.resources,
             )
-            for event in spec.events_of_type("AWS::Scheduler::Schedule", "AWS::Events::Rule"):
+            for event in spec.events_of_type("AWS::Scheduler::Schedule"):
                 job = ScheduledJob.from_event(
                     function_id,
                     self._resolved_event(event),
@@ -590,11 +560,7 @@ class LocalCloud:
             },
             "streams": {consumer.name: vars(consumer.stats) for consumer in self._consumers},
             "schedules": {
-                job.key: {"expression": job.expression_text, "next": _isoformat(next_fire.get(job.key))}
-                for job in self._jobs.values()
+                key: {"expression": job.expression_text, "next": (when := next_fire.get(key)) and when.isoformat()}
+                for key, job in ((job.key, job) for job in self._jobs.values())
             },
         }
-
-
-def _isoformat(moment: datetime | None) -> str | None:
-    return None if moment is None else moment.isoformat()

@@ -19,11 +19,6 @@ from zoneinfo import ZoneInfo
 
 from .template import EventSpec
 
-__all__ = [
-    "AtExpression", "CronExpression", "RateExpression", "ScheduleExpression", "ScheduledJob", "Scheduler",
-    "parse_schedule_expression",
-]  # fmt: skip
-
 log = logging.getLogger("localcloud")
 
 _MONTHS = {name.upper(): index for index, name in enumerate(calendar.month_abbr) if name}
@@ -211,18 +206,11 @@ def parse_schedule_expression(expression: str) -> ScheduleExpression:
 
 @dataclass(frozen=True)
 class ScheduledJob:
-    """One ``AWS::Scheduler::Schedule`` or scheduled ``AWS::Events::Rule`` of a function, resolved.
-
-    EventBridge hands the event to Lambda asynchronously, so a failing run is retried
-    by Lambda (``EventInvokeConfig.MaximumRetryAttempts``, default 2) and then goes to
-    the function's ``DeadLetterConfig`` and/or ``EventInvokeConfig`` on-failure
-    destination. The schedule's own ``RetryPolicy``/``DeadLetterConfig`` only cover
-    delivery to Lambda, which cannot fail in-process; they are kept for reference.
-    """
+    """One ``AWS::Scheduler::Schedule`` of a function, resolved. Lambda invokes asynchronously:
+    a failed run is retried (``EventInvokeConfig``, default 2 retries), then dead-lettered."""
 
     function_id: str
     event_name: str
-    event_type: str
     name: str
     expression: ScheduleExpression
     expression_text: str
@@ -232,19 +220,14 @@ class ScheduledJob:
     maximum_retry_attempts: int = 2
     dead_letter_arn: str | None = None  # the function's DeadLetterQueue (SQS)
     on_failure_arn: str | None = None  # the function's EventInvokeConfig OnFailure destination (SQS)
-    scheduler_dead_letter_arn: str | None = None
 
     @classmethod
     def from_event(
         cls, function_id: str, event: EventSpec, default_name: str, function_properties: Mapping[str, Any] | None = None
     ) -> ScheduledJob:
         """``event.properties`` and ``function_properties`` must already be resolved."""
-        props = event.properties
-        target = props.get("Target") or (props.get("Targets") or [{}])[0]  # a schedule's, or this rule target
-        function_props = function_properties or {}
-        expression_text = str(props.get("ScheduleExpression") or "")
-        scheduler_dlq = (target.get("DeadLetterConfig") or {}).get("Arn")
-        enabled = str(props.get("State", "ENABLED")).upper() == "ENABLED"
+        props, function_props = event.properties, function_properties or {}
+        target, expression_text = props.get("Target") or {}, str(props.get("ScheduleExpression") or "")
         invoke_config = function_props.get("EventInvokeConfig") or {}
         dlq = str((function_props.get("DeadLetterConfig") or {}).get("TargetArn") or "")
         on_failure = ((invoke_config.get("DestinationConfig") or {}).get("OnFailure") or {}).get("Destination")
@@ -252,27 +235,20 @@ class ScheduledJob:
         return cls(
             function_id=function_id,
             event_name=event.name,
-            event_type=event.type,
             name=str(props.get("Name") or default_name),
             expression=parse_schedule_expression(expression_text),
             expression_text=expression_text,
             timezone=str(props.get("ScheduleExpressionTimezone") or "UTC"),
             input=None if raw_input is None else str(raw_input),
-            enabled=enabled,
+            enabled=str(props.get("State", "ENABLED")).upper() == "ENABLED",
             maximum_retry_attempts=int(invoke_config.get("MaximumRetryAttempts", 2)),
             dead_letter_arn=dlq if ":sqs:" in dlq else None,
             on_failure_arn=str(on_failure) if on_failure else None,
-            scheduler_dead_letter_arn=str(scheduler_dlq) if scheduler_dlq else None,
         )
 
     @property
     def key(self) -> str:
         return f"{self.function_id}.{self.event_name}"
-
-    def arn(self, region: str, account_id: str) -> str:
-        if self.event_type == "AWS::Scheduler::Schedule":
-            return f"arn:aws:scheduler:{region}:{account_id}:schedule/default/{self.name}"
-        return f"arn:aws:events:{region}:{account_id}:rule/{self.name}"
 
     def event(self, *, region: str, account_id: str, fired_at: datetime) -> Any:
         """The Lambda event: the parsed ``Input``, or a "Scheduled Event" envelope."""
@@ -285,11 +261,11 @@ class ScheduledJob:
             "version": "0",
             "id": str(uuid.uuid4()),
             "detail-type": "Scheduled Event",
-            "source": "aws.scheduler" if self.event_type == "AWS::Scheduler::Schedule" else "aws.events",
+            "source": "aws.scheduler",
             "account": account_id,
             "time": fired_at.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),
             "region": region,
-            "resources": [self.arn(region, account_id)],
+            "resources": [f"arn:aws:scheduler:{region}:{account_id}:schedule/default/{self.name}"],
             "detail": {},
         }
 

@@ -19,57 +19,13 @@ from typing import Any
 
 from .filters import compile_filters, matches_any
 from .runtime import failure_record
-from .template import EventSpec
 
-__all__ = ["Batch", "Delivery", "Outcome", "StreamConsumer", "StreamSourceConfig", "to_lambda_record"]
+__all__ = ["Batch", "Delivery", "Outcome", "StreamConsumer", "to_lambda_record"]
 
 log = logging.getLogger("localcloud")
 
 REPORT_BATCH_ITEM_FAILURES = "ReportBatchItemFailures"
 Record = dict[str, Any]
-
-
-@dataclass(frozen=True)
-class StreamSourceConfig:
-    """One DynamoDB event source mapping of a function, with its properties resolved."""
-
-    function_id: str
-    event_name: str
-    stream_arn: str
-    starting_position: str = "TRIM_HORIZON"
-    batch_size: int = 100
-    batching_window: float = 0.0
-    bisect_on_error: bool = False
-    maximum_retry_attempts: int = -1
-    maximum_record_age: int = -1
-    report_batch_item_failures: bool = False
-    on_failure_destination: str | None = None
-    filters: tuple[Any, ...] = ()  # compiled FilterCriteria (filters.compile_filters)
-    enabled: bool = True
-
-    @classmethod
-    def from_event(cls, function_id: str, event: EventSpec) -> StreamSourceConfig:
-        """``event.properties`` must already be resolved (``EventSourceArn`` is the stream ARN)."""
-        return cls.from_properties(function_id, event.name, event.properties)
-
-    @classmethod
-    def from_properties(cls, function_id: str, event_name: str, props: Mapping[str, Any]) -> StreamSourceConfig:
-        destination = ((props.get("DestinationConfig") or {}).get("OnFailure") or {}).get("Destination")
-        return cls(
-            function_id=function_id,
-            event_name=event_name,
-            stream_arn=str(props["EventSourceArn"]),
-            starting_position=str(props.get("StartingPosition", "TRIM_HORIZON")),
-            batch_size=int(props.get("BatchSize", 100)),
-            batching_window=float(props.get("MaximumBatchingWindowInSeconds", 0)),
-            bisect_on_error=bool(props.get("BisectBatchOnFunctionError", False)),
-            maximum_retry_attempts=int(props.get("MaximumRetryAttempts", -1)),
-            maximum_record_age=int(props.get("MaximumRecordAgeInSeconds", -1)),
-            report_batch_item_failures=REPORT_BATCH_ITEM_FAILURES in (props.get("FunctionResponseTypes") or []),
-            on_failure_destination=str(destination) if destination else None,
-            filters=tuple(compile_filters(props.get("FilterCriteria"))),
-            enabled=bool(props.get("Enabled", True)),
-        )
 
 
 def _jsonable(value: Any) -> Any:
@@ -154,10 +110,6 @@ class Delivery:
     pending: deque[Batch] = field(default_factory=deque)
     stats: DeliveryStats = field(default_factory=DeliveryStats)
 
-    @classmethod
-    def for_config(cls, config: StreamSourceConfig, invoke: Callable[[dict[str, Any]], Any]) -> Delivery:
-        return cls(invoke, config.bisect_on_error, config.maximum_retry_attempts, config.report_batch_item_failures)
-
     def invoke(self, records: list[Record]) -> Outcome:
         self.stats.invocations += 1
         self.stats.records_delivered += len(records)
@@ -216,11 +168,13 @@ class Delivery:
 
 
 class StreamConsumer:
-    """Polls one DynamoDB stream and invokes one function with its records."""
+    """Polls one DynamoDB stream and invokes one function with its records, as the event
+    source mapping ``props`` (resolved) says; ``fast``: test timings (README.md)."""
 
     def __init__(
         self,
-        config: StreamSourceConfig,
+        name: str,
+        props: Mapping[str, Any],
         *,
         invoke: Callable[[dict[str, Any]], Any],
         streams_client: Any,
@@ -229,20 +183,27 @@ class StreamConsumer:
         region: str,
         poll_interval: float = 0.25,
         batching_window: float | None = None,
-        retry_delay: Callable[[int], float] | None = None,
+        fast: bool = False,
         discard_iterator: Callable[[str], None] | None = None,
     ) -> None:
-        self.config = config
-        self.name = f"{config.function_id}.{config.event_name}"
-        self.delivery = Delivery.for_config(config, invoke)
+        self.name, self.stream_arn = name, str(props["EventSourceArn"])
+        self.starting_position = str(props.get("StartingPosition", "TRIM_HORIZON"))
+        self.batch_size = int(props.get("BatchSize", 100))
+        self.maximum_record_age = int(props.get("MaximumRecordAgeInSeconds", -1))
+        self.on_failure_destination = ((props.get("DestinationConfig") or {}).get("OnFailure") or {}).get("Destination")
+        self.filters = compile_filters(props.get("FilterCriteria"))
+        window = float(props.get("MaximumBatchingWindowInSeconds", 0))
+        self._window = batching_window if batching_window is not None else min(window, 0.05) if fast else window
+        report = REPORT_BATCH_ITEM_FAILURES in (props.get("FunctionResponseTypes") or [])
+        bisect, retries = (
+            bool(props.get("BisectBatchOnFunctionError", False)),
+            int(props.get("MaximumRetryAttempts", -1)),
+        )
+        self.delivery = Delivery(invoke, bisect, retries, report)
         self.stats = self.delivery.stats
-        self._streams = streams_client
-        self._send = send
-        self._function_arn = function_arn
-        self._region = region
+        self._streams, self._send, self._function_arn, self._region = streams_client, send, function_arn, region
         self._poll_interval = poll_interval
-        self._window = config.batching_window if batching_window is None else batching_window
-        self._retry_delay = retry_delay or (lambda attempt: min(30.0, 0.5 * 2 ** (attempt - 1)))
+        self._retry_delay = (lambda attempt: 0.005) if fast else (lambda attempt: min(30.0, 0.5 * 2 ** (attempt - 1)))
         self._discard_iterator = discard_iterator
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
@@ -294,7 +255,7 @@ class StreamConsumer:
                 with self._cond:
                     self._poll_seq += 1
                     seq = self._poll_seq
-                if len(buffer) < self.config.batch_size:
+                if len(buffer) < self.batch_size:
                     response = self._streams.get_records(ShardIterator=iterator, Limit=1000)
                     if self._discard_iterator is not None:
                         self._discard_iterator(iterator)
@@ -303,9 +264,9 @@ class StreamConsumer:
                     # moto_patches keeps a cancelled transaction from reaching the stream).
                     iterator = response.get("NextShardIterator") if response.get("Records") else None
                     for raw in response.get("Records", []):
-                        record = to_lambda_record(raw, self.config.stream_arn, self._region)
+                        record = to_lambda_record(raw, self.stream_arn, self._region)
                         self._last_read = _sequence(record)
-                        if matches_any(self.config.filters, record):
+                        if matches_any(self.filters, record):
                             buffer.append(record)
                         else:
                             self.stats.records_filtered_out += 1
@@ -317,10 +278,10 @@ class StreamConsumer:
                     continue
                 first_buffered = first_buffered or time.monotonic()
                 waited = time.monotonic() - first_buffered
-                if len(buffer) < self.config.batch_size and waited < self._window:
+                if len(buffer) < self.batch_size and waited < self._window:
                     self._stop.wait(min(self._poll_interval, self._window - waited))
                     continue
-                batch, buffer = buffer[: self.config.batch_size], buffer[self.config.batch_size :]
+                batch, buffer = buffer[: self.batch_size], buffer[self.batch_size :]
                 first_buffered = time.monotonic() if buffer else 0.0
                 with self._cond:
                     self._busy = True
@@ -340,18 +301,16 @@ class StreamConsumer:
                 self._stop.wait(max(self._poll_interval, 0.5))
 
     def _open_iterator(self) -> str | None:
-        description = self._streams.describe_stream(StreamArn=self.config.stream_arn)["StreamDescription"]
+        description = self._streams.describe_stream(StreamArn=self.stream_arn)["StreamDescription"]
         shards = description.get("Shards") or []
         if not shards:
             return None
         self._shard_id = shards[0]["ShardId"]
         if self._last_read is None:
-            position = {"ShardIteratorType": self.config.starting_position}
+            position = {"ShardIteratorType": self.starting_position}
         else:
             position = {"ShardIteratorType": "AFTER_SEQUENCE_NUMBER", "SequenceNumber": self._last_read}
-        response = self._streams.get_shard_iterator(
-            StreamArn=self.config.stream_arn, ShardId=self._shard_id, **position
-        )
+        response = self._streams.get_shard_iterator(StreamArn=self.stream_arn, ShardId=self._shard_id, **position)
         return str(response["ShardIterator"])
 
     def _process(self, records: list[Record]) -> None:
@@ -374,13 +333,13 @@ class StreamConsumer:
         delivery.pending.clear()  # stopped: what is left is read again by the next start
 
     def _too_old(self, records: list[Record]) -> bool:
-        limit = self.config.maximum_record_age
+        limit = self.maximum_record_age
         oldest = min(record["dynamodb"]["ApproximateCreationDateTime"] for record in records)
         return limit >= 0 and time.time() - float(oldest) > limit
 
     def _discard(self, batch: Batch, condition: str, *, function_error: bool) -> None:
         """Lambda's on-failure record for a batch given up on, sent to the SQS destination."""
-        records, destination = batch.records, self.config.on_failure_destination
+        records, destination = batch.records, self.on_failure_destination
         first, last = _sequence(records[0]), _sequence(records[-1])
         created = [int(record["dynamodb"]["ApproximateCreationDateTime"]) for record in records]
         info = {"shardId": self._shard_id, "startSequenceNumber": first, "endSequenceNumber": last}
@@ -388,7 +347,7 @@ class StreamConsumer:
             "approximateArrivalOfFirstRecord": _iso(min(created)),
             "approximateArrivalOfLastRecord": _iso(max(created)),
         }
-        info |= {"batchSize": len(records), "streamArn": self.config.stream_arn}
+        info |= {"batchSize": len(records), "streamArn": self.stream_arn}
         message = failure_record(self._function_arn, condition, batch.attempts, function_error, DDBStreamBatchInfo=info)
         sent = self._send(destination, message)
         self.stats.on_failure_messages += sent

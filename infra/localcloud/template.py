@@ -22,7 +22,6 @@ DEFAULT_STACK_NAME = "backorders-local"
 REGION = "us-east-1"
 ACCOUNT_ID = "123456789012"  # moto's default account
 ROUTE = "AWS::ApiGatewayV2::Route"  # what API Gateway makes of each path and method of an OpenAPI body
-SCHEDULES = ("AWS::Scheduler::Schedule", "AWS::Events::Rule")
 
 # The local stack's own parameter values, as `sam deploy --parameter-overrides` gives them
 # (overrides still win): SenderEmail is empty in the template, locally it is always verified.
@@ -182,12 +181,9 @@ class Template:
         """What invokes ``fid``, named as SAM names the events (``<Function><Event>``, less the function)."""
         for lid, res in self.resources.items():
             kind, props, name = res["Type"], res.get("Properties") or {}, lid.removeprefix(fid) or lid
-            invoker = {"AWS::Lambda::EventSourceMapping": props.get("FunctionName"), SCHEDULES[0]: props.get("Target")}
-            if kind in invoker and self._calls(invoker[kind], fid):
+            invoker = {"AWS::Lambda::EventSourceMapping": "FunctionName", "AWS::Scheduler::Schedule": "Target"}
+            if kind in invoker and self._calls(props.get(invoker[kind]), fid):
                 yield name, EventSpec(name, kind, props)
-            elif kind == SCHEDULES[1] and props.get("ScheduleExpression"):
-                for target in (t for t in props.get("Targets") or [] if self._calls(t, fid)):
-                    yield name, EventSpec(name, kind, {**props, "Targets": [target]})
             elif kind == "AWS::ApiGatewayV2::Api":
                 for path, operations in ((props.get("Body") or {}).get("paths") or {}).items():
                     for method, operation in operations.items():
@@ -199,7 +195,7 @@ class Template:
     def _calls(self, value: Any, fid: str) -> bool:
         """Whether ``value`` (a name, an ARN, a target or an integration) names function ``fid``."""
         if isinstance(value, dict) and not any(key == "Ref" or key.startswith("Fn::") for key in value):
-            value = value.get("Arn", value.get("uri"))  # a schedule's or rule's target, an integration
+            value = value.get("Arn", value.get("uri"))  # a schedule's target, an integration
         function, resolved = self.default_resources[fid], str(self.resolve(value))
         arn = function.attributes["Arn"]
         return resolved in (function.physical_resource_id, arn) or f"/functions/{arn}/" in resolved
