@@ -440,10 +440,6 @@ class LocalCloud:
         event = job.event(region=self.region, account_id=self.template.account_id, fired_at=datetime.now(UTC))
         return self.invoke(function_id, event)
 
-    @property
-    def schedules(self) -> list[ScheduledJob]:
-        return list(self._jobs.values())
-
     # ------------------------------------------------------------ HTTP API
 
     def _start_api(self) -> None:
@@ -524,9 +520,6 @@ class LocalCloud:
     def queue_url(self, logical_id: str) -> str:
         return self._lookup(self._provisioned.queue_urls, logical_id, "queue")
 
-    def queue_arn(self, logical_id: str) -> str:
-        return self._lookup(self._provisioned.queue_arns, logical_id, "queue")
-
     def secret_arn(self, logical_id: str) -> str:
         return self._lookup(self._provisioned.secret_arns, logical_id, "secret")
 
@@ -536,10 +529,6 @@ class LocalCloud:
             return names[logical_id]
         except KeyError:
             raise KeyError(f"no {kind} {logical_id!r} (known: {', '.join(sorted(names)) or 'none'})") from None
-
-    @property
-    def stream_consumers(self) -> list[StreamConsumer]:
-        return list(self._consumers)
 
     def health(self) -> dict[str, Any]:
         next_fire = self._scheduler.next_fire if self._scheduler else {}

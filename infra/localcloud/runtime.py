@@ -54,9 +54,6 @@ class LambdaContext:
     def get_remaining_time_in_millis(self) -> int:
         return max(0, int((self._deadline - time.monotonic()) * 1000))
 
-    def __repr__(self) -> str:
-        return f"LambdaContext(function_name={self.function_name!r}, aws_request_id={self.aws_request_id!r})"
-
 
 class ModuleSandbox:
     """Puts code folders on ``sys.path`` and gives functions fresh modules; undoes both on close."""
@@ -149,13 +146,9 @@ class FunctionRuntime:
         handler: Handler | None = None,
         load_error: HandlerLoadError | None = None,
     ) -> None:
-        self.spec = spec
-        self.logical_id = spec.logical_id
-        self.function_name = function_name
-        self.region = region
-        self.account_id = account_id
-        self.load_error = load_error
-        self._default_handler = handler
+        self.spec, self.logical_id, self.function_name = spec, spec.logical_id, function_name
+        self.region, self.account_id, self.load_error = region, account_id, load_error
+        self._default_handler: Handler | None = handler
         self._override: Handler | None = None
         # One execution environment: Lambda hands an environment one event at a time, and
         # handler modules rely on it (powertools' resolver keeps the current request on its
@@ -178,18 +171,11 @@ class FunctionRuntime:
         """Replace the handler (``None`` restores the template's)."""
         self._override = handler
 
-    def new_context(self) -> LambdaContext:
-        return LambdaContext(
-            function_name=self.function_name,
-            memory_limit_in_mb=self.spec.memory_size,
-            timeout=self.spec.timeout,
-            region=self.region,
-            account_id=self.account_id,
-        )
-
-    def invoke(self, event: Any, context: LambdaContext | None = None) -> Any:
+    def invoke(self, event: Any) -> Any:
         """Call the handler like Lambda does; exceptions are logged and re-raised."""
-        context = context or self.new_context()
+        spec = self.spec
+        context = LambdaContext(function_name=self.function_name, memory_limit_in_mb=spec.memory_size,
+                                timeout=spec.timeout, region=self.region, account_id=self.account_id)  # fmt: skip
         with self._environment:
             started = time.monotonic()
             try:

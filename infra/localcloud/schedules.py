@@ -270,25 +270,9 @@ class ScheduledJob:
         }
 
 
-class SpeedClock:
-    """Wall-clock time that runs ``speed`` times faster from the moment it is created."""
-
-    def __init__(self, speed: float = 1.0) -> None:
-        if speed <= 0:
-            raise ValueError("schedule speed must be positive")
-        self.speed = speed
-        self._wall0 = time.time()
-        self._mono0 = time.monotonic()
-
-    def now(self) -> datetime:
-        return datetime.fromtimestamp(self._wall0 + (time.monotonic() - self._mono0) * self.speed, UTC)
-
-    def real_seconds_until(self, moment: datetime) -> float:
-        return max(0.0, (moment - self.now()).total_seconds() / self.speed)
-
-
 class Scheduler:
-    """Fires every enabled job on time, each in its own thread."""
+    """Fires every enabled job on time, each in its own thread, on a clock that runs ``speed``
+    times faster than the wall clock from the moment the scheduler is created."""
 
     def __init__(
         self,
@@ -296,19 +280,21 @@ class Scheduler:
         *,
         fire: Callable[[ScheduledJob, Any], Any],
         on_exhausted: Callable[[ScheduledJob, Any, Exception, int], None],
-        speed: float = 1.0,
-        region: str = "us-east-1",
-        account_id: str = "123456789012",
+        speed: float,
+        region: str,
+        account_id: str,
     ) -> None:
-        self.jobs = jobs
-        self.region = region
-        self.account_id = account_id
-        self.clock = SpeedClock(speed)
-        self._fire = fire
-        self._on_exhausted = on_exhausted
+        if speed <= 0:
+            raise ValueError("schedule speed must be positive")
+        self.jobs, self.speed, self.region, self.account_id = jobs, speed, region, account_id
+        self._fire, self._on_exhausted = fire, on_exhausted
+        self._wall0, self._mono0 = time.time(), time.monotonic()
         self._stop = threading.Event()
         self._threads: list[threading.Thread] = []
         self.next_fire: dict[str, datetime | None] = {}
+
+    def now(self) -> datetime:
+        return datetime.fromtimestamp(self._wall0 + (time.monotonic() - self._mono0) * self.speed, UTC)
 
     def start(self) -> None:
         for job in self.jobs:
@@ -326,20 +312,20 @@ class Scheduler:
 
     def _run(self, job: ScheduledJob) -> None:
         zone = ZoneInfo(job.timezone)
-        start = last = self.clock.now().astimezone(zone)
+        start = last = self.now().astimezone(zone)
         while not self._stop.is_set():
             due = self.next_fire[job.key] = job.expression.next_after(last, start)
             if due is None:
                 return
-            while not self._stop.is_set() and (wait := self.clock.real_seconds_until(due)) > 0:
+            while not self._stop.is_set() and (wait := (due - self.now()).total_seconds() / self.speed) > 0:
                 self._stop.wait(min(wait, 1.0))
             if self._stop.is_set():
                 return
             self._fire_with_retries(job)
-            last = max(due, self.clock.now().astimezone(zone))  # missed firings are skipped
+            last = max(due, self.now().astimezone(zone))  # missed firings are skipped
 
     def _fire_with_retries(self, job: ScheduledJob) -> None:
-        event = job.event(region=self.region, account_id=self.account_id, fired_at=self.clock.now())
+        event = job.event(region=self.region, account_id=self.account_id, fired_at=self.now())
         attempt = 0
         while True:
             try:
@@ -351,5 +337,5 @@ class Scheduler:
                     self._on_exhausted(job, event, exc, attempt)
                     return
                 # Lambda retries a failed asynchronous invocation after about 1 and then 2 minutes.
-                if self._stop.wait(60.0 * attempt / self.clock.speed):
+                if self._stop.wait(60.0 * attempt / self.speed):
                     return

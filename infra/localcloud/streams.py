@@ -342,7 +342,7 @@ class StreamConsumer:
         records, destination = batch.records, self.on_failure_destination
         first, last = _sequence(records[0]), _sequence(records[-1])
         created = [int(record["dynamodb"]["ApproximateCreationDateTime"]) for record in records]
-        info = {"shardId": self._shard_id, "startSequenceNumber": first, "endSequenceNumber": last}
+        info: dict[str, Any] = {"shardId": self._shard_id, "startSequenceNumber": first, "endSequenceNumber": last}
         info |= {
             "approximateArrivalOfFirstRecord": _iso(min(created)),
             "approximateArrivalOfLastRecord": _iso(max(created)),
