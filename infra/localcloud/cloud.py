@@ -246,31 +246,23 @@ class LocalCloud:
         errors: list[HandlerLoadError] = []
         for function_id, spec in specs.items():
             handler: Handler | None = None
-            error: HandlerLoadError | None = None
+            error: HandlerNotFound | None = None
             if function_id not in self._handler_overrides:
                 self._sandbox.isolate(spec.code_uri)
-                try:
+                try:  # any other import error is a bug in the function's code: raised
                     handler = load_handler(spec)
                 except HandlerNotFound as exc:
-                    error = exc
-                    errors.append(exc)
-                # any other import error is a bug in the function's code: raise it
-            runtime = FunctionRuntime(
-                spec,
-                function_name=self.template.physical_name(function_id),
-                region=self.region,
-                account_id=self.template.account_id,
-                handler=handler,
-                load_error=error,
-            )
-            if function_id in self._handler_overrides:
-                runtime.override(self._handler_overrides[function_id])
+                    errors.append(error := exc)
+            name, account_id = self.template.physical_name(function_id), self.template.account_id
+            runtime = FunctionRuntime(spec, function_name=name, region=self.region, account_id=account_id,
+                                      handler=handler, load_error=error)  # fmt: skip
+            runtime.override(self._handler_overrides.get(function_id))
             self._functions[function_id] = runtime
         if errors:
             if self._strict_handlers:
                 raise LocalCloudError("; ".join(str(e) for e in errors))
-            for error in errors:
-                log.warning("%s (the function fails when invoked)", error)
+            for failed in errors:
+                log.warning("%s (the function fails when invoked)", failed)
 
     def function(self, function_id: str) -> FunctionRuntime:
         try:
@@ -343,11 +335,7 @@ class LocalCloud:
         self._consumers.clear()
 
     def wait_for_streams(self, timeout: float = 10.0) -> None:
-        """Return once every stream consumer has caught up with its stream and nothing is in flight.
-
-        Writes made before the call (including ones the consumers' own invocations
-        make) are all delivered when this returns. Raises ``TimeoutError``.
-        """
+        """Return once every write made before (and every write those cause) is delivered; else ``TimeoutError``."""
         deadline = time.monotonic() + timeout
         while True:
             snapshot = [(consumer, consumer.progress()) for consumer in self._consumers]

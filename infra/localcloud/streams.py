@@ -15,6 +15,7 @@ from collections import deque
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from types import SimpleNamespace
 from typing import Any
 
 from .filters import compile_filters, matches_any
@@ -85,15 +86,12 @@ class Outcome:
     message: str = ""
 
 
-@dataclass
-class DeliveryStats:
-    invocations: int = 0
-    records_delivered: int = 0
-    records_filtered_out: int = 0
-    failed_invocations: int = 0
-    records_discarded: int = 0
-    on_failure_messages: int = 0
-    last_error: str | None = None
+class DeliveryStats(SimpleNamespace):
+    """What one delivery has done (``/_local/health`` shows it)."""
+
+    def __init__(self) -> None:
+        counters = ("invocations", "records_delivered", "records_filtered_out", "failed_invocations")
+        super().__init__(**dict.fromkeys(counters, 0), records_discarded=0, on_failure_messages=0, last_error=None)
 
 
 @dataclass

@@ -220,6 +220,17 @@ class Template:
         return _resolve(value, {**self._names, **self.default_resources, **(resources or {})}, self.condition)
 
 
+_FUNCTIONS: dict[str, Callable[[list[Any]], Any]] = {
+    "Fn::Equals": lambda args: str(args[0]) == str(args[1]),
+    "Fn::Not": lambda args: not args[0],
+    "Fn::And": all,
+    "Fn::Or": any,
+    "Fn::Join": lambda args: str(args[0]).join(str(item) for item in args[1]),
+    "Fn::Select": lambda args: args[1][int(args[0])],
+    "Fn::Split": lambda args: str(args[1]).split(str(args[0])),
+}
+
+
 def _resolve(value: Any, names: Mapping[str, Any], condition: Callable[[str], bool]) -> Any:
     """The intrinsic functions template.yaml uses (and Join, Select, Split); ``AWS::NoValue``
     removes its key, as CloudFormation does. Our own, not moto's resolver: HE-1."""
@@ -261,17 +272,8 @@ def _resolve(value: Any, names: Mapping[str, Any], condition: Callable[[str], bo
             return again(arg[1] if condition(arg[0]) else arg[2])
         if key == "Condition" and isinstance(arg, str):
             return condition(arg)
-        functions: dict[str, Callable[[list[Any]], Any]] = {
-            "Fn::Equals": lambda args: str(args[0]) == str(args[1]),
-            "Fn::Not": lambda args: not args[0],
-            "Fn::And": all,
-            "Fn::Or": any,
-            "Fn::Join": lambda args: str(args[0]).join(str(item) for item in args[1]),
-            "Fn::Select": lambda args: args[1][int(args[0])],
-            "Fn::Split": lambda args: str(args[1]).split(str(args[0])),
-        }
-        if key in functions:
-            return functions[key](again(arg))
+        if key in _FUNCTIONS:
+            return _FUNCTIONS[key](again(arg))
     resolved = {key: again(item) for key, item in value.items()}
     return {key: item for key, item in resolved.items() if item is not None}  # AWS::NoValue
 
