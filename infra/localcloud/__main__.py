@@ -106,18 +106,13 @@ def main(argv: Sequence[str] | None = None) -> int:
         signal.signal(signum, lambda signum, frame: stop.set())
 
     try:
+        options = ("state_dir", "api_host", "api_port", "moto_host", "moto_port", "stack_name", "batching_window")
         cloud = LocalCloud(
             args.template,
-            state_dir=args.state_dir,
-            api_host=args.api_host,
-            api_port=args.api_port,
-            moto_host=args.moto_host,
-            moto_port=args.moto_port,
-            stack_name=args.stack_name,
             parameter_overrides=parameters,
-            batching_window=args.batching_window,
             schedule_speed=args.schedule_speed,
             strict_handlers=True,
+            **{name: getattr(args, name) for name in options},
         )
         cloud.start()
     except (LocalCloudError, TemplateError, ImportError, KeyError, ValueError) as exc:

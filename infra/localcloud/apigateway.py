@@ -1,19 +1,6 @@
-"""API Gateway HTTP API, locally: HTTP requests -> payload format 2.0 -> the function.
-
-:func:`build_http_event` builds the event as an HTTP API builds it (the README's "As
-AWS sends it" says how; ``tests/support/events.http_event`` uses it too). Routes come
-from the HTTP APIs' OpenAPI bodies as SAM writes them (the template declares ``$default``;
-``METHOD /path/{param}`` routes work too) and match the decoded path, as API Gateway
-matches them. A handler's response is translated back as API Gateway does; an
-exception becomes ``500 {"message": "Internal Server Error"}``. The same port serves
-the local cloud's own ``/_local/`` endpoints (README).
-
-werkzeug (which moto brings) serves HTTP: its threaded WSGI server reads requests
-(``Content-Length`` or chunked bodies) and writes responses, one thread per
-connection, each connection closed after its response. The listen backlog is 1024
-(the kernel may cap it at ``net.core.somaxconn``): socketserver's default of 5 made a
-burst of 20 connections lose some before ``accept``, where API Gateway takes them all.
-"""
+"""API Gateway HTTP API, locally: requests -> payload format 2.0 (README's "As AWS sends it")
+-> the function, on werkzeug's threaded server (docs/decisions.md HB-2); routes match the
+decoded path as API Gateway's do; the same port serves ``/_local/``."""
 
 from __future__ import annotations
 
@@ -26,7 +13,7 @@ import time
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any
 from urllib.parse import parse_qsl, unquote, urlsplit
 
 from werkzeug.serving import WSGIRequestHandler
@@ -35,18 +22,14 @@ from werkzeug.wrappers import Request, Response
 from .serving import WsgiApp, WsgiServer
 from .template import ROUTE, FunctionSpec
 
-__all__ = [
-    "TEXT_MEDIA_TYPES", "ApiServer", "HttpRoute", "LocalEndpoints", "Router", "build_http_event", "event_body",
-    "event_path", "is_text_media_type", "routes_from_functions", "translate_response",
-]  # fmt: skip
+if TYPE_CHECKING:
+    from .cloud import LocalCloud
 
 log = logging.getLogger("localcloud.api")
 
 INTERNAL_ERROR = {"message": "Internal Server Error"}
 NOT_FOUND = {"message": "Not Found"}
 
-# Bodies of these media types (and of text/*) reach the function as text; any other
-# body, one without a Content-Type included, arrives base64-encoded.
 TEXT_MEDIA_TYPES = frozenset({"application/json", "application/xml", "application/javascript"})
 
 
@@ -64,10 +47,7 @@ class HttpRoute:
         return "$default" if self.path == "$default" else f"{self.method} {self.path}"
 
     def match(self, method: str, path: str) -> dict[str, str] | None:
-        """Path parameters when the route takes this request, else None.
-
-        ``path`` is the decoded path (:func:`event_path`), as API Gateway matches it:
-        segments are not decoded again, and an encoded ``/`` already split them."""
+        """Path parameters when the route takes this request (``path`` decoded: :func:`event_path`)."""
         if self.method not in ("ANY", method):
             return None
         if self.path == "$default":
@@ -127,12 +107,7 @@ def _request_id() -> str:
 
 
 def event_path(target_path: str) -> str:
-    """``rawPath`` for the path of a request target, as an HTTP API delivers it.
-
-    Percent-decoded (invalid UTF-8 becomes U+FFFD), so ``%2F`` is a ``/`` like any
-    other, and cut at a decoded ``?``: ``/v1/skus/PEN%20BLUE`` is ``/v1/skus/PEN BLUE``,
-    ``/v1/skus/A%3FB`` is ``/v1/skus/A``. (REST APIs and function URLs keep the path
-    encoded; HTTP APIs do not.)"""
+    """``rawPath`` for the path of a request target: percent-decoded, cut at a decoded ``?`` (README)."""
     return unquote(target_path or "/").split("?", 1)[0] or "/"
 
 
@@ -143,12 +118,7 @@ def is_text_media_type(content_type: str | None) -> bool:
 
 
 def event_body(body: bytes, content_type: str | None) -> tuple[str, bool]:
-    """``(body, isBase64Encoded)`` for the bytes of a request body.
-
-    Text media types arrive as text, anything else (form bodies, no Content-Type)
-    base64-encoded. A text-typed body that is not valid UTF-8 arrives base64-encoded
-    too: AWS does not document that case, and base64 keeps the bytes as sent, so the
-    function sees exactly what the client sent and must refuse it (see the README)."""
+    """``(body, isBase64Encoded)``: text for text media types in valid UTF-8, else base64 (README)."""
     if is_text_media_type(content_type):
         try:
             return body.decode("utf-8"), False
@@ -187,13 +157,8 @@ def build_http_event(
     request_id: str | None = None,
     now: datetime | None = None,
 ) -> dict[str, Any]:
-    """The API Gateway HTTP API payload format 2.0 event for one request.
-
-    ``target`` is the request target as sent (path and query, percent-encoded),
-    ``headers`` the request's headers, ``body`` its bytes, ``host`` the API's host name
-    (``domainName``; a port is dropped). API Gateway adds ``x-amzn-trace-id`` and the
-    ``x-forwarded-*`` headers. Everything that differs between two calls for the same
-    request is ``request_id`` and ``now`` (and the trace id, derived from them)."""
+    """The payload format 2.0 event for one request: ``target`` as sent (percent-encoded),
+    ``host`` the API's (``domainName``); only ``request_id`` and ``now`` vary between calls."""
     now = now or datetime.now(UTC)
     request_id = request_id or _request_id()
     split = urlsplit(target)
@@ -281,20 +246,6 @@ def _json(status: int, data: Any) -> Response:
 # --------------------------------------------------------------------- server
 
 
-class LocalEndpoints(Protocol):
-    """What the HTTP server needs from the local cloud."""
-
-    def invoke(self, function_id: str, event: Any) -> Any: ...
-
-    def health(self) -> dict[str, Any]: ...
-
-    def emails_json(self) -> list[dict[str, Any]]: ...
-
-    def wait_for_streams(self, timeout: float = 10.0) -> None: ...
-
-    def fire_schedule(self, function_id: str, event_name: str) -> Any: ...
-
-
 class _RequestHandler(WSGIRequestHandler):
     """werkzeug's handler, handing the app the request target and headers as received
     (WSGI would drop headers with ``_`` and join repeated ones, cookies included)."""
@@ -313,7 +264,7 @@ class _RequestHandler(WSGIRequestHandler):
 class ApiServer(WsgiServer):
     """The HTTP API on a local port: this WSGI app on werkzeug's threaded server."""
 
-    def __init__(self, address: tuple[str, int], *, router: Router, endpoints: LocalEndpoints, account_id: str) -> None:
+    def __init__(self, address: tuple[str, int], *, router: Router, endpoints: LocalCloud, account_id: str) -> None:
         super().__init__(*address, name="localcloud-api", backlog=1024)
         self.router = router
         self.endpoints = endpoints

@@ -1,16 +1,5 @@
-"""The local cloud: moto + the template's resources + the functions, wired as on AWS.
-
-Usage in tests::
-
-    with LocalCloud(template="template.yaml", state_dir=tmp_path, fast=True,
-                    handler_overrides={"AllotterFunction": fake}) as cloud:
-        requests.post(f"{cloud.api_url}/orders", ...)
-        cloud.wait_for_streams()
-        cloud.emails()
-
-One LocalCloud runs per process at a time: moto's state and ``os.environ`` are
-process-wide. Use module- (not session-) scoped fixtures, or a subprocess.
-"""
+"""The local cloud: moto, the template's resources and its functions in this process, wired
+as on AWS (one at a time per process; its options and API: README.md)."""
 
 from __future__ import annotations
 
@@ -21,7 +10,7 @@ import os
 import threading
 import time
 import uuid
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from datetime import UTC, datetime
 from pathlib import Path
 from types import TracebackType
@@ -33,7 +22,7 @@ from .apigateway import ApiServer, Router, routes_from_functions
 from .mail import CapturedEmail, MailCapture
 from .moto_patches import patched_moto
 from .motoserver import LockedMotoServer
-from .provision import Provisioned, provision
+from .provision import Provisioned, as_text, provision
 from .runtime import (
     FunctionRuntime,
     Handler,
@@ -41,10 +30,11 @@ from .runtime import (
     HandlerNotFound,
     ModuleSandbox,
     check_handler_module,
+    failure_record,
     load_handler,
 )
 from .schedules import ScheduledJob, Scheduler
-from .streams import StreamConsumer, StreamSourceConfig
+from .streams import StreamConsumer
 from .template import DEFAULT_STACK_NAME, REGION, EventSpec, Template, TemplateError
 
 __all__ = ["LocalCloud", "LocalCloudError"]
@@ -62,36 +52,8 @@ class LocalCloudError(RuntimeError):
     """The local cloud cannot start."""
 
 
-def _env_value(value: Any) -> str:
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    if isinstance(value, dict | list):
-        return json.dumps(value)
-    return str(value)
-
-
 class LocalCloud:
-    """Everything template.yaml declares, running in this process against moto.
-
-    Args:
-        template: path to the SAM template.
-        state_dir: where captured mail goes (``<state_dir>/mail``); default
-            ``.localcloud`` next to the template.
-        api_host, api_port: the HTTP API address (port 0 = a free port).
-        moto_host, moto_port: the moto server address (port 0 = a free port).
-        stack_name: local physical names are ``<stack_name>-<LogicalId>``.
-        parameter_overrides: template parameter values (e.g. ``{"SenderEmail": ...}``).
-        handler_overrides: ``{"FunctionLogicalId": callable(event, context)}``; an
-            overridden function's module is not imported.
-        fast: test timings - streams polled every 10 ms, batching windows capped at
-            50 ms, stream retries after 5 ms.
-        batching_window: seconds, replaces every stream's MaximumBatchingWindowInSeconds.
-        poll_interval: seconds between stream polls (default 0.25, fast 0.01).
-        schedule_speed: scheduler time runs this many times faster than real time.
-        streams, schedules: set False to not start stream delivery / the scheduler.
-        strict_handlers: raise at start when a handler module is missing (the CLI
-            does); otherwise the function fails when invoked, with the same message.
-    """
+    """Everything template.yaml declares, running in this process against moto (options: README.md)."""
 
     def __init__(
         self,
@@ -118,23 +80,14 @@ class LocalCloud:
         self.template = Template.load(
             self.template_path, stack_name=stack_name, parameter_overrides=parameter_overrides, region=region
         )
-        functions = self.template.functions
-        unknown = set(handler_overrides or {}) - set(functions)
-        if unknown:
+        if unknown := set(handler_overrides or {}) - set(self.template.functions):
             raise LocalCloudError(f"handler_overrides for unknown function(s): {', '.join(sorted(unknown))}")
         self.state_dir = Path(state_dir).resolve() if state_dir else self.template_path.parent / ".localcloud"
-        self.region = region
-        self.fast = fast
-        self._api_address = (api_host, api_port)
-        self._moto_address = (moto_host, moto_port)
-        self._handler_overrides = dict(handler_overrides or {})
-        self._batching_window = batching_window
+        self.region, self.fast, self._handler_overrides = region, fast, dict(handler_overrides or {})
+        self._api_address, self._moto_address = (api_host, api_port), (moto_host, moto_port)
+        self._batching_window, self._schedule_speed = batching_window, schedule_speed
         self._poll_interval = poll_interval if poll_interval is not None else (0.01 if fast else 0.25)
-        self._schedule_speed = schedule_speed
-        self._with_streams = streams
-        self._with_schedules = schedules
-        self._strict_handlers = strict_handlers
-
+        self._with_streams, self._with_schedules, self._strict_handlers = streams, schedules, strict_handlers
         self.moto_lock = threading.RLock()
         self._moto: LockedMotoServer | None = None
         self._moto_patches = contextlib.ExitStack()
@@ -145,7 +98,7 @@ class LocalCloud:
         self._jobs: dict[tuple[str, str], ScheduledJob] = {}
         self._provisioned = Provisioned()
         self._sandbox = ModuleSandbox()
-        self._saved_env: dict[str, str | None] = {}
+        self._saved_env: dict[str, str] | None = None
         self._clients: dict[str, Any] = {}
         self._session: boto3.session.Session | None = None
         self._mail = MailCapture(self.state_dir / "mail", self.moto_lock)
@@ -201,18 +154,11 @@ class LocalCloud:
         if not self._started:
             return
         self._started = False
-        steps: list[tuple[str, Callable[[], None]]] = [
-            ("api", self._stop_api),
-            ("scheduler", self._stop_scheduler),
-            ("streams", self._stop_streams),
-            ("mail", self._stop_mail),
-            ("moto", self._stop_moto),
-        ]
-        for name, step in steps:
+        for step in (self._stop_api, self._stop_scheduler, self._stop_streams, self._stop_mail, self._stop_moto):
             try:
                 step()
             except Exception:
-                log.exception("stopping %s failed", name)
+                log.exception("%s failed", step.__name__)
         self._sandbox.close()
         self._restore_environment()
         with _running_lock:
@@ -221,21 +167,11 @@ class LocalCloud:
 
     # ------------------------------------------------------------ moto + provisioning
 
-    def _set_env(self, name: str, value: str | None) -> None:
-        if name not in self._saved_env:
-            self._saved_env[name] = os.environ.get(name)
-        if value is None:
-            os.environ.pop(name, None)
-        else:
-            os.environ[name] = value
-
     def _restore_environment(self) -> None:
-        for name, value in self._saved_env.items():
-            if value is None:
-                os.environ.pop(name, None)
-            else:
-                os.environ[name] = value
-        self._saved_env.clear()
+        if self._saved_env is not None:
+            os.environ.clear()
+            os.environ.update(self._saved_env)
+            self._saved_env = None
 
     def _start_moto(self) -> None:
         host, port = self._moto_address
@@ -248,13 +184,11 @@ class LocalCloud:
         except OSError as exc:
             raise LocalCloudError(f"cannot start moto on {host}:{port}: {exc}") from exc
         self._moto.reset()
-        for name, value in _DUMMY_CREDENTIALS.items():
-            self._set_env(name, value)
+        self._saved_env = dict(os.environ)
         for name in _REMOVED_VARIABLES:
-            self._set_env(name, None)
-        self._set_env("AWS_DEFAULT_REGION", self.region)
-        self._set_env("AWS_REGION", self.region)
-        self._set_env("AWS_ENDPOINT_URL", self.moto_url)
+            os.environ.pop(name, None)
+        os.environ.update(_DUMMY_CREDENTIALS, AWS_DEFAULT_REGION=self.region, AWS_REGION=self.region)
+        os.environ["AWS_ENDPOINT_URL"] = self.moto_url
         self._session = boto3.session.Session(
             aws_access_key_id=_DUMMY_CREDENTIALS["AWS_ACCESS_KEY_ID"],
             aws_secret_access_key=_DUMMY_CREDENTIALS["AWS_SECRET_ACCESS_KEY"],
@@ -279,7 +213,7 @@ class LocalCloud:
         for function_id, spec in self.template.functions.items():
             variables = self.template.resolve(dict(spec.environment), self._provisioned.resources)
             for name, raw in variables.items():
-                value = _env_value(raw)
+                value = as_text(raw)
                 if name in merged and merged[name] != value:
                     raise TemplateError(
                         f"environment variable {name} is {merged[name]!r} in {origin[name]} but {value!r} in "
@@ -288,8 +222,7 @@ class LocalCloud:
                     )
                 merged[name] = value
                 origin.setdefault(name, function_id)
-        for name, value in merged.items():
-            self._set_env(name, value)
+        os.environ.update(merged)
         self.environment = merged
 
     # ------------------------------------------------------------ functions
@@ -308,39 +241,28 @@ class LocalCloud:
 
     def _load_functions(self) -> None:
         specs = self.template.functions
-        layer_dirs = self._layer_dirs()
+        layer_dirs = dict.fromkeys(folder for spec in specs.values() for folder in spec.layers)
         self._sandbox.add_paths([*(spec.code_uri for spec in specs.values()), *layer_dirs])
         errors: list[HandlerLoadError] = []
         for function_id, spec in specs.items():
             handler: Handler | None = None
-            error: HandlerLoadError | None = None
+            error: HandlerNotFound | None = None
             if function_id not in self._handler_overrides:
                 self._sandbox.isolate(spec.code_uri)
-                try:
+                try:  # any other import error is a bug in the function's code: raised
                     handler = load_handler(spec)
                 except HandlerNotFound as exc:
-                    error = exc
-                    errors.append(exc)
-                # any other import error is a bug in the function's code: raise it
-            runtime = FunctionRuntime(
-                spec,
-                function_name=self.template.physical_name(function_id),
-                region=self.region,
-                account_id=self.template.account_id,
-                handler=handler,
-                load_error=error,
-            )
-            if function_id in self._handler_overrides:
-                runtime.override(self._handler_overrides[function_id])
+                    errors.append(error := exc)
+            name, account_id = self.template.physical_name(function_id), self.template.account_id
+            runtime = FunctionRuntime(spec, function_name=name, region=self.region, account_id=account_id,
+                                      handler=handler, load_error=error)  # fmt: skip
+            runtime.override(self._handler_overrides.get(function_id))
             self._functions[function_id] = runtime
         if errors:
             if self._strict_handlers:
                 raise LocalCloudError("; ".join(str(e) for e in errors))
-            for error in errors:
-                log.warning("%s (the function fails when invoked)", error)
-
-    def _layer_dirs(self) -> list[Path]:
-        return list(dict.fromkeys(folder for spec in self.template.functions.values() for folder in spec.layers))
+            for failed in errors:
+                log.warning("%s (the function fails when invoked)", failed)
 
     def function(self, function_id: str) -> FunctionRuntime:
         try:
@@ -372,30 +294,25 @@ class LocalCloud:
         if not self._with_streams:
             return
         streams_client = self.client("dynamodbstreams")
-        sqs = self.client("sqs")
         for function_id, spec in self.template.functions.items():
             for event in spec.events_of_type("AWS::Lambda::EventSourceMapping"):
-                resolved = self._resolved_event(event)
-                config = StreamSourceConfig.from_event(function_id, resolved)
-                if ":dynamodb:" not in config.stream_arn:
-                    log.warning("%s.%s: only DynamoDB streams are emulated locally", function_id, event.name)
-                if not config.enabled or ":dynamodb:" not in config.stream_arn:
+                props, name = self._resolved_event(event).properties, f"{function_id}.{event.name}"
+                if ":dynamodb:" not in str(props["EventSourceArn"]):
+                    log.warning("%s: only DynamoDB streams are emulated locally", name)
+                if not props.get("Enabled", True) or ":dynamodb:" not in str(props["EventSourceArn"]):
                     continue
-                window = self._batching_window
-                if window is None and self.fast:
-                    window = min(config.batching_window, 0.05)
                 runtime = self._functions[function_id]
                 consumer = StreamConsumer(
-                    config,
+                    name,
+                    props,
                     invoke=runtime.invoke,
                     streams_client=streams_client,
-                    sqs_client=sqs,
-                    queue_url_for_arn=self._provisioned.queue_url_for_arn,
+                    send=self._send,
                     function_arn=runtime.arn,
                     region=self.region,
                     poll_interval=self._poll_interval,
-                    batching_window=window,
-                    retry_delay=(lambda attempt: 0.005) if self.fast else None,
+                    batching_window=self._batching_window,
+                    fast=self.fast,
                     discard_iterator=self._discard_shard_iterator,
                 )
                 consumer.start()
@@ -418,11 +335,7 @@ class LocalCloud:
         self._consumers.clear()
 
     def wait_for_streams(self, timeout: float = 10.0) -> None:
-        """Return once every stream consumer has caught up with its stream and nothing is in flight.
-
-        Writes made before the call (including ones the consumers' own invocations
-        make) are all delivered when this returns. Raises ``TimeoutError``.
-        """
+        """Return once every write made before (and every write those cause) is delivered; else ``TimeoutError``."""
         deadline = time.monotonic() + timeout
         while True:
             snapshot = [(consumer, consumer.progress()) for consumer in self._consumers]
@@ -446,7 +359,7 @@ class LocalCloud:
                 {"DeadLetterConfig": spec.properties.get("DeadLetterConfig"), "EventInvokeConfig": spec.invoke_config},
                 self._provisioned.resources,
             )
-            for event in spec.events_of_type("AWS::Scheduler::Schedule", "AWS::Events::Rule"):
+            for event in spec.events_of_type("AWS::Scheduler::Schedule"):
                 job = ScheduledJob.from_event(
                     function_id,
                     self._resolved_event(event),
@@ -474,39 +387,32 @@ class LocalCloud:
         log.info("schedule %s fired (%s)", job.key, job.expression_text)
         return self.invoke(job.function_id, event)
 
+    def _send(self, queue_arn: str | None, message: Any, **attributes: str) -> bool:
+        """Send ``message`` (JSON) to the queue ``queue_arn``, if it is one of the stack's."""
+        url = self._provisioned.queue_url_for_arn(queue_arn) if queue_arn else None
+        if url is not None:
+            extra = {name: {"DataType": "Number" if value.isdigit() else "String", "StringValue": value}
+                     for name, value in attributes.items()}  # fmt: skip
+            self.client("sqs").send_message(
+                QueueUrl=url, MessageBody=json.dumps(message), **({"MessageAttributes": extra} if extra else {})
+            )
+        return url is not None
+
     def _schedule_exhausted(self, job: ScheduledJob, event: Any, error: Exception, invocations: int) -> None:
         """Lambda's asynchronous-invocation failure handling: DLQ and/or on-failure destination."""
         sent: list[str] = []
-        runtime = self.function(job.function_id)
         request_id = str(uuid.uuid4())
-        dlq_url = self._provisioned.queue_url_for_arn(job.dead_letter_arn) if job.dead_letter_arn else None
-        if dlq_url is not None:
-            self.client("sqs").send_message(
-                QueueUrl=dlq_url,
-                MessageBody=json.dumps(event),
-                MessageAttributes={
-                    "RequestID": {"DataType": "String", "StringValue": request_id},
-                    "ErrorCode": {"DataType": "Number", "StringValue": "200"},
-                    "ErrorMessage": {"DataType": "String", "StringValue": repr(error)[:1000]},
-                },
-            )
+        if self._send(
+            job.dead_letter_arn, event, RequestID=request_id, ErrorCode="200", ErrorMessage=repr(error)[:1000]
+        ):
             sent.append(str(job.dead_letter_arn))
-        destination_url = self._provisioned.queue_url_for_arn(job.on_failure_arn) if job.on_failure_arn else None
-        if destination_url is not None:
-            record = {
-                "version": "1.0",
-                "timestamp": datetime.now(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z"),
-                "requestContext": {
-                    "requestId": request_id,
-                    "functionArn": f"{runtime.arn}:$LATEST",
-                    "condition": "RetriesExhausted",
-                    "approximateInvokeCount": invocations,
-                },
-                "requestPayload": event,
-                "responseContext": {"statusCode": 200, "executedVersion": "$LATEST", "functionError": "Unhandled"},
-                "responsePayload": {"errorMessage": str(error), "errorType": type(error).__name__},
-            }
-            self.client("sqs").send_message(QueueUrl=destination_url, MessageBody=json.dumps(record))
+        record = failure_record(f"{self.function(job.function_id).arn}:$LATEST", "RetriesExhausted", invocations, True)
+        record["requestContext"]["requestId"] = request_id
+        record |= {
+            "requestPayload": event,
+            "responsePayload": {"errorMessage": str(error), "errorType": type(error).__name__},
+        }
+        if self._send(job.on_failure_arn, record):
             sent.append(str(job.on_failure_arn))
         where = f"sent to {', '.join(sent)}" if sent else "no dead-letter queue"
         log.log(
@@ -521,10 +427,6 @@ class LocalCloud:
             raise KeyError(f"no schedule {function_id}/{event_name} (known: {known})")
         event = job.event(region=self.region, account_id=self.template.account_id, fired_at=datetime.now(UTC))
         return self.invoke(function_id, event)
-
-    @property
-    def schedules(self) -> list[ScheduledJob]:
-        return list(self._jobs.values())
 
     # ------------------------------------------------------------ HTTP API
 
@@ -606,9 +508,6 @@ class LocalCloud:
     def queue_url(self, logical_id: str) -> str:
         return self._lookup(self._provisioned.queue_urls, logical_id, "queue")
 
-    def queue_arn(self, logical_id: str) -> str:
-        return self._lookup(self._provisioned.queue_arns, logical_id, "queue")
-
     def secret_arn(self, logical_id: str) -> str:
         return self._lookup(self._provisioned.secret_arns, logical_id, "secret")
 
@@ -618,10 +517,6 @@ class LocalCloud:
             return names[logical_id]
         except KeyError:
             raise KeyError(f"no {kind} {logical_id!r} (known: {', '.join(sorted(names)) or 'none'})") from None
-
-    @property
-    def stream_consumers(self) -> list[StreamConsumer]:
-        return list(self._consumers)
 
     def health(self) -> dict[str, Any]:
         next_fire = self._scheduler.next_fire if self._scheduler else {}
@@ -642,11 +537,7 @@ class LocalCloud:
             },
             "streams": {consumer.name: vars(consumer.stats) for consumer in self._consumers},
             "schedules": {
-                job.key: {"expression": job.expression_text, "next": _isoformat(next_fire.get(job.key))}
-                for job in self._jobs.values()
+                key: {"expression": job.expression_text, "next": (when := next_fire.get(key)) and when.isoformat()}
+                for key, job in ((job.key, job) for job in self._jobs.values())
             },
         }
-
-
-def _isoformat(moment: datetime | None) -> str | None:
-    return None if moment is None else moment.isoformat()

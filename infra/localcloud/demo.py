@@ -65,13 +65,8 @@ def seed(cloud: Any) -> str:
     for sku, product in PRODUCTS.items():
         call(base, key, "PUT", f"/v1/products/{sku}", product)
     for sku, units in STOCK.items():
-        call(
-            base,
-            key,
-            "POST",
-            "/v1/stock/movements",
-            {"id": f"demo-{sku}", "sku": sku, "kind": "receipt", "quantity": units},
-        )
+        receipt = {"id": f"demo-{sku}", "sku": sku, "kind": "receipt", "quantity": units}
+        call(base, key, "POST", "/v1/stock/movements", receipt)
     call(base, key, "POST", "/v1/orders", ORDER)
     cloud.wait_for_streams(timeout=30)
     print(f"localcloud: demo shop '{SHOP}' API key: {key}")

@@ -1,20 +1,13 @@
-"""SES capture: every e-mail moto's SES accepted, written as an ``.eml`` file.
-
-moto keeps sent mail in ``ses_backends[account][region].sent_messages`` (SES v1
-and v2 share it). The moto server runs in this process, so the capture reads that
-list directly (under the moto lock) and writes each new message once, as a
-readable RFC 822 file under ``<state_dir>/mail/``. Raw messages are written
-exactly as sent.
-"""
+"""SES capture: every message moto's SES (v1 and v2) accepted, read from its backend under the
+moto lock and written once as an ``.eml`` file under ``<state_dir>/mail/`` (raw ones as sent)."""
 
 from __future__ import annotations
 
 import email
 import email.policy
-import json
 import re
 import threading
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from email.message import EmailMessage
 from email.utils import format_datetime, getaddresses
@@ -36,8 +29,7 @@ class CapturedEmail:
     subject: str
     path: Path
     captured_at: str
-    kind: str = "simple"  # simple | raw | template
-    extra: dict[str, Any] = field(default_factory=dict)
+    kind: str = "simple"  # simple | raw
 
     def as_dict(self) -> dict[str, Any]:
         head = {
@@ -114,18 +106,6 @@ class MailCapture:
             body = str(message.body or "")
             headers = {"Message-ID": f"<{message.id}@email.amazonses.com>", "X-SES-Message-ID": message.id}
             return [self._write_eml(captured, body, "html" if _HTML.search(body) else "plain", headers)]
-        if hasattr(message, "template"):
-            message_id = getattr(message, "id", None) or "-".join(getattr(message, "ids", []) or ["template"])
-            destinations = message.destinations
-            if isinstance(destinations, dict):
-                to = _addresses(destinations.get("ToAddresses"))
-            else:
-                each = [(entry.get("Destination") or {}).get("ToAddresses") for entry in destinations or []]
-                to = [address for addresses in each for address in _addresses(addresses)]
-            subject = f"[SES template {message.template}]"
-            captured = self._captured(message_id, message.source, to, [], [], subject, now=now, kind="template")
-            text = f"Template: {message.template}\nTemplate data:\n{_pretty(message.template_data)}\n"
-            return [self._write_eml(captured, text, "plain", {"X-SES-Template": str(message.template)})]
         return []
 
     def _captured(self, message_id: str, sender: str, *fields: Any, now: datetime, **more: Any) -> CapturedEmail:
@@ -160,10 +140,3 @@ class MailCapture:
         captured = self._captured(message.id, sender, to, cc, bcc, subject, now=now, kind="raw")
         captured.path.write_bytes(data)
         return captured
-
-
-def _pretty(data: Any) -> str:
-    try:
-        return json.dumps(json.loads(data), indent=2, ensure_ascii=False)
-    except (TypeError, ValueError):
-        return str(data)

@@ -1,31 +1,7 @@
-"""Changes to moto 5.2's DynamoDB, so that it rolls a cancelled transaction back in place,
-writes the stream records DynamoDB writes and costs what a request touches.
-
-The local cloud runs moto with them (``LocalCloud`` installs them for as long as it
-runs); the simulation and the benchmarks use them too. ``tests/integration/
-test_moto_patches.py`` checks that every request answers as moto itself does.
-``docs/moto-upstream.md`` reports each to moto (what moto does, what AWS does, a
-reproduction, the fix), so that each can be dropped once moto fixes it:
-
-1. **Transactions.** moto backs up a whole table before a transaction (a deep copy of
-   the table, its items and its stream records, once per transaction item) and, when
-   it is cancelled, swaps the copy in: every transaction costs the table's size, and a
-   stream iterator held meanwhile reads the discarded table's stream, cancelled writes
-   included, numbered like the real ones that follow. Here only the items the
-   transaction names are copied, and on any error they are put back and the stream
-   records it appended dropped, in the same table object.
-2. **Streams.** An UpdateItem that creates an item writes a keys-only INSERT before the
-   real one (and leaves the keys-only item when the update then fails); a write that
-   changes nothing yields a MODIFY with equal images (equal as DynamoDB compares values:
-   numbers by value, sets regardless of order). DynamoDB writes neither. Sequence
-   numbers stay contiguous: a record not written never takes one.
-3. **Queries** are given only the candidates that can match (the partition's items, or
-   those with the queried index hash key) instead of the whole table sorted; the final
-   sort is a total order, so results and pages are the same.
-4. **Responses** of the data-plane operations (``FAST_OPERATIONS``) are dumped as JSON
-   directly (the output shape's members, no ``None``, timestamps as epoch seconds with
-   millisecond precision, as the serializer does) instead of member by member.
-"""
+"""Changes to moto 5.2's DynamoDB: roll a cancelled transaction back in place, write the
+stream records DynamoDB writes, query only candidate items, dump data-plane responses as
+JSON directly. Each is reported upstream (docs/moto-upstream.md: what moto does, what AWS
+does, a reproduction, the fix); ``tests/integration/test_moto_patches.py`` checks answers."""
 
 from __future__ import annotations
 

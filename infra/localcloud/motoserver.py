@@ -1,13 +1,6 @@
-"""moto in server mode, serving one request at a time.
-
-moto is not thread-safe: 16 threads each sending 40 conditional transactions
-(``allotted <= 99``, then +1) to one moto server ended, in one run of three, with 101
-successes (a lost update DynamoDB never allows), and one run raised "dictionary changed
-size during iteration" inside moto; behind one lock every run gave exactly 100, no
-slower. So the local cloud serves moto's WSGI app behind one lock: every request - from
-the HTTP API handlers, the stream pollers, the tests - runs alone. The same lock guards the few places where the
-local cloud reads moto's in-process state directly.
-"""
+"""moto in server mode, one request at a time: moto is not thread-safe (TOOLCHAIN facts:
+lost updates and "dictionary changed size" under 16 threads, none behind one lock). The
+same lock guards the local cloud's direct reads of moto's state."""
 
 from __future__ import annotations
 

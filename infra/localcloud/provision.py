@@ -14,7 +14,7 @@ from typing import Any
 
 from .template import PhysicalResource, Template
 
-__all__ = ["Provisioned", "create_table", "provision"]
+__all__ = ["Provisioned", "as_text", "create_table", "provision"]
 
 
 @dataclass
@@ -56,7 +56,8 @@ def create_table(client: Any, properties: Mapping[str, Any], name: str) -> str:
     return name
 
 
-def _text(value: Any) -> str:
+def as_text(value: Any) -> str:
+    """A value as CloudFormation writes it into a string property (or an environment variable)."""
     if isinstance(value, bool):
         return str(value).lower()
     return json.dumps(value) if isinstance(value, dict | list) else str(value)
@@ -75,23 +76,14 @@ def provision(template: Template, clients: Mapping[str, Any]) -> Provisioned:
     sqs, queues = clients["sqs"], template.resources_of_type("AWS::SQS::Queue")
     for lid, props in queues.items():
         name = str(props.get("QueueName") or template.physical_name(lid))
-        name += ".fifo" if props.get("FifoQueue") and not name.endswith(".fifo") else ""
-        attributes = {k: _text(v) for k, v in props.items() if k not in ("QueueName", "RedrivePolicy", "Tags")}
+        attributes = {k: as_text(v) for k, v in props.items() if k not in ("QueueName", "Tags")}
         url = sqs.create_queue(QueueName=name, Attributes=attributes)["QueueUrl"]
         arn = sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
         out.queue_urls[lid], out.queue_arns[lid] = url, arn
         out.resources[lid] = PhysicalResource(url, {"Arn": arn, "QueueName": name, "QueueUrl": url})
-    for lid, props in queues.items():  # redrive policies name other queues: set once all exist
-        if props.get("RedrivePolicy"):
-            redrive = _text(template.resolve(props["RedrivePolicy"], out.resources))
-            sqs.set_queue_attributes(QueueUrl=out.queue_urls[lid], Attributes={"RedrivePolicy": redrive})
     for lid, props in template.resources_of_type("AWS::SecretsManager::Secret").items():
         props = template.resolve(props, out.resources)
-        request = {"Name": str(props.get("Name") or template.physical_name(lid))}
-        if "SecretString" in props:  # neither it nor GenerateSecretString: no version, as CloudFormation
-            request["SecretString"] = str(props["SecretString"])
-        elif options := props.get("GenerateSecretString"):
-            request["SecretString"] = _generated(clients["secretsmanager"], options)
+        request = {"Name": str(props.get("Name") or template.physical_name(lid))}  # no value: template test
         if props.get("Description"):
             request["Description"] = str(props["Description"]).strip()
         out.secret_arns[lid] = arn = clients["secretsmanager"].create_secret(**request)["ARN"]
@@ -103,12 +95,3 @@ def provision(template: Template, clients: Mapping[str, Any]) -> Provisioned:
             clients["ses"].verify_domain_identity(Domain=identity)
         out.ses_identities.append(identity)
     return out
-
-
-def _generated(secrets: Any, options: Mapping[str, Any]) -> str:
-    """``GenerateSecretString``: Secrets Manager's own password generator, in a JSON template if asked."""
-    wanted = ("PasswordLength", "ExcludeCharacters", "ExcludePunctuation", "ExcludeUppercase", "ExcludeLowercase")
-    password = str(secrets.get_random_password(**{k: options[k] for k in wanted if k in options})["RandomPassword"])
-    if options.get("SecretStringTemplate") and options.get("GenerateStringKey"):
-        return json.dumps({**json.loads(options["SecretStringTemplate"]), options["GenerateStringKey"]: password})
-    return password

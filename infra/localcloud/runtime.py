@@ -1,15 +1,5 @@
-"""The Lambda runtime, emulated in-process.
-
-Every function of the template is imported from its ``CodeUri`` folder with the
-layers' folders on ``sys.path``, exactly as the Lambda Python runtime finds
-``Handler`` (``module.function``). All functions share this process and its
-``os.environ``.
-
-Each LocalCloud start is a cold start: modules loaded from a function's
-``CodeUri`` are imported afresh (and the previous ones restored on stop), so code
-that reads the environment at import time sees this cloud's table names and ARNs.
-Layer modules (the shared ``backorders`` package) are imported once per process.
-"""
+"""The Lambda Python runtime, in-process: each ``Handler`` imported from its ``CodeUri`` with
+the layers on ``sys.path``, a fresh import at each start (README.md, "Tests")."""
 
 from __future__ import annotations
 
@@ -20,6 +10,7 @@ import threading
 import time
 import uuid
 from collections.abc import Callable, Iterable
+from datetime import UTC, datetime
 from pathlib import Path
 from types import ModuleType
 from typing import Any
@@ -62,9 +53,6 @@ class LambdaContext:
 
     def get_remaining_time_in_millis(self) -> int:
         return max(0, int((self._deadline - time.monotonic()) * 1000))
-
-    def __repr__(self) -> str:
-        return f"LambdaContext(function_name={self.function_name!r}, aws_request_id={self.aws_request_id!r})"
 
 
 class ModuleSandbox:
@@ -158,13 +146,9 @@ class FunctionRuntime:
         handler: Handler | None = None,
         load_error: HandlerLoadError | None = None,
     ) -> None:
-        self.spec = spec
-        self.logical_id = spec.logical_id
-        self.function_name = function_name
-        self.region = region
-        self.account_id = account_id
-        self.load_error = load_error
-        self._default_handler = handler
+        self.spec, self.logical_id, self.function_name = spec, spec.logical_id, function_name
+        self.region, self.account_id, self.load_error = region, account_id, load_error
+        self._default_handler: Handler | None = handler
         self._override: Handler | None = None
         # One execution environment: Lambda hands an environment one event at a time, and
         # handler modules rely on it (powertools' resolver keeps the current request on its
@@ -187,18 +171,11 @@ class FunctionRuntime:
         """Replace the handler (``None`` restores the template's)."""
         self._override = handler
 
-    def new_context(self) -> LambdaContext:
-        return LambdaContext(
-            function_name=self.function_name,
-            memory_limit_in_mb=self.spec.memory_size,
-            timeout=self.spec.timeout,
-            region=self.region,
-            account_id=self.account_id,
-        )
-
-    def invoke(self, event: Any, context: LambdaContext | None = None) -> Any:
+    def invoke(self, event: Any) -> Any:
         """Call the handler like Lambda does; exceptions are logged and re-raised."""
-        context = context or self.new_context()
+        spec = self.spec
+        context = LambdaContext(function_name=self.function_name, memory_limit_in_mb=spec.memory_size,
+                                timeout=spec.timeout, region=self.region, account_id=self.account_id)  # fmt: skip
         with self._environment:
             started = time.monotonic()
             try:
@@ -211,3 +188,16 @@ class FunctionRuntime:
             log.warning("%s ran %.1f s, longer than its Timeout of %d s: Lambda would have stopped it",
                         self.logical_id, elapsed, self.spec.timeout)  # fmt: skip
         return result
+
+
+def failure_record(function_arn: str, condition: str, invocations: int, error: bool, **more: Any) -> dict[str, Any]:
+    """Lambda's record of an invocation given up on (``DestinationConfig.OnFailure``)."""
+    response: dict[str, Any] = {"statusCode": 200, "executedVersion": "$LATEST"}
+    context = {"requestId": str(uuid.uuid4()), "functionArn": function_arn, "condition": condition}
+    return {
+        "version": "1.0",
+        "timestamp": datetime.now(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z"),
+        "requestContext": {**context, "approximateInvokeCount": invocations},
+        "responseContext": response | ({"functionError": "Unhandled"} if error else {}),
+        **more,
+    }

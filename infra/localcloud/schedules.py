@@ -1,22 +1,6 @@
-"""EventBridge schedules, fired locally.
-
-moto stores rules and schedules but never fires them, so the local cloud does:
-every ``AWS::Scheduler::Schedule`` / scheduled ``AWS::Events::Rule`` of a function becomes a
-:class:`ScheduledJob` that a background thread fires on time, with the event's
-``Input`` (JSON) as the Lambda event, or an EventBridge "Scheduled Event"
-envelope when there is no ``Input``.
-
-Expressions: ``rate(N minute|minutes|hour|hours|day|days)``, AWS six-field
-``cron(minutes hours day-of-month month day-of-week year)`` (``*`` ``,`` ``-`` ``/``
-``?`` ``L`` ``W`` ``#``, month and weekday names, 1 = Sunday) and
-``at(yyyy-mm-ddThh:mm:ss)``. ``ScheduleExpressionTimezone`` is honoured. Nothing
-installed computes AWS's firings: cfn-lint only checks the syntax, and dateutil's
-``rrule`` has no ``W``/``LW`` and no year field (docs/decisions.md).
-
-A speed factor makes time pass faster for the scheduler (``speed=60``: a
-``rate(5 minutes)`` schedule fires every 5 real seconds, a daily cron job about
-every 24 real minutes).
-"""
+"""EventBridge schedules, fired locally (moto never fires them): ``rate()``, AWS six-field
+``cron()`` and ``at()`` expressions, time zones and a speed factor (README.md). Hand-parsed:
+nothing installed computes AWS's firings (docs/decisions.md HB-3)."""
 
 from __future__ import annotations
 
@@ -34,11 +18,6 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from .template import EventSpec
-
-__all__ = [
-    "AtExpression", "CronExpression", "RateExpression", "ScheduleExpression", "ScheduledJob", "Scheduler",
-    "parse_schedule_expression",
-]  # fmt: skip
 
 log = logging.getLogger("localcloud")
 
@@ -227,18 +206,11 @@ def parse_schedule_expression(expression: str) -> ScheduleExpression:
 
 @dataclass(frozen=True)
 class ScheduledJob:
-    """One ``AWS::Scheduler::Schedule`` or scheduled ``AWS::Events::Rule`` of a function, resolved.
-
-    EventBridge hands the event to Lambda asynchronously, so a failing run is retried
-    by Lambda (``EventInvokeConfig.MaximumRetryAttempts``, default 2) and then goes to
-    the function's ``DeadLetterConfig`` and/or ``EventInvokeConfig`` on-failure
-    destination. The schedule's own ``RetryPolicy``/``DeadLetterConfig`` only cover
-    delivery to Lambda, which cannot fail in-process; they are kept for reference.
-    """
+    """One ``AWS::Scheduler::Schedule`` of a function, resolved. Lambda invokes asynchronously:
+    a failed run is retried (``EventInvokeConfig``, default 2 retries), then dead-lettered."""
 
     function_id: str
     event_name: str
-    event_type: str
     name: str
     expression: ScheduleExpression
     expression_text: str
@@ -248,19 +220,14 @@ class ScheduledJob:
     maximum_retry_attempts: int = 2
     dead_letter_arn: str | None = None  # the function's DeadLetterQueue (SQS)
     on_failure_arn: str | None = None  # the function's EventInvokeConfig OnFailure destination (SQS)
-    scheduler_dead_letter_arn: str | None = None
 
     @classmethod
     def from_event(
         cls, function_id: str, event: EventSpec, default_name: str, function_properties: Mapping[str, Any] | None = None
     ) -> ScheduledJob:
         """``event.properties`` and ``function_properties`` must already be resolved."""
-        props = event.properties
-        target = props.get("Target") or (props.get("Targets") or [{}])[0]  # a schedule's, or this rule target
-        function_props = function_properties or {}
-        expression_text = str(props.get("ScheduleExpression") or "")
-        scheduler_dlq = (target.get("DeadLetterConfig") or {}).get("Arn")
-        enabled = str(props.get("State", "ENABLED")).upper() == "ENABLED"
+        props, function_props = event.properties, function_properties or {}
+        target, expression_text = props.get("Target") or {}, str(props.get("ScheduleExpression") or "")
         invoke_config = function_props.get("EventInvokeConfig") or {}
         dlq = str((function_props.get("DeadLetterConfig") or {}).get("TargetArn") or "")
         on_failure = ((invoke_config.get("DestinationConfig") or {}).get("OnFailure") or {}).get("Destination")
@@ -268,27 +235,20 @@ class ScheduledJob:
         return cls(
             function_id=function_id,
             event_name=event.name,
-            event_type=event.type,
             name=str(props.get("Name") or default_name),
             expression=parse_schedule_expression(expression_text),
             expression_text=expression_text,
             timezone=str(props.get("ScheduleExpressionTimezone") or "UTC"),
             input=None if raw_input is None else str(raw_input),
-            enabled=enabled,
+            enabled=str(props.get("State", "ENABLED")).upper() == "ENABLED",
             maximum_retry_attempts=int(invoke_config.get("MaximumRetryAttempts", 2)),
             dead_letter_arn=dlq if ":sqs:" in dlq else None,
             on_failure_arn=str(on_failure) if on_failure else None,
-            scheduler_dead_letter_arn=str(scheduler_dlq) if scheduler_dlq else None,
         )
 
     @property
     def key(self) -> str:
         return f"{self.function_id}.{self.event_name}"
-
-    def arn(self, region: str, account_id: str) -> str:
-        if self.event_type == "AWS::Scheduler::Schedule":
-            return f"arn:aws:scheduler:{region}:{account_id}:schedule/default/{self.name}"
-        return f"arn:aws:events:{region}:{account_id}:rule/{self.name}"
 
     def event(self, *, region: str, account_id: str, fired_at: datetime) -> Any:
         """The Lambda event: the parsed ``Input``, or a "Scheduled Event" envelope."""
@@ -301,34 +261,18 @@ class ScheduledJob:
             "version": "0",
             "id": str(uuid.uuid4()),
             "detail-type": "Scheduled Event",
-            "source": "aws.scheduler" if self.event_type == "AWS::Scheduler::Schedule" else "aws.events",
+            "source": "aws.scheduler",
             "account": account_id,
             "time": fired_at.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),
             "region": region,
-            "resources": [self.arn(region, account_id)],
+            "resources": [f"arn:aws:scheduler:{region}:{account_id}:schedule/default/{self.name}"],
             "detail": {},
         }
 
 
-class SpeedClock:
-    """Wall-clock time that runs ``speed`` times faster from the moment it is created."""
-
-    def __init__(self, speed: float = 1.0) -> None:
-        if speed <= 0:
-            raise ValueError("schedule speed must be positive")
-        self.speed = speed
-        self._wall0 = time.time()
-        self._mono0 = time.monotonic()
-
-    def now(self) -> datetime:
-        return datetime.fromtimestamp(self._wall0 + (time.monotonic() - self._mono0) * self.speed, UTC)
-
-    def real_seconds_until(self, moment: datetime) -> float:
-        return max(0.0, (moment - self.now()).total_seconds() / self.speed)
-
-
 class Scheduler:
-    """Fires every enabled job on time, each in its own thread."""
+    """Fires every enabled job on time, each in its own thread, on a clock that runs ``speed``
+    times faster than the wall clock from the moment the scheduler is created."""
 
     def __init__(
         self,
@@ -336,19 +280,21 @@ class Scheduler:
         *,
         fire: Callable[[ScheduledJob, Any], Any],
         on_exhausted: Callable[[ScheduledJob, Any, Exception, int], None],
-        speed: float = 1.0,
-        region: str = "us-east-1",
-        account_id: str = "123456789012",
+        speed: float,
+        region: str,
+        account_id: str,
     ) -> None:
-        self.jobs = jobs
-        self.region = region
-        self.account_id = account_id
-        self.clock = SpeedClock(speed)
-        self._fire = fire
-        self._on_exhausted = on_exhausted
+        if speed <= 0:
+            raise ValueError("schedule speed must be positive")
+        self.jobs, self.speed, self.region, self.account_id = jobs, speed, region, account_id
+        self._fire, self._on_exhausted = fire, on_exhausted
+        self._wall0, self._mono0 = time.time(), time.monotonic()
         self._stop = threading.Event()
         self._threads: list[threading.Thread] = []
         self.next_fire: dict[str, datetime | None] = {}
+
+    def now(self) -> datetime:
+        return datetime.fromtimestamp(self._wall0 + (time.monotonic() - self._mono0) * self.speed, UTC)
 
     def start(self) -> None:
         for job in self.jobs:
@@ -366,20 +312,20 @@ class Scheduler:
 
     def _run(self, job: ScheduledJob) -> None:
         zone = ZoneInfo(job.timezone)
-        start = last = self.clock.now().astimezone(zone)
+        start = last = self.now().astimezone(zone)
         while not self._stop.is_set():
             due = self.next_fire[job.key] = job.expression.next_after(last, start)
             if due is None:
                 return
-            while not self._stop.is_set() and (wait := self.clock.real_seconds_until(due)) > 0:
+            while not self._stop.is_set() and (wait := (due - self.now()).total_seconds() / self.speed) > 0:
                 self._stop.wait(min(wait, 1.0))
             if self._stop.is_set():
                 return
             self._fire_with_retries(job)
-            last = max(due, self.clock.now().astimezone(zone))  # missed firings are skipped
+            last = max(due, self.now().astimezone(zone))  # missed firings are skipped
 
     def _fire_with_retries(self, job: ScheduledJob) -> None:
-        event = job.event(region=self.region, account_id=self.account_id, fired_at=self.clock.now())
+        event = job.event(region=self.region, account_id=self.account_id, fired_at=self.now())
         attempt = 0
         while True:
             try:
@@ -391,5 +337,5 @@ class Scheduler:
                     self._on_exhausted(job, event, exc, attempt)
                     return
                 # Lambda retries a failed asynchronous invocation after about 1 and then 2 minutes.
-                if self._stop.wait(60.0 * attempt / self.clock.speed):
+                if self._stop.wait(60.0 * attempt / self.speed):
                     return

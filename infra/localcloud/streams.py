@@ -1,33 +1,12 @@
-"""DynamoDB stream -> Lambda delivery, as an event source mapping does it.
-
-:class:`Delivery` is what Lambda does with one batch, for any caller that hands it the
-records and an invoke callable (the local cloud's poller below, and the simulation's
-seeded loop in ``tests/simulation/stream.py``):
-
-* ``FunctionResponseTypes: [ReportBatchItemFailures]``: the lowest reported
-  sequence number is the checkpoint; every record from it on is delivered again,
-  including ones that succeeded. A malformed response fails the whole batch;
-* ``BisectBatchOnFunctionError``: a batch whose invocation raised is split in half
-  and the halves are retried in order (a split uses no retry attempt). With a
-  partial-batch response the batch is split at the reported sequence number;
-* ``MaximumRetryAttempts``: when exhausted, the caller gets the batch to give up on.
-
-One :class:`StreamConsumer` per DynamoDB ``AWS::Lambda::EventSourceMapping`` polls the
-table's stream in a background thread (``describe_stream``, ``get_shard_iterator``
-with the ``StartingPosition``, ``get_records``), turns moto's records into the Lambda
-event shape and delivers them, honouring ``BatchSize``, ``MaximumBatchingWindowInSeconds``
-(the window can be shortened), ``FilterCriteria`` (records that match no filter are
-skipped and checkpointed) and ``MaximumRecordAgeInSeconds``; a batch given up on goes
-to ``DestinationConfig.OnFailure`` (SQS) as Lambda's on-failure record.
-
-Processing is in order and one batch at a time (moto has one shard).
-"""
+"""DynamoDB stream -> Lambda, as an event source mapping delivers it: :class:`Delivery` is
+what Lambda does after one batch (partial failures, bisecting, retries; the simulation uses
+it too), :class:`StreamConsumer` polls one stream in a thread (batch size and window,
+filters, record age, the SQS on-failure record). In order, one batch at a time: one shard."""
 
 from __future__ import annotations
 
 import base64
 import copy
-import json
 import logging
 import threading
 import time
@@ -36,60 +15,18 @@ from collections import deque
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from types import SimpleNamespace
 from typing import Any
 
 from .filters import compile_filters, matches_any
-from .template import EventSpec
+from .runtime import failure_record
 
-__all__ = ["Batch", "Delivery", "Outcome", "StreamConsumer", "StreamSourceConfig", "to_lambda_record"]
+__all__ = ["Batch", "Delivery", "Outcome", "StreamConsumer", "to_lambda_record"]
 
 log = logging.getLogger("localcloud")
 
 REPORT_BATCH_ITEM_FAILURES = "ReportBatchItemFailures"
 Record = dict[str, Any]
-
-
-@dataclass(frozen=True)
-class StreamSourceConfig:
-    """One DynamoDB event source mapping of a function, with its properties resolved."""
-
-    function_id: str
-    event_name: str
-    stream_arn: str
-    starting_position: str = "TRIM_HORIZON"
-    batch_size: int = 100
-    batching_window: float = 0.0
-    bisect_on_error: bool = False
-    maximum_retry_attempts: int = -1
-    maximum_record_age: int = -1
-    report_batch_item_failures: bool = False
-    on_failure_destination: str | None = None
-    filters: tuple[Any, ...] = ()  # compiled FilterCriteria (filters.compile_filters)
-    enabled: bool = True
-
-    @classmethod
-    def from_event(cls, function_id: str, event: EventSpec) -> StreamSourceConfig:
-        """``event.properties`` must already be resolved (``EventSourceArn`` is the stream ARN)."""
-        return cls.from_properties(function_id, event.name, event.properties)
-
-    @classmethod
-    def from_properties(cls, function_id: str, event_name: str, props: Mapping[str, Any]) -> StreamSourceConfig:
-        destination = ((props.get("DestinationConfig") or {}).get("OnFailure") or {}).get("Destination")
-        return cls(
-            function_id=function_id,
-            event_name=event_name,
-            stream_arn=str(props["EventSourceArn"]),
-            starting_position=str(props.get("StartingPosition", "TRIM_HORIZON")),
-            batch_size=int(props.get("BatchSize", 100)),
-            batching_window=float(props.get("MaximumBatchingWindowInSeconds", 0)),
-            bisect_on_error=bool(props.get("BisectBatchOnFunctionError", False)),
-            maximum_retry_attempts=int(props.get("MaximumRetryAttempts", -1)),
-            maximum_record_age=int(props.get("MaximumRecordAgeInSeconds", -1)),
-            report_batch_item_failures=REPORT_BATCH_ITEM_FAILURES in (props.get("FunctionResponseTypes") or []),
-            on_failure_destination=str(destination) if destination else None,
-            filters=tuple(compile_filters(props.get("FilterCriteria"))),
-            enabled=bool(props.get("Enabled", True)),
-        )
 
 
 def _jsonable(value: Any) -> Any:
@@ -149,15 +86,12 @@ class Outcome:
     message: str = ""
 
 
-@dataclass
-class DeliveryStats:
-    invocations: int = 0
-    records_delivered: int = 0
-    records_filtered_out: int = 0
-    failed_invocations: int = 0
-    records_discarded: int = 0
-    on_failure_messages: int = 0
-    last_error: str | None = None
+class DeliveryStats(SimpleNamespace):
+    """What one delivery has done (``/_local/health`` shows it)."""
+
+    def __init__(self) -> None:
+        counters = ("invocations", "records_delivered", "records_filtered_out", "failed_invocations")
+        super().__init__(**dict.fromkeys(counters, 0), records_discarded=0, on_failure_messages=0, last_error=None)
 
 
 @dataclass
@@ -173,10 +107,6 @@ class Delivery:
     errors: tuple[type[BaseException], ...] = (Exception,)
     pending: deque[Batch] = field(default_factory=deque)
     stats: DeliveryStats = field(default_factory=DeliveryStats)
-
-    @classmethod
-    def for_config(cls, config: StreamSourceConfig, invoke: Callable[[dict[str, Any]], Any]) -> Delivery:
-        return cls(invoke, config.bisect_on_error, config.maximum_retry_attempts, config.report_batch_item_failures)
 
     def invoke(self, records: list[Record]) -> Outcome:
         self.stats.invocations += 1
@@ -236,35 +166,42 @@ class Delivery:
 
 
 class StreamConsumer:
-    """Polls one DynamoDB stream and invokes one function with its records."""
+    """Polls one DynamoDB stream and invokes one function with its records, as the event
+    source mapping ``props`` (resolved) says; ``fast``: test timings (README.md)."""
 
     def __init__(
         self,
-        config: StreamSourceConfig,
+        name: str,
+        props: Mapping[str, Any],
         *,
         invoke: Callable[[dict[str, Any]], Any],
         streams_client: Any,
-        sqs_client: Any,
-        queue_url_for_arn: Callable[[str], str | None],
+        send: Callable[[str | None, dict[str, Any]], bool],
         function_arn: str,
         region: str,
         poll_interval: float = 0.25,
         batching_window: float | None = None,
-        retry_delay: Callable[[int], float] | None = None,
+        fast: bool = False,
         discard_iterator: Callable[[str], None] | None = None,
     ) -> None:
-        self.config = config
-        self.name = f"{config.function_id}.{config.event_name}"
-        self.delivery = Delivery.for_config(config, invoke)
+        self.name, self.stream_arn = name, str(props["EventSourceArn"])
+        self.starting_position = str(props.get("StartingPosition", "TRIM_HORIZON"))
+        self.batch_size = int(props.get("BatchSize", 100))
+        self.maximum_record_age = int(props.get("MaximumRecordAgeInSeconds", -1))
+        self.on_failure_destination = ((props.get("DestinationConfig") or {}).get("OnFailure") or {}).get("Destination")
+        self.filters = compile_filters(props.get("FilterCriteria"))
+        window = float(props.get("MaximumBatchingWindowInSeconds", 0))
+        self._window = batching_window if batching_window is not None else min(window, 0.05) if fast else window
+        report = REPORT_BATCH_ITEM_FAILURES in (props.get("FunctionResponseTypes") or [])
+        bisect, retries = (
+            bool(props.get("BisectBatchOnFunctionError", False)),
+            int(props.get("MaximumRetryAttempts", -1)),
+        )
+        self.delivery = Delivery(invoke, bisect, retries, report)
         self.stats = self.delivery.stats
-        self._streams = streams_client
-        self._sqs = sqs_client
-        self._queue_url_for_arn = queue_url_for_arn
-        self._function_arn = function_arn
-        self._region = region
+        self._streams, self._send, self._function_arn, self._region = streams_client, send, function_arn, region
         self._poll_interval = poll_interval
-        self._window = config.batching_window if batching_window is None else batching_window
-        self._retry_delay = retry_delay or (lambda attempt: min(30.0, 0.5 * 2 ** (attempt - 1)))
+        self._retry_delay = (lambda attempt: 0.005) if fast else (lambda attempt: min(30.0, 0.5 * 2 ** (attempt - 1)))
         self._discard_iterator = discard_iterator
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
@@ -316,7 +253,7 @@ class StreamConsumer:
                 with self._cond:
                     self._poll_seq += 1
                     seq = self._poll_seq
-                if len(buffer) < self.config.batch_size:
+                if len(buffer) < self.batch_size:
                     response = self._streams.get_records(ShardIterator=iterator, Limit=1000)
                     if self._discard_iterator is not None:
                         self._discard_iterator(iterator)
@@ -325,9 +262,9 @@ class StreamConsumer:
                     # moto_patches keeps a cancelled transaction from reaching the stream).
                     iterator = response.get("NextShardIterator") if response.get("Records") else None
                     for raw in response.get("Records", []):
-                        record = to_lambda_record(raw, self.config.stream_arn, self._region)
+                        record = to_lambda_record(raw, self.stream_arn, self._region)
                         self._last_read = _sequence(record)
-                        if matches_any(self.config.filters, record):
+                        if matches_any(self.filters, record):
                             buffer.append(record)
                         else:
                             self.stats.records_filtered_out += 1
@@ -339,10 +276,10 @@ class StreamConsumer:
                     continue
                 first_buffered = first_buffered or time.monotonic()
                 waited = time.monotonic() - first_buffered
-                if len(buffer) < self.config.batch_size and waited < self._window:
+                if len(buffer) < self.batch_size and waited < self._window:
                     self._stop.wait(min(self._poll_interval, self._window - waited))
                     continue
-                batch, buffer = buffer[: self.config.batch_size], buffer[self.config.batch_size :]
+                batch, buffer = buffer[: self.batch_size], buffer[self.batch_size :]
                 first_buffered = time.monotonic() if buffer else 0.0
                 with self._cond:
                     self._busy = True
@@ -362,18 +299,16 @@ class StreamConsumer:
                 self._stop.wait(max(self._poll_interval, 0.5))
 
     def _open_iterator(self) -> str | None:
-        description = self._streams.describe_stream(StreamArn=self.config.stream_arn)["StreamDescription"]
+        description = self._streams.describe_stream(StreamArn=self.stream_arn)["StreamDescription"]
         shards = description.get("Shards") or []
         if not shards:
             return None
         self._shard_id = shards[0]["ShardId"]
         if self._last_read is None:
-            position = {"ShardIteratorType": self.config.starting_position}
+            position = {"ShardIteratorType": self.starting_position}
         else:
             position = {"ShardIteratorType": "AFTER_SEQUENCE_NUMBER", "SequenceNumber": self._last_read}
-        response = self._streams.get_shard_iterator(
-            StreamArn=self.config.stream_arn, ShardId=self._shard_id, **position
-        )
+        response = self._streams.get_shard_iterator(StreamArn=self.stream_arn, ShardId=self._shard_id, **position)
         return str(response["ShardIterator"])
 
     def _process(self, records: list[Record]) -> None:
@@ -396,46 +331,26 @@ class StreamConsumer:
         delivery.pending.clear()  # stopped: what is left is read again by the next start
 
     def _too_old(self, records: list[Record]) -> bool:
-        limit = self.config.maximum_record_age
+        limit = self.maximum_record_age
         oldest = min(record["dynamodb"]["ApproximateCreationDateTime"] for record in records)
         return limit >= 0 and time.time() - float(oldest) > limit
 
     def _discard(self, batch: Batch, condition: str, *, function_error: bool) -> None:
         """Lambda's on-failure record for a batch given up on, sent to the SQS destination."""
-        records = batch.records
+        records, destination = batch.records, self.on_failure_destination
         first, last = _sequence(records[0]), _sequence(records[-1])
         created = [int(record["dynamodb"]["ApproximateCreationDateTime"]) for record in records]
-        response_context: dict[str, Any] = {"statusCode": 200, "executedVersion": "$LATEST"}
-        if function_error:
-            response_context["functionError"] = "Unhandled"
-        message = {
-            "requestContext": {
-                "requestId": str(uuid.uuid4()),
-                "functionArn": self._function_arn,
-                "condition": condition,
-                "approximateInvokeCount": batch.attempts,
-            },
-            "responseContext": response_context,
-            "version": "1.0",
-            "timestamp": datetime.now(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z"),
-            "DDBStreamBatchInfo": {
-                "shardId": self._shard_id,
-                "startSequenceNumber": first,
-                "endSequenceNumber": last,
-                "approximateArrivalOfFirstRecord": _iso(min(created)),
-                "approximateArrivalOfLastRecord": _iso(max(created)),
-                "batchSize": len(records),
-                "streamArn": self.config.stream_arn,
-            },
+        info: dict[str, Any] = {"shardId": self._shard_id, "startSequenceNumber": first, "endSequenceNumber": last}
+        info |= {
+            "approximateArrivalOfFirstRecord": _iso(min(created)),
+            "approximateArrivalOfLastRecord": _iso(max(created)),
         }
-        destination = self.config.on_failure_destination
-        queue_url = self._queue_url_for_arn(destination) if destination else None
-        if queue_url is None:
-            log.error("%s: %s for records %s..%s; no on-failure queue, dropped", self.name, condition, first, last)
-            return
-        self._sqs.send_message(QueueUrl=queue_url, MessageBody=json.dumps(message))
-        self.stats.on_failure_messages += 1
-        log.warning("%s: %s for records %s..%s; sent to %s", self.name, condition, first, last, destination)
+        info |= {"batchSize": len(records), "streamArn": self.stream_arn}
+        message = failure_record(self._function_arn, condition, batch.attempts, function_error, DDBStreamBatchInfo=info)
+        sent = self._send(destination, message)
+        self.stats.on_failure_messages += sent
+        log.log(logging.WARNING if sent else logging.ERROR, "%s: %s for records %s..%s; %s", self.name, condition,
+                first, last, f"sent to {destination}" if sent else "no on-failure queue, dropped")  # fmt: skip
 
 
 def _iso(epoch_seconds: int) -> str:

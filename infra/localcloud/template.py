@@ -1,18 +1,16 @@
 """template.yaml as the CloudFormation AWS would deploy: samtranslator's SAM transform (and
-YAML loader), then moto's CloudFormation resolver for conditions and intrinsic functions,
-against the resources the local cloud has created. No second copy of the template."""
+YAML loader), then conditions and intrinsic functions resolved against the resources the
+local cloud has created (docs/decisions.md HA-1, HE-1). No second copy of the template."""
 
 from __future__ import annotations
 
-import functools
 import re
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import boto3
-from moto.cloudformation.parsing import LazyDict, clean_json, parse_condition
 from samtranslator.model.exceptions import InvalidDocumentException
 from samtranslator.parser.parser import Parser
 from samtranslator.translator.translator import Translator
@@ -24,7 +22,6 @@ DEFAULT_STACK_NAME = "backorders-local"
 REGION = "us-east-1"
 ACCOUNT_ID = "123456789012"  # moto's default account
 ROUTE = "AWS::ApiGatewayV2::Route"  # what API Gateway makes of each path and method of an OpenAPI body
-SCHEDULES = ("AWS::Scheduler::Schedule", "AWS::Events::Rule")
 
 # The local stack's own parameter values, as `sam deploy --parameter-overrides` gives them
 # (overrides still win): SenderEmail is empty in the template, locally it is always verified.
@@ -33,10 +30,6 @@ LOCAL_PARAMETERS = {"SenderEmail": "backorders@example.com"}
 
 class TemplateError(ValueError):
     """template.yaml cannot be read or used locally."""
-
-
-class UnknownName(TemplateError, KeyError):
-    """A ``Ref`` to no parameter or resource (a KeyError too, as moto's resolver expects)."""
 
 
 def load_yaml(text: str) -> dict[str, Any]:
@@ -49,13 +42,10 @@ def load_yaml(text: str) -> dict[str, Any]:
 
 @dataclass(frozen=True)
 class PhysicalResource:
-    """What ``Ref`` and ``Fn::GetAtt`` of one resource resolve to locally (read by moto's resolver)."""
+    """What ``Ref`` and ``Fn::GetAtt`` of one resource resolve to locally."""
 
     physical_resource_id: str
     attributes: Mapping[str, str] = field(default_factory=dict)
-
-    def get_cfn_attribute(self, name: str) -> str:
-        return self.attributes.get(name, f"{self.physical_resource_id}.{name}")  # placeholder: unused locally
 
 
 @dataclass(frozen=True)
@@ -95,18 +85,6 @@ class FunctionSpec:
         return [event for event in self.events.values() if event.type in types]
 
 
-class _Names(dict[str, Any]):
-    """The names moto's resolver looks up: pseudo parameters, parameters, mappings, resources."""
-
-    def __init__(self, names: Mapping[str, Any], conditions: LazyDict) -> None:
-        super().__init__(names)
-        self.lazy_condition_map = conditions
-        self.cross_stack_resources: dict[str, Any] = {}
-
-    def __missing__(self, key: str) -> Any:
-        raise UnknownName(f"{key}: no such parameter or resource")
-
-
 class Template:
     """template.yaml translated by the SAM transform, with the parameter values of one local stack."""
 
@@ -134,9 +112,9 @@ class Template:
             **(self.data.get("Mappings") or {}),
             **self.parameter_values,
         }
-        self.conditions = LazyDict()  # moto's: each condition evaluated once, when first asked
-        for name, expression in (self.data.get("Conditions") or {}).items():
-            self.conditions[name] = functools.partial(parse_condition, expression, self._names, self.conditions)  # type: ignore[arg-type]
+        self.conditions: dict[str, bool] = {}
+        for name in self.data.get("Conditions") or {}:
+            self.condition(name)
         self.resources = {
             lid: res
             for lid, res in self.data["Resources"].items()
@@ -203,12 +181,9 @@ class Template:
         """What invokes ``fid``, named as SAM names the events (``<Function><Event>``, less the function)."""
         for lid, res in self.resources.items():
             kind, props, name = res["Type"], res.get("Properties") or {}, lid.removeprefix(fid) or lid
-            invoker = {"AWS::Lambda::EventSourceMapping": props.get("FunctionName"), SCHEDULES[0]: props.get("Target")}
-            if kind in invoker and self._calls(invoker[kind], fid):
+            invoker = {"AWS::Lambda::EventSourceMapping": "FunctionName", "AWS::Scheduler::Schedule": "Target"}
+            if kind in invoker and self._calls(props.get(invoker[kind]), fid):
                 yield name, EventSpec(name, kind, props)
-            elif kind == SCHEDULES[1] and props.get("ScheduleExpression"):
-                for target in (t for t in props.get("Targets") or [] if self._calls(t, fid)):
-                    yield name, EventSpec(name, kind, {**props, "Targets": [target]})
             elif kind == "AWS::ApiGatewayV2::Api":
                 for path, operations in ((props.get("Body") or {}).get("paths") or {}).items():
                     for method, operation in operations.items():
@@ -220,7 +195,7 @@ class Template:
     def _calls(self, value: Any, fid: str) -> bool:
         """Whether ``value`` (a name, an ARN, a target or an integration) names function ``fid``."""
         if isinstance(value, dict) and not any(key == "Ref" or key.startswith("Fn::") for key in value):
-            value = value.get("Arn", value.get("uri"))  # a schedule's or rule's target, an integration
+            value = value.get("Arn", value.get("uri"))  # a schedule's target, an integration
         function, resolved = self.default_resources[fid], str(self.resolve(value))
         arn = function.attributes["Arn"]
         return resolved in (function.physical_resource_id, arn) or f"/functions/{arn}/" in resolved
@@ -235,10 +210,72 @@ class Template:
         kind = "function:" if service == "lambda" else ""
         return PhysicalResource(name, {"Arn": f"arn:aws:{service}:{self.region}:{self.account_id}:{kind}{name}"})
 
+    def condition(self, name: str) -> bool:
+        if name not in self.conditions:
+            self.conditions[name] = bool(_resolve(self.data["Conditions"][name], self._names, self.condition))
+        return self.conditions[name]
+
     def resolve(self, value: Any, resources: Mapping[str, PhysicalResource] | None = None) -> Any:
         """Evaluate intrinsic functions in ``value`` against the local physical resources."""
-        names = _Names({**self._names, **self.default_resources, **(resources or {})}, self.conditions)
-        return clean_json(value, names)  # type: ignore[arg-type]  # moto reads only names and conditions
+        return _resolve(value, {**self._names, **self.default_resources, **(resources or {})}, self.condition)
+
+
+_FUNCTIONS: dict[str, Callable[[list[Any]], Any]] = {
+    "Fn::Equals": lambda args: str(args[0]) == str(args[1]),
+    "Fn::Not": lambda args: not args[0],
+    "Fn::And": all,
+    "Fn::Or": any,
+    "Fn::Join": lambda args: str(args[0]).join(str(item) for item in args[1]),
+    "Fn::Select": lambda args: args[1][int(args[0])],
+    "Fn::Split": lambda args: str(args[1]).split(str(args[0])),
+}
+
+
+def _resolve(value: Any, names: Mapping[str, Any], condition: Callable[[str], bool]) -> Any:
+    """The intrinsic functions template.yaml uses (and Join, Select, Split); ``AWS::NoValue``
+    removes its key, as CloudFormation does. Our own, not moto's resolver: HE-1."""
+
+    def name(text: str) -> Any:
+        if text not in names:
+            raise TemplateError(f"{text}: no such parameter or resource")
+        found = names[text]
+        return found.physical_resource_id if isinstance(found, PhysicalResource) else found
+
+    def attribute(lid: str, attr: str) -> str:
+        name(lid)
+        resource = names[lid]
+        return str(resource.attributes.get(attr, f"{resource.physical_resource_id}.{attr}"))  # placeholder
+
+    def sub(match: re.Match[str]) -> str:
+        text = match.group(1)
+        if text.startswith("!"):
+            return "${" + text[1:] + "}"
+        return str(extra[text] if text in extra else attribute(*text.split(".", 1)) if "." in text else name(text))
+
+    def again(item: Any) -> Any:
+        return _resolve(item, names, condition)
+
+    if isinstance(value, list):
+        return [again(item) for item in value]
+    if not isinstance(value, dict):
+        return value
+    if len(value) == 1:
+        ((key, arg),) = value.items()
+        if key == "Ref":
+            return name(arg)
+        if key == "Fn::GetAtt":
+            return attribute(*(arg.split(".", 1) if isinstance(arg, str) else arg))
+        if key == "Fn::Sub":
+            text, extra = (arg, {}) if isinstance(arg, str) else (arg[0], again(arg[1]))
+            return re.sub(r"\$\{([^}]+)\}", sub, text)
+        if key == "Fn::If":
+            return again(arg[1] if condition(arg[0]) else arg[2])
+        if key == "Condition" and isinstance(arg, str):
+            return condition(arg)
+        if key in _FUNCTIONS:
+            return _FUNCTIONS[key](again(arg))
+    resolved = {key: again(item) for key, item in value.items()}
+    return {key: item for key, item in resolved.items() if item is not None}  # AWS::NoValue
 
 
 def _parameter_values(declared: Mapping[str, Any], overrides: Mapping[str, Any]) -> dict[str, Any]:

@@ -3,10 +3,11 @@ with the table built from template.yaml."""
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import itertools
 import os
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator, Mapping
 from pathlib import Path
 from typing import Any
 
@@ -16,6 +17,7 @@ from moto import mock_aws
 
 from backorders.bootstrap import Services, build
 from backorders.config import Settings
+from localcloud import LocalCloud
 from localcloud.provision import create_table
 from localcloud.template import Template
 from tests.support.world import World
@@ -40,6 +42,25 @@ def dynamodb(aws: None):  # type: ignore[no-untyped-def]
 def declared_table() -> dict[str, Any]:
     """The table's properties as template.yaml declares them (keys, indexes, stream, TTL)."""
     return Template.load(ROOT / "template.yaml").tables["Table"]
+
+
+def unused(event: Any, context: Any) -> Any:
+    raise AssertionError("not invoked in these tests")
+
+
+@contextlib.contextmanager
+def local_cloud(
+    tmp_path_factory: pytest.TempPathFactory, handlers: Mapping[str, Callable[[Any, Any], Any]], **options: Any
+) -> Iterator[LocalCloud]:
+    """template.yaml's LocalCloud with test timings and every function replaced: by ``handlers``,
+    or else by one that fails the test when invoked (module-scoped fixtures use it)."""
+    functions = ("ApiFunction", "AllotterFunction", "PlannerFunction")
+    overrides = {function_id: handlers.get(function_id, unused) for function_id in functions}
+    state_dir = tmp_path_factory.mktemp("localcloud")
+    with LocalCloud(
+        ROOT / "template.yaml", state_dir=state_dir, fast=True, handler_overrides=overrides, **options
+    ) as cloud:
+        yield cloud
 
 
 @pytest.fixture(scope="session")

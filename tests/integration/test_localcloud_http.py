@@ -20,10 +20,10 @@ import pytest
 
 from localcloud import LocalCloud
 from localcloud.apigateway import HttpRoute, Router, event_path
+from tests.integration.conftest import local_cloud
 from tests.support.events import http_event
 
 ROOT = Path(__file__).resolve().parents[2]
-TEMPLATE = ROOT / "template.yaml"
 
 
 class ApiDouble:
@@ -39,10 +39,6 @@ class ApiDouble:
         return self.respond(event)
 
 
-def _unused(event: Any, context: Any) -> Any:
-    raise AssertionError("not invoked in these tests")
-
-
 @pytest.fixture(scope="module")
 def api() -> ApiDouble:
     return ApiDouble()
@@ -50,17 +46,9 @@ def api() -> ApiDouble:
 
 @pytest.fixture(scope="module")
 def cloud(api: ApiDouble, tmp_path_factory: pytest.TempPathFactory) -> Iterator[LocalCloud]:
-    with LocalCloud(
-        TEMPLATE,
-        state_dir=tmp_path_factory.mktemp("localcloud"),
-        fast=True,
-        schedules=False,
-        handler_overrides={
-            "ApiFunction": api,
-            "AllotterFunction": lambda event, context: None,
-            "PlannerFunction": lambda event, context: {"planned": event},
-        },
-    ) as running:
+    handlers = {"ApiFunction": api, "AllotterFunction": lambda event, context: None}
+    handlers["PlannerFunction"] = lambda event, context: {"planned": event}
+    with local_cloud(tmp_path_factory, handlers, schedules=False) as running:
         yield running
 
 

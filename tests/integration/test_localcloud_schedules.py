@@ -21,9 +21,9 @@ from localcloud.schedules import (
     ScheduleExpressionError,
     parse_schedule_expression,
 )
+from tests.integration.conftest import local_cloud
 
 ROOT = Path(__file__).resolve().parents[2]
-TEMPLATE = ROOT / "template.yaml"
 
 
 def _utc(*parts: int) -> datetime:
@@ -134,18 +134,7 @@ def planner() -> PlannerDouble:
 @pytest.fixture(scope="module")
 def cloud(planner: PlannerDouble, tmp_path_factory: pytest.TempPathFactory) -> Iterator[LocalCloud]:
     # 3000x: rate(5 minutes) fires every 0.1 s; a failed run is retried after 0.02 s and 0.04 s.
-    with LocalCloud(
-        TEMPLATE,
-        state_dir=tmp_path_factory.mktemp("localcloud"),
-        fast=True,
-        streams=False,
-        schedule_speed=3000,
-        handler_overrides={
-            "PlannerFunction": planner,
-            "ApiFunction": lambda e, c: None,
-            "AllotterFunction": lambda e, c: None,
-        },
-    ) as running:
+    with local_cloud(tmp_path_factory, {"PlannerFunction": planner}, streams=False, schedule_speed=3000) as running:
         yield running
 
 

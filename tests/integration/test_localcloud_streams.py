@@ -13,6 +13,7 @@ from typing import Any
 import pytest
 
 from localcloud import LocalCloud, Template
+from tests.integration.conftest import local_cloud
 
 ROOT = Path(__file__).resolve().parents[2]
 TEMPLATE = ROOT / "template.yaml"
@@ -48,10 +49,6 @@ class Recorder:
         return [r for e in self.events for r in e["Records"] if r["dynamodb"]["Keys"]["pk"]["S"].startswith(prefix)]
 
 
-def _unused(event: Any, context: Any) -> Any:
-    raise AssertionError("not invoked in these tests")
-
-
 @pytest.fixture(scope="module")
 def recorder() -> Recorder:
     return Recorder()
@@ -59,13 +56,7 @@ def recorder() -> Recorder:
 
 @pytest.fixture(scope="module")
 def cloud(recorder: Recorder, tmp_path_factory: pytest.TempPathFactory) -> Iterator[LocalCloud]:
-    with LocalCloud(
-        TEMPLATE,
-        state_dir=tmp_path_factory.mktemp("localcloud"),
-        fast=True,
-        schedules=False,
-        handler_overrides={FUNCTION: recorder, "ApiFunction": _unused, "PlannerFunction": _unused},
-    ) as running:
+    with local_cloud(tmp_path_factory, {FUNCTION: recorder}, schedules=False) as running:
         yield running
 
 
