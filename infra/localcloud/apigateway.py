@@ -1,5 +1,5 @@
 """API Gateway HTTP API, locally: requests -> payload format 2.0 (README's "As AWS sends it")
--> the function, on werkzeug's threaded server (docs/decisions.md HB-2); routes match the
+-> the function, on werkzeug's threaded server (docs/decisions.md 41); routes match the
 decoded path as API Gateway's do; the same port serves ``/_local/``."""
 
 from __future__ import annotations

@@ -2,7 +2,7 @@
 
 Not moto's CloudFormation ``create_stack``: on the translated template it creates no secret and
 no SES identity, ignores TTL and point-in-time recovery, and suffixes every name at random
-(docs/decisions.md, HA-2).
+(docs/decisions.md, 37).
 """
 
 from __future__ import annotations

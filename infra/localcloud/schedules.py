@@ -1,6 +1,6 @@
 """EventBridge schedules, fired locally (moto never fires them): ``rate()``, AWS six-field
 ``cron()`` and ``at()`` expressions, time zones and a speed factor (README.md). Hand-parsed:
-nothing installed computes AWS's firings (docs/decisions.md HB-3)."""
+nothing installed computes AWS's firings (docs/decisions.md 42)."""
 
 from __future__ import annotations
 

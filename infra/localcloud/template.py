@@ -1,6 +1,6 @@
 """template.yaml as the CloudFormation AWS would deploy: samtranslator's SAM transform (and
 YAML loader), then conditions and intrinsic functions resolved against the resources the
-local cloud has created (docs/decisions.md HA-1, HE-1). No second copy of the template."""
+local cloud has created (docs/decisions.md 36, 49). No second copy of the template."""
 
 from __future__ import annotations
 
@@ -233,7 +233,7 @@ _FUNCTIONS: dict[str, Callable[[list[Any]], Any]] = {
 
 def _resolve(value: Any, names: Mapping[str, Any], condition: Callable[[str], bool]) -> Any:
     """The intrinsic functions template.yaml uses (and Join, Select, Split); ``AWS::NoValue``
-    removes its key, as CloudFormation does. Our own, not moto's resolver: HE-1."""
+    removes its key, as CloudFormation does. Our own, not moto's resolver: decision 49."""
 
     def name(text: str) -> Any:
         if text not in names:
