@@ -137,3 +137,6 @@ def publish(counts: Counter[Metric]) -> None:
             metrics.add_metric(name=metric.value, unit=MetricUnit.Count, value=value)
     if metrics.metric_set:
         metrics.flush_metrics()
+    # flush_metrics prints and clears, but with POWERTOOLS_METRICS_DISABLED (or DEV) set it
+    # prints nothing and keeps the values: a warm environment must not carry them over
+    metrics.clear_metrics()

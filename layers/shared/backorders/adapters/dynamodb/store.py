@@ -103,7 +103,7 @@ def _storage[**P, R](method: Callable[P, R]) -> Callable[P, R]:
     """A store call whose throttling leaves as ``Throttled`` (the API answers 429, a
     retry may follow); a generator's, too, while it is being read. Every public method
     of ``DynamoStore`` has it (tests/integration/test_throttling.py checks each)."""
-    what = method.__name__.replace("_", " ")
+    what = method.__name__.strip("_").replace("_", " ")  # "order view: storage is busy, retry"
 
     def throttled(exc: PynamoDBException) -> Exception | None:
         error = _map_error(exc, what)
