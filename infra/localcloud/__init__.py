@@ -1,22 +1,22 @@
 """The local cloud: template.yaml run in-process against moto (``sam local`` without Docker).
 
 See :class:`localcloud.cloud.LocalCloud` for the Python API and ``python -m localcloud``
-for the command line.
+for the command line. Names are imported on first use, so a caller of one module (the
+API Gateway event builder, say) does not load moto.
 """
 
-from .cloud import LocalCloud, LocalCloudError
-from .mail import CapturedEmail
-from .runtime import HandlerLoadError, HandlerNotFound, LambdaContext
-from .template import DEFAULT_STACK_NAME, Template, TemplateError
+from importlib import import_module
+from typing import Any
 
-__all__ = [
-    "DEFAULT_STACK_NAME",
-    "CapturedEmail",
-    "HandlerLoadError",
-    "HandlerNotFound",
-    "LambdaContext",
-    "LocalCloud",
-    "LocalCloudError",
-    "Template",
-    "TemplateError",
-]
+_HOMES = {
+    "LocalCloud": "cloud", "LocalCloudError": "cloud", "CapturedEmail": "mail", "HandlerLoadError": "runtime",
+    "HandlerNotFound": "runtime", "LambdaContext": "runtime", "DEFAULT_STACK_NAME": "template",
+    "Template": "template", "TemplateError": "template",
+}  # fmt: skip
+__all__ = sorted(_HOMES)
+
+
+def __getattr__(name: str) -> Any:
+    if name not in _HOMES:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    return getattr(import_module(f".{_HOMES[name]}", __name__), name)
