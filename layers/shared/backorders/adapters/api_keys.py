@@ -122,6 +122,7 @@ class ApiKeyRing:
         self._reads = _TimedReads(None, clock)
         self._provider: Any = None  # a SecretsProvider, made at the first request (it imports boto3)
         self._keys: tuple[ApiKey, ...] | None = None  # the last copy read, kept when a read fails
+        self._data: Any = None  # the provider's value the keys were built from
         self._failed = False
 
     def shop_for(self, presented: str) -> str | None:
@@ -148,7 +149,8 @@ class ApiKeyRing:
             return  # the provider holds no copy after a failed read: wait an interval
         try:
             data = self._secrets().get(self._arn, max_age=self._max_age, transform="json", force_fetch=force)
-            self._keys = tuple(ApiKey(k["id"], k["shop"], k["sha256"]) for k in data["keys"])
+            if data is not self._data:  # the provider's cached copy: the keys are built once per read
+                self._data, self._keys = data, tuple(ApiKey(k["id"], k["shop"], k["sha256"]) for k in data["keys"])
         except Exception as exc:
             self._failed = True
             if self._keys is None:
