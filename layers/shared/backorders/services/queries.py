@@ -15,7 +15,7 @@ from typing import Any, Protocol
 from backorders.domain.errors import NotFound
 from backorders.domain.model import OrderLine, Product, SkuBalance
 from backorders.domain.record_log import LogEntry, render
-from backorders.services.ports import Backorders, Catalogue, Demand, Orders
+from backorders.services.ports import Backorders, Catalogue, Demand, Orders, SkuLog
 
 DEMAND_LIST_LIMIT = 200
 
@@ -58,7 +58,7 @@ def log_view(entry: LogEntry, reader: str) -> dict[str, Any]:
     return view
 
 
-class QueryStore(Catalogue, Demand, Orders, Backorders, Protocol):
+class QueryStore(Catalogue, SkuLog, Demand, Orders, Backorders, Protocol):
     """What the read models read."""
 
 
