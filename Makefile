@@ -45,7 +45,7 @@ $(BIN)/python: $(UV) pyproject.toml uv.lock
 setup: $(BIN)/python
 
 run: setup
-	PYTHONPATH=infra:layers/shared $(BIN)/python -m localcloud $(ARGS)
+	PYTHONPATH=infra:layers/shared $(BIN)/python -m localcloud --seed demo $(ARGS)
 
 lint: setup
 	$(BIN)/ruff check .

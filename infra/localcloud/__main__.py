@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import importlib
 import json
 import logging
 import signal
@@ -42,18 +43,16 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
         "--schedule-speed", type=float, default=1.0, help="run schedules N times faster (default: %(default)s)"
     )
     parser.add_argument("--batching-window", type=float, help="seconds; replaces every MaximumBatchingWindowInSeconds")
-    parser.add_argument("--no-seed", action="store_true", help="do not call localcloud.demo.seed")
+    parser.add_argument("--seed", metavar="MODULE", help="a module whose seed(cloud) runs once the cloud is up")
     parser.add_argument("--verbose", "-v", action="store_true", help="debug logging")
     return parser.parse_args(argv)
 
 
-def _seed(cloud: LocalCloud) -> None:
-    from .demo import seed
-
+def _seed(cloud: LocalCloud, module: str) -> None:
     try:
-        seed(cloud)
+        importlib.import_module(module).seed(cloud)
     except Exception:
-        logging.getLogger("localcloud").exception("localcloud.demo.seed failed; the local cloud keeps running")
+        logging.getLogger("localcloud").exception("%s.seed failed; the local cloud keeps running", module)
 
 
 STACK_FILE = "stack.json"
@@ -120,8 +119,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 1
     stack_file = write_stack_file(cloud)
     try:
-        if not args.no_seed and not stop.is_set():
-            _seed(cloud)
+        if args.seed and not stop.is_set():
+            _seed(cloud, args.seed)
         print(f"localcloud: HTTP API     {cloud.api_url}")
         print(f"localcloud: moto         {cloud.moto_url}  (AWS_ENDPOINT_URL for boto3 / the AWS CLI)")
         print(f"localcloud: table        {cloud.table_name('Table') if 'Table' in cloud.provisioned.tables else '-'}")

@@ -1,10 +1,8 @@
 """EventBridge schedules, fired locally (moto never fires them): ``rate()``, AWS six-field
-``cron()`` and ``at()`` expressions, time zones and a speed factor (README.md). Hand-parsed:
-nothing installed computes AWS's firings (docs/decisions.md 42)."""
+``cron()`` and ``at()`` expressions, time zones and a speed factor (README.md)."""
 
 from __future__ import annotations
 
-import calendar
 import json
 import logging
 import re
@@ -13,16 +11,17 @@ import time
 import uuid
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from datetime import UTC, date, datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
+
+from aws_croniter import AwsCroniter
+from aws_croniter.exceptions import AwsCroniterExpressionError
 
 from .template import EventSpec
 
 log = logging.getLogger("localcloud")
 
-_MONTHS = {name.upper(): index for index, name in enumerate(calendar.month_abbr) if name}
-_WEEKDAYS = {name: index for index, name in enumerate(["SUN", "MON", "TUE", "WED", "THU", "FRI", "SAT"], 1)}
 _RATE_UNITS = {"minute": 60, "hour": 3600, "day": 86400}
 
 
@@ -71,123 +70,24 @@ class AtExpression:
 # --------------------------------------------------------------------- cron
 
 
-def _values(field: str, low: int, high: int, names: Mapping[str, int] | None = None) -> frozenset[int]:
-    def value(token: str) -> int:
-        token = token.upper()
-        if names and token in names:
-            return names[token]
-        if not token.isdigit() or not low <= int(token) <= high:
-            raise ScheduleExpressionError(f"invalid value {token!r} (expected {low}-{high})")
-        return int(token)
-
-    result: set[int] = set()
-    for part in field.split(","):
-        base, _, step_text = part.partition("/")
-        if not part or (step_text and (not step_text.isdigit() or int(step_text) == 0)):
-            raise ScheduleExpressionError(f"invalid list item or step {part!r} in {field!r}")
-        if base == "*":
-            start, end = low, high
-        elif "-" in base:
-            first, _, last = base.partition("-")
-            start, end = value(first), value(last)
-            if start > end:
-                raise ScheduleExpressionError(f"range {base!r} runs backwards")
-        else:
-            start = value(base)
-            end = high if step_text else start
-        result.update(range(start, end + 1, int(step_text or 1)))
-    return frozenset(result)
-
-
-def _last(day: date) -> int:
-    return calendar.monthrange(day.year, day.month)[1]
-
-
-def _nearest_weekday(day: date, number: int) -> date:
-    """The weekday nearest to day ``number`` of ``day``'s month, not leaving the month (cron 'W')."""
-    wanted = day.replace(day=number)
-    if wanted.weekday() == 5:  # Saturday -> Friday, or Monday if the 1st
-        return wanted - timedelta(days=1) if number > 1 else wanted + timedelta(days=2)
-    if wanted.weekday() == 6:  # Sunday -> Monday, or Friday if the last day
-        return wanted + timedelta(days=1) if number < _last(day) else wanted - timedelta(days=2)
-    return wanted
-
-
-def _aws_weekday(day: date) -> int:
-    return (day.weekday() + 1) % 7 + 1  # Monday=0 -> 2 ... Sunday=6 -> 1
-
-
-def _day_of_month(field: str) -> Callable[[date], bool]:
-    upper = field.upper()
-    if upper == "L":
-        return lambda day: day.day == _last(day)
-    if upper == "LW":
-        return lambda day: day == _nearest_weekday(day, _last(day))
-    if match := re.fullmatch(r"(\d+)W", upper):
-        number = next(iter(_values(match.group(1), 1, 31)))
-        return lambda day: day == _nearest_weekday(day, min(number, _last(day)))
-    days = _values(field, 1, 31)
-    return lambda day: day.day in days
-
-
-def _day_of_week(field: str) -> Callable[[date], bool]:
-    upper = "7" if field.upper() == "L" else field.upper()
-    if match := re.fullmatch(r"(\w+)L", upper):  # the last such weekday of the month
-        weekdays = _values(match.group(1), 1, 7, _WEEKDAYS)
-        return lambda day: _aws_weekday(day) in weekdays and day.day + 7 > _last(day)
-    if match := re.fullmatch(r"(\w+)#([1-5])", upper):  # the n-th such weekday of the month
-        weekday, nth = next(iter(_values(match.group(1), 1, 7, _WEEKDAYS))), int(match.group(2))
-        return lambda day: _aws_weekday(day) == weekday and (day.day - 1) // 7 + 1 == nth
-    weekdays = _values(upper, 1, 7, _WEEKDAYS)
-    return lambda day: _aws_weekday(day) in weekdays
-
-
 @dataclass(frozen=True)
 class CronExpression:
-    minutes: tuple[int, ...]
-    hours: tuple[int, ...]
-    months: frozenset[int]
-    years: frozenset[int]
-    matches_day: Callable[[date], bool]  # the day-of-month or the day-of-week rule (the other is '?')
+    """AWS's six-field cron, parsed and stepped by aws-croniter (docs/decisions.md 54)."""
+
+    cron: AwsCroniter
 
     @classmethod
     def parse(cls, body: str) -> CronExpression:
-        fields = body.split()
-        if len(fields) != 6:
-            raise ScheduleExpressionError(
-                f"cron({body}): AWS cron has six fields: minutes hours day-of-month month day-of-week year"
-            )
-        minute, hour, dom, month, dow, year = fields
-        if (dom == "?") == (dow == "?"):
-            raise ScheduleExpressionError(f"cron({body}): exactly one of day-of-month and day-of-week must be '?'")
         try:
-            return cls(
-                minutes=tuple(sorted(_values(minute, 0, 59))),
-                hours=tuple(sorted(_values(hour, 0, 23))),
-                months=_values(month, 1, 12, _MONTHS),
-                years=_values(year, 1970, 2199),
-                matches_day=_day_of_week(dow) if dom == "?" else _day_of_month(dom),
-            )
-        except ScheduleExpressionError as exc:
+            return cls(AwsCroniter(" ".join(body.split())))
+        except AwsCroniterExpressionError as exc:
             raise ScheduleExpressionError(f"cron({body}): {exc}") from None
 
     def next_after(self, moment: datetime, start: datetime | None = None) -> datetime | None:
-        """The first firing strictly after ``moment`` (an aware datetime, in the schedule's zone)."""
-        day = moment.date()
-        while day.year <= max(self.years):
-            if day.year not in self.years:
-                day = date(day.year + 1, 1, 1)
-            elif day.month not in self.months:
-                day = date(day.year + (day.month == 12), day.month % 12 + 1, 1)
-            else:
-                if self.matches_day(day):
-                    for hour in self.hours:
-                        for minute in self.minutes:
-                            candidate = datetime(day.year, day.month, day.day, hour, minute, tzinfo=moment.tzinfo)
-                            if candidate > moment:
-                                return candidate
-                day += timedelta(days=1)
-        return None
+        """The first firing strictly after ``moment`` (an aware datetime, in the schedule's zone):
+        the fields are wall-clock times of that zone, so the library steps the wall clock as UTC."""
+        (found,) = self.cron.get_next(moment.replace(tzinfo=UTC))
+        return None if found is None else found.replace(tzinfo=moment.tzinfo)
 
 
 ScheduleExpression = RateExpression | CronExpression | AtExpression

@@ -2,7 +2,7 @@
 real), started once per test module and talked to over HTTP only.
 
 The module's cloud gets the shop ``shop-e2e`` (its API key) and, when the module asks
-for it, the demo catalogue of ``make run`` (``localcloud.demo.seed``), both before the
+for it, the demo catalogue of ``make run`` (``infra/demo.py``), both before the
 first API call (a key issued later works too: an unknown key reloads the key ring, at
 most every 5 seconds, decision 25).
 """
@@ -25,8 +25,8 @@ from moto.dynamodbstreams.models import ShardIterator
 from backorders.adapters.api_keys import add_key
 from backorders.bootstrap import services
 from backorders.config import settings
+from demo import seed
 from localcloud import LocalCloud
-from localcloud.demo import seed
 
 ROOT = Path(__file__).resolve().parents[2]
 TEMPLATE = ROOT / "template.yaml"

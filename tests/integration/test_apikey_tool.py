@@ -61,7 +61,7 @@ def _shell_env(**extra: str) -> dict[str, str]:
 def local_cloud(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RunningCloud]:
     state_dir = tmp_path_factory.mktemp("localcloud")
     env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(ROOT / "infra"), str(ROOT / "layers" / "shared")])}
-    command = [sys.executable, "-m", "localcloud", "--state-dir", str(state_dir), "--no-seed"]
+    command = [sys.executable, "-m", "localcloud", "--state-dir", str(state_dir)]
     command += ["--api-port", "0", "--moto-port", "0"]
     process = subprocess.Popen(command, cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     lines: queue.Queue[str] = queue.Queue()

@@ -56,7 +56,7 @@ def _stub_template(tmp_path: Path, missing: str | None = None) -> Path:
 def _start(template: Path, tmp_path: Path) -> subprocess.Popen[str]:
     env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(ROOT / "infra"), os.environ.get("PYTHONPATH", "")])}
     command = [sys.executable, "-m", "localcloud", "--template", str(template), "--state-dir", str(tmp_path / "state")]
-    command += ["--api-port", "0", "--moto-port", "0", "--no-seed"]
+    command += ["--api-port", "0", "--moto-port", "0"]
     return subprocess.Popen(command, cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
 
 

@@ -97,7 +97,8 @@ def test_cron_in_a_time_zone() -> None:
         "cron(0 24 * * ? *)",
         "cron(0 6 * 13 ? *)",
         "cron(0 6 ? * 8 *)",
-        "cron(0 6 10-5 * ? *)",
+        "cron(0 6 32 * ? *)",
+        "cron(0 6 15X * ? *)",
     ],
 )
 def test_invalid_cron_expressions(expression: str) -> None:

@@ -1,5 +1,6 @@
-"""The demo catalogue `make run` starts with: two suppliers, a few SKUs, some stock and
-one order that is partly on backorder. Everything goes through the real HTTP API."""
+"""The demo catalogue `make run` starts with (``python -m localcloud --seed demo``): two
+suppliers, a few SKUs, some stock and one order that is partly on backorder. Everything
+goes through the real HTTP API; the local cloud itself knows nothing of Backorders."""
 
 from __future__ import annotations
 
