@@ -172,6 +172,8 @@ class SkuBalance:
     known: bool = False
     tracked: bool = True
     version: int = 0
+    incoming: int = 0  # units on placed purchase orders not received yet
+    attention: str | None = None  # the supplier it is listed under for planning (None: not listed)
 
     @property
     def available(self) -> int:
@@ -180,6 +182,10 @@ class SkuBalance:
     @property
     def stock_position(self) -> int:
         return self.available - self.backordered
+
+    @property
+    def projected_position(self) -> int:
+        return self.stock_position + self.incoming
 
     @property
     def free(self) -> int | None:

@@ -1,0 +1,350 @@
+"""Purchasing rules (PRODUCT.md "Purchasing", the Optiply seed): what to order, and when
+an order is worth placing. Pure: positions and terms in, proposed purchase orders out.
+
+- A **backorder** PO, for a supplier with backorders on: every product with a negative
+  stock position gets the quantity that brings its projected position (stock position +
+  incoming) up to its minimum stock, or exactly to zero when phased out, rounded up to
+  the order multiple.
+- A **regular** PO, on the supplier's review date: every product at or below its minimum
+  is ordered up to its maximum (min/max), rounded up the same way.
+- Either is proposed only when its value (quantity x purchase price) exceeds the bound
+  the threshold mode names: the fixed order cost, the MOV, or their sum (``none``: always).
+
+A proposal is a function of the stored state only, so planning twice proposes the same
+thing: the planner updates an open recommendation in place with it, never adds one.
+Placed quantities count as incoming, so what is placed is never proposed again.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, replace
+from datetime import date, timedelta
+from decimal import Decimal
+from enum import StrEnum
+from typing import Any
+
+from backorders.domain.errors import Conflict, InvalidInput
+from backorders.domain.model import Product, SkuBalance
+
+MAX_PO_LINES = 90  # one PO, its SKU counters and the planner's bookkeeping fit one transaction
+
+
+class ThresholdMode(StrEnum):
+    NONE = "none"
+    FIXED_COST = "fixed_cost"
+    MOV = "mov"
+    BOTH = "both"
+
+
+class StockoutAction(StrEnum):
+    """What to do when demand threatens a stockout before the next review."""
+
+    EMERGENCY = "emergency"
+    PREPONE = "prepone"
+    OFF = "off"
+
+
+class PoKind(StrEnum):
+    BACKORDER = "backorder"
+    REGULAR = "regular"
+    EMERGENCY = "emergency"
+
+
+class PoStatus(StrEnum):
+    RECOMMENDED = "recommended"
+    PLACED = "placed"
+    PARTLY_RECEIVED = "partly_received"
+    RECEIVED = "received"
+    WITHDRAWN = "withdrawn"
+    CANCELLED = "cancelled"
+
+
+OPEN_STATUSES = frozenset({PoStatus.PLACED, PoStatus.PARTLY_RECEIVED})  # their outstanding units are incoming
+
+
+@dataclass(frozen=True, slots=True)
+class Terms:
+    """A supplier's purchasing settings, typed (the API stores them as it took them)."""
+
+    supplier_id: str
+    backorders_enabled: bool = False
+    fixed_order_cost: Decimal = Decimal(0)
+    minimum_order_value: Decimal = Decimal(0)
+    threshold_mode: ThresholdMode = ThresholdMode.NONE
+    lead_time_days: int = 7
+    review_period_days: int = 7
+    next_review_date: date | None = None
+    stockout_action: StockoutAction = StockoutAction.OFF
+
+    @classmethod
+    def of(cls, supplier_id: str, settings: Mapping[str, Any]) -> Terms:
+        review = settings.get("next_review_date")
+        return cls(
+            supplier_id,
+            backorders_enabled=bool(settings.get("backorders_enabled", False)),
+            fixed_order_cost=Decimal(str(settings.get("fixed_order_cost", 0))),
+            minimum_order_value=Decimal(str(settings.get("minimum_order_value", 0))),
+            threshold_mode=ThresholdMode(settings.get("threshold_mode", "none")),
+            lead_time_days=int(settings.get("lead_time_days", 7)),
+            review_period_days=int(settings.get("review_period_days", 7)),
+            next_review_date=date.fromisoformat(review) if review else None,
+            stockout_action=StockoutAction(settings.get("stockout_action", "off")),
+        )
+
+    def bound(self) -> Decimal:
+        """The value a proposal must exceed (``none``: any value, even zero, passes)."""
+        return {
+            ThresholdMode.NONE: Decimal(-1),
+            ThresholdMode.FIXED_COST: self.fixed_order_cost,
+            ThresholdMode.MOV: self.minimum_order_value,
+            ThresholdMode.BOTH: self.fixed_order_cost + self.minimum_order_value,
+        }[self.threshold_mode]
+
+    def threshold_passed(self, value: Decimal) -> str | None:
+        """What the PO records as the threshold it passed, or None when it did not."""
+        bound = self.bound()
+        if value <= bound:
+            return None
+        if self.threshold_mode is ThresholdMode.NONE:
+            return "none"
+        return f"{self.threshold_mode.value} {bound}"
+
+    def review_due(self, today: date) -> bool:
+        return self.next_review_date is not None and self.next_review_date <= today
+
+    def review_after(self, today: date) -> date:
+        """The next review date once today's review is done: moved on by whole periods."""
+        step = timedelta(days=self.review_period_days)
+        moved = self.next_review_date or today
+        while moved <= today:
+            moved += step
+        return moved
+
+
+@dataclass(frozen=True, slots=True)
+class Position:
+    """What planning knows of one SKU: its settings and its counters."""
+
+    product: Product
+    balance: SkuBalance
+
+    @property
+    def projected(self) -> int:
+        return self.balance.projected_position
+
+
+@dataclass(frozen=True, slots=True)
+class PoLine:
+    sku: str
+    quantity: int
+    unit_price: Decimal
+    received: int = 0
+    incoming_seen: int = 0  # the SKU's incoming this line was planned against
+
+    @property
+    def value(self) -> Decimal:
+        return self.quantity * self.unit_price
+
+    @property
+    def outstanding(self) -> int:
+        return max(0, self.quantity - self.received)
+
+
+@dataclass(frozen=True, slots=True)
+class Proposal:
+    """A purchase order the rules ask for: one supplier, one kind."""
+
+    supplier_id: str
+    kind: PoKind
+    lines: tuple[PoLine, ...]
+    threshold: str  # the threshold it passed
+
+    @property
+    def value(self) -> Decimal:
+        return sum((line.value for line in self.lines), Decimal(0))
+
+
+def rounded_up(quantity: int, multiple: int | None) -> int:
+    """``quantity`` rounded up to the order multiple (none set: as it is)."""
+    if quantity <= 0 or not multiple or multiple <= 1:
+        return max(0, quantity)
+    return -(-quantity // multiple) * multiple
+
+
+def orderable(position: Position, supplier_id: str) -> bool:
+    """A tracked product of this supplier with a purchase price can be ordered."""
+    product = position.product
+    return product.supplier_id == supplier_id and product.tracked and product.purchase_price is not None
+
+
+def backorder_quantity(position: Position) -> int:
+    """Units to order for a negative stock position: up to minimum stock (exactly to zero
+    when phased out), counting what is already incoming."""
+    if position.balance.stock_position >= 0:
+        return 0
+    product = position.product
+    target = 0 if product.phased_out else (product.min_stock or 0)
+    return rounded_up(target - position.projected, product.order_multiple)
+
+
+def regular_quantity(position: Position) -> int:
+    """Units to order at a review: at or below minimum -> up to maximum (min/max). A
+    phased-out product is ordered only to zero; without a maximum, up to the minimum."""
+    product = position.product
+    if product.phased_out:
+        return rounded_up(-position.projected, product.order_multiple)
+    if product.min_stock is None or position.projected > product.min_stock:
+        return 0
+    target = product.max_stock if product.max_stock is not None else product.min_stock
+    return rounded_up(max(target, product.min_stock) - position.projected, product.order_multiple)
+
+
+def _proposal(terms: Terms, kind: PoKind, quantities: Iterable[tuple[Position, int]]) -> Proposal | None:
+    wanted = sorted(((p, q) for p, q in quantities if q > 0), key=lambda pq: (pq[0].projected, pq[0].product.sku))
+    lines = tuple(
+        PoLine(p.product.sku, q, p.product.purchase_price or Decimal(0), incoming_seen=p.balance.incoming)
+        for p, q in wanted[:MAX_PO_LINES]
+    )  # the most urgent first; the rest waits for the next PO
+    if not lines:
+        return None
+    threshold = terms.threshold_passed(sum((line.value for line in lines), Decimal(0)))
+    return Proposal(terms.supplier_id, kind, lines, threshold) if threshold is not None else None
+
+
+def backorder_proposal(terms: Terms, positions: Iterable[Position]) -> Proposal | None:
+    """The supplier's backorder PO, or None (backorders off, nothing short, or below the threshold)."""
+    if not terms.backorders_enabled:
+        return None
+    mine = [p for p in positions if orderable(p, terms.supplier_id)]
+    return _proposal(terms, PoKind.BACKORDER, ((p, backorder_quantity(p)) for p in mine))
+
+
+def regular_proposal(terms: Terms, positions: Iterable[Position]) -> Proposal | None:
+    """The supplier's regular (min/max) PO at a review, or None."""
+    mine = [p for p in positions if orderable(p, terms.supplier_id)]
+    return _proposal(terms, PoKind.REGULAR, ((p, regular_quantity(p)) for p in mine))
+
+
+def needs_attention(product: Product, balance: SkuBalance) -> bool:
+    """Whether planning must look at this SKU: negative stock position, or a projected
+    position at or below minimum (the sparse planning index holds exactly these)."""
+    if not product.supplier_id or not product.tracked or not balance.known:
+        return False
+    if balance.stock_position < 0:
+        return True
+    if product.phased_out:
+        return False
+    return product.min_stock is not None and balance.projected_position <= product.min_stock
+
+
+# ------------------------------------------------------------------ the PO life cycle
+
+
+@dataclass(frozen=True, slots=True)
+class PurchaseOrder:
+    """recommended -> placed -> partly_received -> received, or withdrawn (by the planner)
+    / cancelled (by a buyer). Placed, unreceived units are the SKUs' ``incoming``."""
+
+    po_id: str
+    supplier_id: str
+    kind: PoKind
+    status: PoStatus
+    created_at: str
+    lines: tuple[PoLine, ...]
+    threshold: str | None = None
+    expected_at: str | None = None  # the expected arrival (a date), once placed
+    placed_at: str | None = None
+    receipts: frozenset[str] = frozenset()
+    history: tuple[Mapping[str, Any], ...] = ()
+    version: int = 0
+
+    @property
+    def value(self) -> Decimal:
+        return sum((line.value for line in self.lines), Decimal(0))
+
+    @property
+    def incoming(self) -> dict[str, int]:
+        """What this PO adds to its SKUs' incoming now."""
+        if self.status not in OPEN_STATUSES:
+            return {}
+        return {line.sku: line.outstanding for line in self.lines if line.outstanding}
+
+    def noted(self, at: str, what: str, **more: Any) -> tuple[Mapping[str, Any], ...]:
+        return (*self.history, {"at": at, "event": what, **more})
+
+
+def recommend(po_id: str, proposal: Proposal, at: str) -> PurchaseOrder:
+    return PurchaseOrder(
+        po_id, proposal.supplier_id, proposal.kind, PoStatus.RECOMMENDED, at, proposal.lines, proposal.threshold,
+        history=({"at": at, "event": "recommended", "value": str(proposal.value)},),
+    )  # fmt: skip
+
+
+def revise(po: PurchaseOrder, proposal: Proposal, at: str) -> PurchaseOrder | None:
+    """The open recommendation updated in place to the new proposal; None if it is the same."""
+    if po.lines == proposal.lines and po.threshold == proposal.threshold:
+        return None
+    note = po.noted(at, "updated", value=str(proposal.value))
+    return replace(po, lines=proposal.lines, threshold=proposal.threshold, history=note)
+
+
+def withdraw(po: PurchaseOrder, at: str) -> PurchaseOrder:
+    return _moved(po, PoStatus.WITHDRAWN, at, "withdrawn: nothing to order any more")
+
+
+def place(
+    po: PurchaseOrder, *, at: str, today: date, lead_time_days: int,
+    quantities: Mapping[str, int] | None = None, expected: date | None = None,
+) -> PurchaseOrder:  # fmt: skip
+    """Place a recommendation, with optional quantity edits (0 drops a line) and an
+    expected arrival (default: today plus the supplier's lead time)."""
+    if po.status is not PoStatus.RECOMMENDED:
+        raise Conflict(f"purchase order {po.po_id} is {po.status.value}; only a recommended one can be placed",
+                       field="status")  # fmt: skip
+    edits = dict(quantities or {})
+    if unknown := sorted(set(edits) - {line.sku for line in po.lines}):
+        raise InvalidInput(f"purchase order {po.po_id} has no line for SKU {unknown[0]}", field="lines")
+    lines = tuple(
+        replace(line, quantity=edits.get(line.sku, line.quantity))
+        for line in po.lines
+        if edits.get(line.sku, line.quantity) > 0
+    )
+    if not lines:
+        raise InvalidInput("a purchase order needs at least one line with a quantity", field="lines")
+    arrival = (expected or today + timedelta(days=lead_time_days)).isoformat()
+    placed = _moved(po, PoStatus.PLACED, at, "placed", expected_at=arrival)
+    return replace(placed, lines=lines, expected_at=arrival, placed_at=at)
+
+
+def receive(po: PurchaseOrder, receipt_id: str, quantities: Mapping[str, int], at: str) -> PurchaseOrder:
+    """Book a receipt against a placed PO. Over-receipts are accepted and recorded (the
+    incoming count never goes below zero for them); a SKU the PO does not order is refused."""
+    if po.status not in OPEN_STATUSES:
+        raise Conflict(f"purchase order {po.po_id} is {po.status.value}; receipts need a placed one", field="status")
+    by_sku = {line.sku: line for line in po.lines}
+    if unknown := sorted(set(quantities) - set(by_sku)):
+        raise InvalidInput(f"purchase order {po.po_id} has no line for SKU {unknown[0]}", field="lines")
+    lines = tuple(
+        PoLine(ln.sku, ln.quantity, ln.unit_price, ln.received + quantities.get(ln.sku, 0)) for ln in po.lines
+    )
+    done = all(line.received >= line.quantity for line in lines)
+    status = PoStatus.RECEIVED if done else PoStatus.PARTLY_RECEIVED
+    note = po.noted(at, f"receipt {receipt_id}", lines={sku: q for sku, q in sorted(quantities.items())})
+    return replace(po, status=status, lines=lines, receipts=po.receipts | {receipt_id}, history=note)
+
+
+def cancel(po: PurchaseOrder, at: str) -> PurchaseOrder:
+    if po.status not in (PoStatus.RECOMMENDED, *OPEN_STATUSES):
+        raise Conflict(f"purchase order {po.po_id} is {po.status.value} and cannot be cancelled", field="status")
+    return _moved(po, PoStatus.CANCELLED, at, "cancelled")
+
+
+def incoming_change(before: PurchaseOrder, after: PurchaseOrder) -> dict[str, int]:
+    """How a PO's change moves its SKUs' incoming (placing adds, receiving and cancelling take away)."""
+    was, now = before.incoming, after.incoming
+    return {sku: delta for sku in sorted(set(was) | set(now)) if (delta := now.get(sku, 0) - was.get(sku, 0))}
+
+
+def _moved(po: PurchaseOrder, status: PoStatus, at: str, what: str, **more: Any) -> PurchaseOrder:
+    return replace(po, status=status, history=po.noted(at, what, **more))

@@ -1,0 +1,184 @@
+"""Optiply's backorder rules, as a table: what a supplier's backorder PO and regular
+(min/max) order hold, and whether each threshold mode lets it through. Pure: no moto."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+from datetime import date
+from decimal import Decimal
+
+import pytest
+
+from backorders.domain.errors import Conflict, InvalidInput
+from backorders.domain.model import Product, SkuBalance
+from backorders.domain.purchasing import (
+    PoKind,
+    Position,
+    PoStatus,
+    Terms,
+    ThresholdMode,
+    backorder_proposal,
+    cancel,
+    incoming_change,
+    needs_attention,
+    place,
+    receive,
+    recommend,
+    regular_proposal,
+    revise,
+    rounded_up,
+)
+
+AT = "2026-12-02T08:00:00.000000Z"
+TERMS = Terms("acme", backorders_enabled=True)
+
+
+def position(sku="BOOK", *, on_hand=0, backordered=0, incoming=0, **product) -> Position:  # type: ignore[no-untyped-def]
+    settings = {"supplier_id": "acme", "purchase_price": Decimal("10"), "min_stock": 4} | product
+    balance = SkuBalance(sku, on_hand=on_hand, backordered=backordered, incoming=incoming, known=True)
+    return Position(Product(sku, **settings), balance)
+
+
+def ordered(proposal) -> list[tuple[str, int]]:  # type: ignore[no-untyped-def]
+    return [(line.sku, line.quantity) for line in proposal.lines] if proposal else []
+
+
+@pytest.mark.parametrize(
+    ("case", "pos", "expected"),
+    [
+        ("not phased out: up to minimum stock", position(backordered=3), 7),
+        ("phased out: exactly to zero", position(backordered=3, phased_out=True), 3),
+        ("incoming counts: a placed PO prevents a second order", position(backordered=3, incoming=7), 0),
+        ("incoming short of the target: only the rest", position(backordered=3, incoming=5), 2),
+        ("the order multiple rounds up", position(backordered=3, order_multiple=5), 10),
+        ("no minimum: to zero", position(backordered=3, min_stock=None), 3),
+        ("stock position not negative: no backorder PO", position(on_hand=1), 0),
+    ],
+)
+def test_backorder_quantities(case, pos, expected):
+    assert ordered(backorder_proposal(TERMS, [pos])) == ([("BOOK", expected)] if expected else []), case
+
+
+def test_backorders_off_means_no_backorder_po():
+    assert backorder_proposal(replace(TERMS, backorders_enabled=False), [position(backordered=3)]) is None
+
+
+def test_products_of_other_suppliers_untracked_or_without_price_are_left_out():
+    others = [
+        position("THEIRS", backordered=3, supplier_id="other"),
+        position("SERVICE", backordered=3, tracked=False),
+        position("NOPRICE", backordered=3, purchase_price=None),
+    ]
+    assert backorder_proposal(TERMS, others) is None
+
+
+# 7 units at 10.00 = 70.00 against bounds of fixed cost 30 and MOV 40 (sum 70)
+@pytest.mark.parametrize(
+    ("mode", "fixed", "mov", "passes", "recorded"),
+    [
+        (ThresholdMode.NONE, "0", "0", True, "none"),
+        (ThresholdMode.FIXED_COST, "69.99", "0", True, "fixed_cost 69.99"),
+        (ThresholdMode.FIXED_COST, "70", "0", False, None),
+        (ThresholdMode.MOV, "0", "69.99", True, "mov 69.99"),
+        (ThresholdMode.MOV, "0", "70", False, None),
+        (ThresholdMode.BOTH, "30", "39.99", True, "both 69.99"),
+        (ThresholdMode.BOTH, "30", "40", False, None),
+    ],
+)
+def test_each_threshold_mode_just_below_and_just_above_its_bound(mode, fixed, mov, passes, recorded):
+    terms = replace(TERMS, threshold_mode=mode, fixed_order_cost=Decimal(fixed), minimum_order_value=Decimal(mov))
+    proposal = backorder_proposal(terms, [position(backordered=3)])
+    assert (proposal is not None) is passes
+    assert (proposal.threshold if proposal else None) == recorded
+
+
+def test_all_short_products_of_a_supplier_form_one_po_most_urgent_first():
+    proposal = backorder_proposal(TERMS, [position("A", backordered=1), position("B", backordered=9)])
+    assert proposal is not None and proposal.kind is PoKind.BACKORDER
+    assert ordered(proposal) == [("B", 13), ("A", 5)]
+    assert proposal.value == Decimal("180")
+
+
+@pytest.mark.parametrize(
+    ("pos", "expected"),
+    [
+        (position(on_hand=4, max_stock=20), 16),  # at minimum: up to maximum
+        (position(on_hand=5, max_stock=20), 0),  # above minimum: nothing
+        (position(on_hand=2, incoming=10, max_stock=20), 0),  # projected 12: above minimum
+        (position(on_hand=1, max_stock=None), 3),  # no maximum: up to the minimum
+        (position(on_hand=4, max_stock=20, order_multiple=6), 18),
+    ],
+)
+def test_regular_review_orders_up_to_maximum(pos, expected):
+    assert ordered(regular_proposal(TERMS, [pos])) == ([("BOOK", expected)] if expected else [])
+
+
+def test_the_review_date_moves_on_by_whole_periods():
+    terms = replace(TERMS, next_review_date=date(2026, 11, 20), review_period_days=7)
+    assert terms.review_due(date(2026, 12, 2))
+    assert terms.review_after(date(2026, 12, 2)) == date(2026, 12, 4)
+    assert not replace(terms, next_review_date=date(2026, 12, 4)).review_due(date(2026, 12, 2))
+
+
+def test_rounding_to_the_order_multiple():
+    assert [rounded_up(q, 5) for q in (0, 1, 5, 6)] == [0, 5, 5, 10]
+    assert rounded_up(7, None) == 7
+
+
+def test_planning_looks_at_short_or_low_skus_only():
+    assert needs_attention(position(backordered=1).product, position(backordered=1).balance)
+    assert needs_attention(position(on_hand=4).product, position(on_hand=4).balance)
+    assert not needs_attention(position(on_hand=5).product, position(on_hand=5).balance)
+    no_supplier = position(backordered=1, supplier_id=None)
+    assert not needs_attention(no_supplier.product, no_supplier.balance)
+
+
+# ------------------------------------------------------------------ the life cycle
+
+
+def recommendation():  # type: ignore[no-untyped-def]
+    proposal = backorder_proposal(TERMS, [position(backordered=3)])
+    assert proposal is not None
+    return recommend("PO-1", proposal, AT)
+
+
+def test_a_revision_with_the_same_lines_is_no_change_and_another_updates_in_place():
+    po = recommendation()
+    same = backorder_proposal(TERMS, [position(backordered=3)])
+    more = backorder_proposal(TERMS, [position(backordered=5)])
+    assert same is not None and more is not None
+    assert revise(po, same, AT) is None
+    revised = revise(po, more, AT)
+    assert revised is not None and revised.po_id == po.po_id and revised.lines[0].quantity == 9
+
+
+def test_placing_makes_the_units_incoming_and_defaults_the_arrival_to_the_lead_time():
+    po = recommendation()
+    placed = place(po, at=AT, today=date(2026, 12, 2), lead_time_days=5)
+    assert (placed.status, placed.expected_at) == (PoStatus.PLACED, "2026-12-07")
+    assert incoming_change(po, placed) == {"BOOK": 7}
+    with pytest.raises(Conflict):
+        place(placed, at=AT, today=date(2026, 12, 2), lead_time_days=5)
+
+
+def test_placing_with_edits_changes_quantities_and_refuses_unknown_skus():
+    po = recommendation()
+    assert place(po, at=AT, today=date(2026, 12, 2), lead_time_days=5, quantities={"BOOK": 10}).lines[0].quantity == 10
+    with pytest.raises(InvalidInput):
+        place(po, at=AT, today=date(2026, 12, 2), lead_time_days=5, quantities={"PEN": 1})
+
+
+def test_receipts_take_units_off_incoming_and_an_over_receipt_is_recorded():
+    placed = place(recommendation(), at=AT, today=date(2026, 12, 2), lead_time_days=5)
+    partly = receive(placed, "r-1", {"BOOK": 4}, AT)
+    assert (partly.status, incoming_change(placed, partly)) == (PoStatus.PARTLY_RECEIVED, {"BOOK": -4})
+    over = receive(partly, "r-2", {"BOOK": 5}, AT)
+    assert (over.status, over.lines[0].received, incoming_change(partly, over)) == (PoStatus.RECEIVED, 9, {"BOOK": -3})
+    with pytest.raises(InvalidInput):
+        receive(placed, "r-3", {"PEN": 1}, AT)
+
+
+def test_cancelling_a_placed_po_takes_what_is_outstanding_off_incoming():
+    placed = place(recommendation(), at=AT, today=date(2026, 12, 2), lead_time_days=5)
+    partly = receive(placed, "r-1", {"BOOK": 4}, AT)
+    assert incoming_change(partly, cancel(partly, AT)) == {"BOOK": -3}
