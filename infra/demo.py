@@ -1,5 +1,6 @@
 """The demo catalogue `make run` starts with (``python -m localcloud --seed demo``): two
-suppliers, a few SKUs, some stock and one order that is partly on backorder. Everything
+suppliers, a few SKUs, some stock and one order that is partly on backorder, and the backorder PO the planner recommends
+for it. Everything
 goes through the real HTTP API; the local cloud itself knows nothing of Backorders."""
 
 from __future__ import annotations
@@ -70,7 +71,10 @@ def seed(cloud: Any) -> str:
         call(base, key, "POST", "/v1/stock/movements", receipt)
     call(base, key, "POST", "/v1/orders", ORDER)
     cloud.wait_for_streams(timeout=30)
+    planned = call(base, key, "POST", "/v1/planning/run")  # TEXTBOOK is short: a backorder PO
     print(f"localcloud: demo shop '{SHOP}' API key: {key}")
+    print(f"localcloud: the planner recommended {', '.join(planned['recommended']) or 'nothing'}:")
+    print(f"  curl -s -H 'Authorization: Bearer {key}' '{base}/v1/purchase-orders?status=recommended'")
     print("localcloud: try it (a SKU balance with its demand list):")
     print(f"  curl -s -H 'Authorization: Bearer {key}' {base}/v1/skus/TEXTBOOK")
     print("localcloud: and receive 5 textbooks, which go to order 1001's backorder:")

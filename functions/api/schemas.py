@@ -8,7 +8,7 @@ these models only say which fields exist and their types, so errors name the fie
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from decimal import Decimal
 from typing import Annotated, Literal
 
@@ -41,6 +41,21 @@ def _business_time(value: object) -> str:
 
 
 BusinessTime = Annotated[str, BeforeValidator(_business_time)]
+
+
+def _iso_date(value: object) -> str:
+    if not isinstance(value, str) or len(value) != 10:
+        raise ValueError("expected a date as YYYY-MM-DD")
+    try:
+        parsed = date.fromisoformat(value)
+    except ValueError:
+        raise ValueError("expected a date as YYYY-MM-DD") from None
+    if not date(2000, 1, 1) <= parsed <= date(2199, 12, 31):
+        raise ValueError("the date must lie between 2000-01-01 and 2199-12-31")
+    return value
+
+
+IsoDate = Annotated[str, BeforeValidator(_iso_date)]
 
 
 class _Body(BaseModel):
@@ -120,7 +135,29 @@ class SupplierIn(_Body):
     threshold_mode: Literal["none", "fixed_cost", "mov", "both"] = "none"
     lead_time_days: Annotated[StrictInt, Field(ge=0, le=365)] = 7
     review_period_days: Annotated[StrictInt, Field(ge=1, le=365)] = 7
+    next_review_date: IsoDate | None = None
+    stockout_action: Literal["emergency", "prepone", "off"] = "off"
     buyer_emails: Annotated[list[Email], Field(max_length=20)] = []
+
+
+class PoLineIn(_Body):
+    sku: Identifier
+    quantity: StockLevel
+
+
+class PlaceIn(_Body):
+    lines: Annotated[list[PoLineIn], Field(max_length=90)] | None = None
+    expected_arrival: IsoDate | None = None
+
+
+class ReceiptLineIn(_Body):
+    sku: Identifier
+    quantity: Quantity
+
+
+class ReceiptIn(_Body):
+    id: Identifier
+    lines: Annotated[list[ReceiptLineIn], Field(min_length=1, max_length=45)]
 
 
 class ShopIn(_Body):

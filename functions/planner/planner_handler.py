@@ -1,11 +1,13 @@
 """Planner function: runs on the template's EventBridge schedules.
 
-``{"job": "frequent"}`` and ``{"job": "daily"}``: the allotment sweep. It recomputes
-every SKU that has backordered lines, from current state, as a safety net behind the
-stream (index lag, records that ended in the failure queue); the daily run also takes
-SKUs without backorders out of the backlog index. A run changes nothing when everything
-has already converged, so a schedule delivered twice is harmless. The SKUs a run had to
-change are published as a business metric (``backorders.adapters.metrics``).
+``{"job": "frequent"}`` and ``{"job": "daily"}``: first the allotment sweep, which
+recomputes every SKU that has backordered lines, from current state, as a safety net
+behind the stream (index lag, records that ended in the failure queue; the daily run
+also takes SKUs without backorders out of the backlog index); then the purchase planner
+(``services.purchasing.Planner``: backorder POs, and the regular order of each supplier
+whose review date has come). Both change nothing when everything has already converged,
+so a schedule delivered twice, or two runs at once, are harmless. What a run changed is
+published as business metrics (``backorders.adapters.metrics``).
 """
 
 from __future__ import annotations
@@ -27,7 +29,10 @@ def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, A
     job = event.get("job")
     if job not in JOBS:
         raise ValueError(f"unknown job {job!r}; expected one of {JOBS}")
-    report = services().sweep.run(event=f"scheduled {job} sweep", clear_stale=job == "daily")
+    svc = services()
+    report = svc.sweep.run(event=f"scheduled {job} sweep", clear_stale=job == "daily")
     logger.info("sweep done", extra=report)
     publish(sweep_counts(report["changed"]))
-    return {"job": job, **report}
+    planned = svc.planner.run().as_dict()
+    logger.info("planning done", extra=planned)
+    return {"job": job, **report, "planning": planned}

@@ -31,6 +31,7 @@ import os
 import re
 from collections.abc import Iterator
 from dataclasses import dataclass
+from decimal import Decimal
 from typing import Any
 
 import pytest
@@ -41,6 +42,7 @@ from moto.dynamodb.models import dynamodb_backends
 from pydantic import BaseModel
 
 import api_handler
+from backorders.domain.purchasing import PoKind, PoLine, Proposal, recommend
 from localcloud.moto_patches import patched_moto
 from tests.api.conftest import OTHER_SHOP, REGION, SHOP
 from tests.support import bad_input
@@ -108,6 +110,16 @@ def seed(api: Any) -> None:
         api.svc.shipments.sync_pending(SHOP, order_id)
     reply = api("POST", "/v1/orders/813/shipments/1/release")
     assert reply.status == 200, reply.body
+    # PO-1 placed, PO-2 the open recommendation (planned against PO-1's incoming units)
+    for po_id, incoming in (("PO-1", 0), ("PO-2", 5)):
+        at = api.svc.clock()
+        line = PoLine("TEXTBOOK", 5, Decimal("10"), incoming_seen=incoming)
+        uow = api.svc.store.unit_of_work(writer="test", event="seed", at=at)
+        uow.put_purchase_order(recommend(po_id, Proposal("acme", PoKind.BACKORDER, (line,), "none"), at))
+        uow.set_open_recommendation("acme", PoKind.BACKORDER, po_id, was=None)
+        uow.commit()
+        if po_id == "PO-1":
+            assert api("POST", "/v1/purchase-orders/PO-1/place", {}).status == 200
 
 
 @dataclass(frozen=True, slots=True)
@@ -172,6 +184,8 @@ EXAMPLES: dict[str, Example] = {
             "threshold_mode": "both",
             "lead_time_days": 7,
             "review_period_days": 7,
+            "next_review_date": "2030-01-06",
+            "stockout_action": "emergency",
             "buyer_emails": ["buyer@example.com"],
         },
     ),
@@ -179,6 +193,16 @@ EXAMPLES: dict[str, Example] = {
     "PUT /v1/shop": Example(body={"line_policy": "whole", "fill_mode": "manual", "notify_customers": False}),
     "PUT /v1/customers/<customer_id>": Example((("customer_id", "cust-42"),), {"line_policy": "whole"}),
     "POST /v1/fill": Example(body={"skus": ["TEXTBOOK", "PEN"], "only_complete_orders": False}),
+    "POST /v1/planning/run": Example(),
+    "GET /v1/purchase-orders": Example(query=(("status", "placed"), ("supplier", "acme"), ("kind", "backorder"))),
+    "GET /v1/purchase-orders/<po_id>": Example((("po_id", "PO-1"),)),
+    "POST /v1/purchase-orders/<po_id>/place": Example(
+        (("po_id", "PO-2"),), {"lines": [{"sku": "TEXTBOOK", "quantity": 4}], "expected_arrival": "2030-01-15"}
+    ),
+    "POST /v1/purchase-orders/<po_id>/receipts": Example(
+        (("po_id", "PO-1"),), {"id": "r-1", "lines": [{"sku": "TEXTBOOK", "quantity": 2}]}
+    ),
+    "POST /v1/purchase-orders/<po_id>/cancel": Example((("po_id", "PO-2"),)),
 }
 
 

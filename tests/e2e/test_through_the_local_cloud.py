@@ -174,6 +174,9 @@ def test_a_poison_record_goes_to_the_failure_queue_and_the_stream_moves_on(e2e):
 
 
 def test_the_readme_curl_shows_the_demo_textbook_balance_and_a_receipt_fills_the_backorder(e2e):
+    (po,) = e2e.demo.ok("GET", "/v1/purchase-orders?status=recommended")["purchase_orders"]
+    assert (po["kind"], po["supplier_id"], po["threshold_passed"]) == ("backorder", "acme-books", "fixed_cost 25")
+    assert [(ln["sku"], ln["quantity"]) for ln in po["lines"]] == [("TEXTBOOK", 15)]  # -5 up to the minimum of 10
     balance = e2e.demo.ok("GET", "/v1/skus/TEXTBOOK")
     assert (balance["on_hand"], balance["allotted"], balance["backordered"]) == (20, 20, 5)
     assert [(d["order_id"], d["allotted"], d["backordered"]) for d in balance["demand"]] == [("1001", 20, 5)]
@@ -183,6 +186,23 @@ def test_the_readme_curl_shows_the_demo_textbook_balance_and_a_receipt_fills_the
     e2e.settle()
     balance = e2e.demo.ok("GET", "/v1/skus/TEXTBOOK")
     assert (balance["on_hand"], balance["allotted"], balance["backordered"]) == (25, 25, 0)
+
+
+def test_the_schedule_recommends_a_backorder_po_and_its_receipt_fills_the_backorder(e2e):
+    e2e.api.ok("PUT", "/v1/suppliers/e2e-supplier", {"backorders_enabled": True, "lead_time_days": 3})
+    e2e.api.ok("PUT", "/v1/products/E2E-PO", {"supplier_id": "e2e-supplier", "purchase_price": "2.50"})
+    e2e.api.ok("POST", "/v1/orders", order_body("E2E-PO-1", order_line("E2E-PO", 2)))
+    e2e.settle()
+    planned = e2e.cloud.fire_schedule("PlannerFunction", "Frequent")["planning"]
+    (po_id,) = planned["recommended"]
+    assert e2e.cloud.fire_schedule("PlannerFunction", "Frequent")["planning"]["recommended"] == []  # not twice
+    placed = e2e.api.ok("POST", f"/v1/purchase-orders/{po_id}/place", {})
+    assert [(ln["sku"], ln["quantity"]) for ln in placed["lines"]] == [("E2E-PO", 2)]
+    receipt = {"id": "delivery-1", "lines": [{"sku": "E2E-PO", "quantity": 2}]}
+    assert e2e.api.ok("POST", f"/v1/purchase-orders/{po_id}/receipts", receipt)["status"] == "received"
+    e2e.settle()
+    order = e2e.order("E2E-PO-1")
+    assert (order["lines"][0]["allotted"], order["lines"][0]["backordered"]) == (2, 0)
 
 
 def test_an_order_and_a_receipt_reach_the_allotter_and_the_shipment_ships(e2e):

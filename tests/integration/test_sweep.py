@@ -4,11 +4,11 @@ else on a frequent run, and the daily run takes a SKU without backorders out."""
 
 from __future__ import annotations
 
-from backorders.adapters.dynamodb.models import SkuItem
+from backorders.adapters.dynamodb.models import BacklogKey, SkuItem
 
 
 def in_backlog() -> set[str]:
-    return {item.pk.removeprefix("SKU#") for item in SkuItem.backlog_index.query("BACKLOG")}
+    return {item.pk.removeprefix("SKU#") for item in BacklogKey.backlog_index.query("BACKLOG")}
 
 
 def test_a_sku_enters_the_backlog_with_its_first_backordered_unit(shop):

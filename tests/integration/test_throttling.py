@@ -12,6 +12,7 @@ import pytest
 from backorders.adapters.dynamodb.store import DynamoStore
 from backorders.domain.errors import Throttled
 from backorders.domain.model import Movement, MovementKind, ShopSettings, Supplier
+from backorders.domain.purchasing import PoKind, PoStatus
 from tests.support.throttling import Call, dynamodb, throttled
 from tests.support.world import SHOP, World
 
@@ -35,6 +36,16 @@ READS: dict[str, tuple[Call, Read]] = {
     "manual_shops": (dynamodb("GetItem", sk="MANUAL_SHOPS"), lambda s: s.manual_shops()),
     "customer_policy": (dynamodb("GetItem", sk="CUSTOMER#"), lambda s: s.customer_policy(SHOP, "cust-1")),
     "supplier": (dynamodb("GetItem", sk="SUPPLIER"), lambda s: s.supplier("acme-books")),
+    "planning": (dynamodb("Query", index="planning"), lambda s: list(s.planning())),
+    "open_recommendation": (
+        dynamodb("GetItem", sk="OPEN#"),
+        lambda s: s.open_recommendation("acme-books", PoKind.BACKORDER),
+    ),
+    "purchase_order": (dynamodb("GetItem", sk="PO"), lambda s: s.purchase_order("po-1")),
+    "purchase_orders": (
+        dynamodb("Query", index="purchase_orders"),
+        lambda s: list(s.purchase_orders([PoStatus.PLACED])),
+    ),
 }
 WRITES: dict[str, tuple[Call, Read]] = {
     "clear_backlog": (dynamodb("UpdateItem"), lambda s: s.clear_backlog("TEXTBOOK")),

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from functools import lru_cache
 
 from backorders.adapters.dynamodb.store import DynamoStore
@@ -17,6 +17,7 @@ from backorders.services.allotment import Allotter
 from backorders.services.catalogue import CatalogueService
 from backorders.services.fill import FillService
 from backorders.services.orders import OrderService
+from backorders.services.purchasing import Planner, PurchaseOrders
 from backorders.services.queries import QueryService
 from backorders.services.shipments import ShipmentService
 from backorders.services.shops import ShopService
@@ -41,6 +42,8 @@ class Services:
     fill: FillService
     sweep: Sweep
     shops: ShopService
+    planner: Planner
+    purchase_orders: PurchaseOrders
     clock: Callable[[], str]
 
 
@@ -48,6 +51,10 @@ def build(config: Settings, *, clock: Callable[[], str] = utc_now) -> Services:
     store = DynamoStore(table_name=config.table_name, region=config.region, host=config.endpoint_url)
     orders = OrderService(store, clock=clock)
     allotter = Allotter(store, clock=clock)
+
+    def today() -> date:  # the service's day: UTC, from the same clock
+        return date.fromisoformat(clock()[:10])
+
     return Services(
         store=store,
         orders=orders,
@@ -59,6 +66,8 @@ def build(config: Settings, *, clock: Callable[[], str] = utc_now) -> Services:
         fill=FillService(store, clock=clock),
         sweep=Sweep(store, allotter),
         shops=ShopService(store, orders),
+        planner=Planner(store, clock=clock, today=today),
+        purchase_orders=PurchaseOrders(store, clock=clock, today=today),
         clock=clock,
     )
 

@@ -8,10 +8,11 @@ from dataclasses import dataclass
 from typing import Protocol
 
 from backorders.domain.allotment import AllotmentPlan, FreeUnits, plan_allotment
-from backorders.domain.model import SkuBalance
+from backorders.domain.model import Product, SkuBalance
+from backorders.domain.purchasing import needs_attention
 from backorders.domain.record_log import Event
 from backorders.services.commit import commit_changes, retrying
-from backorders.services.ports import Balances, Demand, ManualShops, Writes
+from backorders.services.ports import Demand, ManualShops, Products, UnitOfWork, Writes
 
 
 @dataclass(frozen=True, slots=True)
@@ -22,8 +23,9 @@ class RecomputeResult:
     backordered_after: int | None = None  # the SKU's backordered units once the plan committed
 
 
-class AllotmentStore(Writes, Balances, Demand, ManualShops, Protocol):
-    """What a recompute reads (a balance, its demand, its holders, manual shops) and writes."""
+class AllotmentStore(Writes, Products, Demand, ManualShops, Protocol):
+    """What a recompute reads (a balance with its product, its demand, its holders,
+    manual shops) and writes."""
 
 
 class Allotter:
@@ -40,10 +42,11 @@ class Allotter:
         self.clock = clock
         self._sleep = sleep
 
-    def plan(self, sku: str) -> tuple[SkuBalance, AllotmentPlan] | None:
-        balance = self.store.balance(sku)
-        if balance is None:
+    def plan(self, sku: str) -> tuple[SkuBalance, AllotmentPlan, Product] | None:
+        found = self.store.product(sku)
+        if found is None:
             return None
+        balance, product = found
         free = FreeUnits(balance.free)
         plan = plan_allotment(
             balance,
@@ -52,12 +55,14 @@ class Allotter:
             manual_shops=self.store.manual_shops(),
             free=free,
         )
-        return balance, plan
+        return balance, plan, product
 
     def recompute(self, sku: str, *, event: Event) -> RecomputeResult:
         """Recompute ``sku`` until a plan commits or there is nothing to change. A
         concurrent change or throttling, while reading or writing, starts over from a
-        fresh read."""
+        fresh read. It also keeps the SKU's listing in the planning index: allotment moves
+        units between backordered and allotted but never changes the stock position, so
+        the listing follows from the balance as read (``needs_attention``)."""
         attempts = 0
 
         def attempt() -> RecomputeResult:
@@ -66,11 +71,16 @@ class Allotter:
             planned = self.plan(sku)
             if planned is None:
                 return RecomputeResult(sku, AllotmentPlan(sku, (), 0), attempts)
-            balance, plan = planned
-            if plan.changes:
-                commit_changes(
-                    self.store, sku, balance.version, plan.changes, writer="allotter", event=event, at=self.clock()
-                )
+            balance, plan, product = planned
+            listing = product.supplier_id if needs_attention(product, balance) else None
+
+            def relist(uow: UnitOfWork) -> None:
+                if listing != balance.attention:
+                    uow.list_for_planning(sku, listing)
+
+            if plan.changes or listing != balance.attention:
+                commit_changes(self.store, sku, balance.version, plan.changes, writer="allotter", event=event,
+                               at=self.clock(), finish=relist)  # fmt: skip
             # every allotted unit comes off the backorder (and a released one goes back on it)
             return RecomputeResult(sku, plan, attempts, balance.backordered - plan.net)
 

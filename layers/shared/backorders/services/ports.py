@@ -29,6 +29,7 @@ from backorders.domain.model import (
     SkuBalance,
     Supplier,
 )
+from backorders.domain.purchasing import PoKind, Position, PoStatus, PurchaseOrder
 from backorders.domain.record_log import Event, LogAbout, LogEntry
 
 
@@ -44,6 +45,16 @@ class OrderView:
     commands: dict[str, str] = field(default_factory=dict)  # command key -> payload fingerprint
 
 
+@dataclass(slots=True)
+class PlanningGroup:
+    """One supplier's part of the planning index: what a planner run reads of it."""
+
+    supplier_id: str
+    supplier: Supplier | None = None
+    open: dict[PoKind, str] = field(default_factory=dict)  # kind -> the open recommendation's id
+    positions: list[Position] = field(default_factory=list)  # SKUs that need attention
+
+
 class UnitOfWork(Protocol):
     """Writes collected for one atomic commit. Every write is guarded (see the adapter):
     a line or shipment by the version it was read at, a balance by ``available >= 0``
@@ -56,9 +67,21 @@ class UnitOfWork(Protocol):
     def add_line(self, line: OrderLine) -> None: ...
     def change_line(self, change: LineChange) -> None: ...
     def touch_sku(
-        self, sku: str, *, on_hand: int = 0, expect_version: int | None = None, must_exist: bool = False
+        self,
+        sku: str,
+        *,
+        on_hand: int = 0,
+        incoming: int = 0,
+        expect_version: int | None = None,
+        must_exist: bool = False,
     ) -> None: ...
     def set_product(self, product: Product) -> None: ...
+    def list_for_planning(self, sku: str, supplier_id: str | None) -> None: ...
+    def expect_incoming(self, sku: str, incoming: int) -> None: ...
+    def put_purchase_order(self, po: PurchaseOrder) -> None: ...
+    def set_open_recommendation(
+        self, supplier_id: str, kind: PoKind, po_id: str | None, *, was: str | None
+    ) -> None: ...
     def add_ledger(self, movement: Movement, delta: int, on_hand_after: int) -> None: ...
     def put_shipment(self, shipment: Shipment, *, expect_version: int | None) -> None: ...
     def delete_shipment(self, shipment: Shipment) -> None: ...
@@ -115,7 +138,17 @@ class SkuLog(Protocol):
     def sku_log(self, sku: str, limit: int = 100) -> list[LogEntry]: ...
 
 
-class Catalogue(Protocol):
+class Products(Protocol):
     def product(self, sku: str) -> tuple[SkuBalance, Product] | None: ...
+
+
+class Catalogue(Products, Protocol):
     def supplier(self, supplier_id: str) -> Supplier | None: ...
     def put_supplier(self, supplier: Supplier) -> None: ...
+
+
+class Purchasing(Protocol):
+    def planning(self) -> Iterator[PlanningGroup]: ...
+    def open_recommendation(self, supplier_id: str, kind: PoKind) -> str | None: ...
+    def purchase_order(self, po_id: str) -> PurchaseOrder | None: ...
+    def purchase_orders(self, statuses: Iterable[PoStatus]) -> Iterator[PurchaseOrder]: ...

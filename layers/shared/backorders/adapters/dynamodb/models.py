@@ -11,7 +11,9 @@ Keys (one table, see docs/data-model.md):
     ORDER#<shop>#<id>    LOG#<ts>#<n>        record log of the order
     SHOP#<shop>          SHOP                shop settings (line policy, fill mode)
     SHOP#<shop>          CUSTOMER#<id>       customer settings (line policy)
-    SUPPLIER#<id>        SUPPLIER            supplier settings
+    SUPPLIER#<id>        SUPPLIER            supplier settings (planning index: PLAN)
+    SUPPLIER#<id>        OPEN#<kind>         the supplier's open recommendation of a kind
+    PO#<id>              PO                  purchase order: lines, status, history (purchase_orders index)
 
 The items of an order's partition (header, lines, shipments, commands, log) carry an
 ``item_type`` discriminator, so that one query of the partition returns each item as its
@@ -61,6 +63,7 @@ from backorders.domain.model import (
     SkuBalance,
     Supplier,
 )
+from backorders.domain.purchasing import PoKind, PoLine, PoStatus, PurchaseOrder
 from backorders.domain.record_log import Cause, LogEntry
 
 BACKLOG = "BACKLOG"  # the one partition of the sparse ``backlog`` index
@@ -121,7 +124,7 @@ def backorders_pk(shop: str) -> str:
 # ------------------------------------------------------------------ SKU
 
 
-class BacklogIndex(GlobalSecondaryIndex["SkuItem"]):  # type: ignore[no-untyped-call]
+class BacklogIndex(GlobalSecondaryIndex["BacklogKey"]):  # type: ignore[no-untyped-call]
     """SKU balances that may have backordered lines: set by every write that adds
     backordered units, cleared by the sweep once a SKU has none."""
 
@@ -133,13 +136,50 @@ class BacklogIndex(GlobalSecondaryIndex["SkuItem"]):  # type: ignore[no-untyped-
     pk = UnicodeAttribute(range_key=True)
 
 
-class SkuItem(_Base):
+class BacklogKey(_Base):
+    """A SKU item as the keys-only ``backlog`` index holds it (no ``item_type`` to
+    discriminate by: SKU items are read from it through this plain model)."""
+
+    backlog_pk = UnicodeAttribute(null=True)
+    backlog_index: ClassVar[BacklogIndex] = BacklogIndex()
+
+
+PLAN = "PLAN"  # the one partition of the sparse ``planning`` index
+
+
+def plan_sk(supplier_id: str, part: str) -> str:
+    """The planning index groups by supplier: ``0`` the supplier, ``1#<kind>`` its open
+    recommendations, ``2#<sku>`` its SKUs that need attention (ids never hold ``#``)."""
+    return f"{supplier_id}#{part}"
+
+
+class PlanningIndex(GlobalSecondaryIndex["PlanPartItem"]):  # type: ignore[no-untyped-call]
+    class Meta:
+        index_name = "planning"
+        projection = AllProjection()
+
+    plan_pk = UnicodeAttribute(hash_key=True)
+    plan_sk = UnicodeAttribute(range_key=True)
+
+
+class PlanPartItem(_Base):
+    """Any item of the ``planning`` index (suppliers, open recommendations, SKUs that
+    need attention); querying the index returns each as its own model."""
+
+    item_type = DiscriminatorAttribute()
+    plan_pk = UnicodeAttribute(null=True)
+    plan_sk = UnicodeAttribute(null=True)
+    planning_index: ClassVar[PlanningIndex] = PlanningIndex()
+
+
+class SkuItem(PlanPartItem, discriminator="SKU"):
     sku = UnicodeAttribute()
     on_hand = NumberAttribute(default=0)
     allotted = NumberAttribute(default=0)
     available = NumberAttribute(default=0)
     locked = NumberAttribute(default=0)
     backordered = NumberAttribute(default=0)
+    incoming = NumberAttribute(null=True)  # units on placed POs not received yet
     known = BooleanAttribute(default=False)
     tracked = BooleanAttribute(default=True)
     version = NumberAttribute(default=0)
@@ -148,7 +188,6 @@ class SkuItem(_Base):
     event_shop = UnicodeAttribute(null=True)  # the shop whose action last_event is (None: the service's)
     updated_at = UnicodeAttribute(null=True)
     backlog_pk = UnicodeAttribute(null=True)
-    backlog_index: ClassVar[BacklogIndex] = BacklogIndex()
     # product settings (purchasing uses them later)
     name = UnicodeAttribute(null=True)
     supplier_id = UnicodeAttribute(null=True)
@@ -168,6 +207,8 @@ class SkuItem(_Base):
             known=bool(self.known),
             tracked=bool(self.tracked) if self.tracked is not None else True,
             version=int(self.version),
+            incoming=int(self.incoming or 0),
+            attention=self.plan_sk.partition("#")[0] if self.plan_pk and self.plan_sk else None,
         )
 
     def product(self) -> Product:
@@ -468,7 +509,7 @@ class CustomerItem(_Base):
     line_policy = UnicodeAttribute(null=True)
 
 
-class SupplierItem(_Base):
+class SupplierItem(PlanPartItem, discriminator="SUPPLIER"):
     supplier_id = UnicodeAttribute()
     name = UnicodeAttribute(null=True)
     settings = JSONAttribute()
@@ -476,6 +517,114 @@ class SupplierItem(_Base):
 
     def to_domain(self) -> Supplier:
         return Supplier(self.supplier_id, self.name, dict(self.settings))
+
+
+def supplier_pk(supplier_id: str) -> str:
+    return f"SUPPLIER#{supplier_id}"
+
+
+class SlotItem(PlanPartItem, discriminator="SLOT"):
+    """A supplier's one open recommendation of a kind (``SUPPLIER#<id>`` / ``OPEN#<kind>``):
+    its conditional write is what keeps a concurrent planner from recommending twice."""
+
+    supplier_id = UnicodeAttribute()
+    kind = UnicodeAttribute()
+    po_id = UnicodeAttribute(null=True)
+
+
+# ------------------------------------------------------------------ purchase orders
+
+
+class PurchaseOrdersIndex(GlobalSecondaryIndex["PurchaseOrderItem"]):  # type: ignore[no-untyped-call]
+    """Purchase orders by status, oldest first."""
+
+    class Meta:
+        index_name = "purchase_orders"
+        projection = AllProjection()
+
+    po_status = UnicodeAttribute(hash_key=True)
+    created_at = UnicodeAttribute(range_key=True)
+
+
+class PoLineMap(MapAttribute[str, Any]):
+    sku = UnicodeAttribute()
+    quantity = NumberAttribute()
+    received = NumberAttribute(default=0)
+    unit_price = DecimalAttribute()
+    incoming_seen = NumberAttribute(default=0)
+
+
+class PurchaseOrderItem(_Base):
+    """``PO#<id>`` / ``PO``: the order, its lines and its history."""
+
+    po_id = UnicodeAttribute()
+    supplier_id = UnicodeAttribute()
+    kind = UnicodeAttribute()
+    po_status = UnicodeAttribute()
+    created_at = UnicodeAttribute()
+    lines = ListAttribute(of=PoLineMap, default=list)
+    threshold = UnicodeAttribute(null=True)
+    expected_at = UnicodeAttribute(null=True)  # a date
+    placed_at = UnicodeAttribute(null=True)
+    receipts = UnicodeSetAttribute(null=True)  # receipt ids applied
+    history = JSONAttribute(default=list)
+    version = VersionAttribute()
+    purchase_orders_index: ClassVar[PurchaseOrdersIndex] = PurchaseOrdersIndex()
+
+    def to_domain(self) -> PurchaseOrder:
+        return PurchaseOrder(
+            po_id=self.po_id,
+            supplier_id=self.supplier_id,
+            kind=PoKind(self.kind),
+            status=PoStatus(self.po_status),
+            created_at=self.created_at,
+            lines=tuple(
+                PoLine(
+                    line.sku, int(line.quantity), line.unit_price, int(line.received or 0), int(line.incoming_seen or 0)
+                )
+                for line in self.lines
+            ),
+            threshold=self.threshold,
+            expected_at=self.expected_at,
+            placed_at=self.placed_at,
+            receipts=frozenset(self.receipts or ()),
+            history=tuple(self.history or ()),
+            version=int(self.version or 0),
+        )
+
+    @classmethod
+    def from_domain(cls, po: PurchaseOrder) -> PurchaseOrderItem:
+        item = cls(
+            pk=po_pk(po.po_id),
+            sk="PO",
+            po_id=po.po_id,
+            supplier_id=po.supplier_id,
+            kind=po.kind.value,
+            po_status=po.status.value,
+            created_at=po.created_at,
+            lines=[
+                PoLineMap(  # type: ignore[no-untyped-call]
+                    sku=line.sku,
+                    quantity=line.quantity,
+                    received=line.received,
+                    unit_price=line.unit_price,
+                    incoming_seen=line.incoming_seen,
+                )
+                for line in po.lines
+            ],
+            threshold=po.threshold,
+            expected_at=po.expected_at,
+            placed_at=po.placed_at,
+            receipts=set(po.receipts) or None,
+            history=list(po.history),
+        )
+        if po.version:  # written over this version; a new PO is written as version 1
+            item.version = po.version
+        return item
+
+
+def po_pk(po_id: str) -> str:
+    return f"PO#{po_id}"
 
 
 MODELS: tuple[type[_Base], ...] = (
@@ -489,6 +638,8 @@ MODELS: tuple[type[_Base], ...] = (
     ShopItem,
     CustomerItem,
     SupplierItem,
+    SlotItem,
+    PurchaseOrderItem,
 )
 
 

@@ -30,6 +30,8 @@ from pynamodb.transactions import TransactWrite
 
 from backorders.adapters.dynamodb.models import (
     BACKLOG,
+    PLAN,
+    BacklogKey,
     CauseMap,
     CommandItem,
     CustomerItem,
@@ -38,17 +40,23 @@ from backorders.adapters.dynamodb.models import (
     LogItem,
     OrderItem,
     OrderPartItem,
+    PlanPartItem,
+    PurchaseOrderItem,
     ShipmentItem,
     ShopItem,
     SkuItem,
+    SlotItem,
     SupplierItem,
     backorders_pk,
     bind,
     line_sk,
     order_pk,
+    plan_sk,
+    po_pk,
     product_fields,
     shipment_sk,
     sku_pk,
+    supplier_pk,
 )
 from backorders.domain.allotment import LineChange
 from backorders.domain.errors import Conflict, Throttled
@@ -65,8 +73,9 @@ from backorders.domain.model import (
     SkuBalance,
     Supplier,
 )
+from backorders.domain.purchasing import PoKind, Position, PoStatus, PurchaseOrder
 from backorders.domain.record_log import Event, LogAbout, LogEntry, causes_of
-from backorders.services.ports import OrderView
+from backorders.services.ports import OrderView, PlanningGroup
 
 MAX_TRANSACTION_ITEMS = 100
 _THROTTLE_CODES = {
@@ -83,6 +92,7 @@ class _SkuDelta:
     allotted: int = 0
     locked: int = 0
     backordered: int = 0
+    incoming: int = 0
     expect_version: int | None = None
     set_fields: dict[str, Any] = field(default_factory=dict)
     must_exist: bool = False
@@ -151,6 +161,7 @@ class DynamoUnitOfWork:
         self.at = at
         self._ops: list[tuple[str, Any, dict[str, Any]]] = []
         self._skus: dict[str, _SkuDelta] = defaultdict(_SkuDelta)
+        self._incoming_checks: dict[str, int] = {}
         self._labels: list[str] = []
 
     # -------------------------------------------------------------- lines
@@ -184,11 +195,13 @@ class DynamoUnitOfWork:
         sku: str,
         *,
         on_hand: int = 0,
+        incoming: int = 0,
         expect_version: int | None = None,
         must_exist: bool = False,
     ) -> None:
         delta = self._skus[sku]
         delta.on_hand += on_hand
+        delta.incoming += incoming
         if expect_version is not None:
             delta.expect_version = expect_version
         delta.must_exist = delta.must_exist or must_exist
@@ -196,6 +209,37 @@ class DynamoUnitOfWork:
     def set_product(self, product: Product) -> None:
         """The product's settings, on its balance item; the SKU becomes known."""
         self._skus[product.sku].set_fields.update(known=True, **product_fields(product))
+
+    def list_for_planning(self, sku: str, supplier_id: str | None) -> None:
+        """List the SKU in the planning index under its supplier (None: take it out)."""
+        marker = {"plan_pk": PLAN, "plan_sk": plan_sk(supplier_id, f"2#{sku}")} if supplier_id else {}
+        self._skus[sku].set_fields.update({"plan_pk": None, "plan_sk": None, **marker})
+
+    def expect_incoming(self, sku: str, incoming: int) -> None:
+        """Commit only if the SKU's incoming is still ``incoming`` (what a PO line was
+        planned against): a PO placed meanwhile makes the commit fail, never double."""
+        self._incoming_checks[sku] = incoming
+
+    # -------------------------------------------------------------- purchase orders
+    def put_purchase_order(self, po: PurchaseOrder) -> None:
+        """A new PO (version 0), or one written over the version it was read at."""
+        item = PurchaseOrderItem.from_domain(po)
+        condition = PurchaseOrderItem.pk.does_not_exist() if not po.version else None
+        self._op("save", item, condition=condition, label=f"po:{po.po_id}")
+
+    def set_open_recommendation(self, supplier_id: str, kind: PoKind, po_id: str | None, *, was: str | None) -> None:
+        """The supplier's one open recommendation of ``kind``, if it still is ``was``."""
+        item = SlotItem(pk=supplier_pk(supplier_id), sk=f"OPEN#{kind.value}")
+        condition = SlotItem.po_id.does_not_exist() if was is None else SlotItem.po_id == was
+        listed = [SlotItem.plan_pk.set(PLAN), SlotItem.plan_sk.set(plan_sk(supplier_id, f"1#{kind.value}"))]
+        unlisted = [SlotItem.plan_pk.remove(), SlotItem.plan_sk.remove()]
+        actions: list[Action] = [
+            SlotItem.item_type.set(SlotItem),
+            SlotItem.supplier_id.set(supplier_id),
+            SlotItem.kind.set(kind.value),
+            *([SlotItem.po_id.set(po_id), *listed] if po_id else [SlotItem.po_id.remove(), *unlisted]),
+        ]
+        self._op("update", item, actions=actions, condition=condition, label=f"slot:{supplier_id}:{kind.value}")
 
     def add_ledger(self, movement: Movement, delta: int, on_hand_after: int) -> None:
         item = LedgerItem(
@@ -277,8 +321,15 @@ class DynamoUnitOfWork:
         labels = list(self._labels)
         ops = list(self._ops)
         for sku, delta in self._skus.items():
-            ops.append(("update", *self._sku_update(sku, delta)))
+            item, update = self._sku_update(sku, delta)
+            if sku in self._incoming_checks:  # one item, one operation: the check joins the update
+                check = _incoming_is(self._incoming_checks.pop(sku))
+                update["condition"] = check if update["condition"] is None else update["condition"] & check
+            ops.append(("update", item, update))
             labels.append(f"sku:{sku}")
+        for sku, incoming in self._incoming_checks.items():
+            ops.append(("check", SkuItem(pk=sku_pk(sku), sk="SKU"), {"condition": _incoming_is(incoming)}))
+            labels.append(f"incoming:{sku}")
         if len(ops) > MAX_TRANSACTION_ITEMS:
             raise ValueError(f"transaction of {len(ops)} items exceeds {MAX_TRANSACTION_ITEMS}")
         try:
@@ -288,6 +339,8 @@ class DynamoUnitOfWork:
                         tx.save(item, condition=kw["condition"])
                     elif kind == "delete":
                         tx.delete(item, condition=kw["condition"])
+                    elif kind == "check":
+                        tx.condition_check(type(item), item.pk, item.sk, condition=kw["condition"])
                     else:
                         tx.update(item, actions=kw["actions"], condition=kw["condition"])
         except TransactWriteError as exc:
@@ -305,10 +358,12 @@ class DynamoUnitOfWork:
             self._ops.clear()
             self._labels.clear()
             self._skus.clear()
+            self._incoming_checks.clear()
 
     def _sku_update(self, sku: str, delta: _SkuDelta) -> tuple[SkuItem, dict[str, Any]]:
         item = SkuItem(pk=sku_pk(sku), sk="SKU")
         actions: list[Action] = [
+            SkuItem.item_type.set(SkuItem),
             SkuItem.sku.set(sku),
             SkuItem.version.add(1),
             SkuItem.writer.set(self.writer),
@@ -322,6 +377,8 @@ class DynamoUnitOfWork:
             value = getattr(delta, name)
             # ADD 0 still creates the counter on a new item, so every balance has all five.
             actions.append(getattr(SkuItem, name).add(value))
+        if delta.incoming:
+            actions.append(SkuItem.incoming.add(delta.incoming))
         for name, value in delta.set_fields.items():
             attr = getattr(SkuItem, name)
             actions.append(attr.remove() if value is None else attr.set(value))
@@ -340,6 +397,12 @@ class DynamoUnitOfWork:
         for c in conditions:
             condition = c if condition is None else condition & c
         return item, {"actions": actions, "condition": condition}
+
+
+def _incoming_is(incoming: int) -> Condition:
+    return (
+        (SkuItem.incoming.does_not_exist() | (SkuItem.incoming == 0)) if incoming == 0 else SkuItem.incoming == incoming
+    )
 
 
 class DynamoStore:
@@ -479,7 +542,7 @@ class DynamoStore:
     def skus_with_backlog(self) -> Iterator[str]:
         """SKUs that may have backordered lines (the sparse ``backlog`` index: a SKU
         enters it with its first backordered unit and leaves it by ``clear_backlog``)."""
-        for item in SkuItem.backlog_index.query(BACKLOG, page_size=500):
+        for item in BacklogKey.backlog_index.query(BACKLOG, page_size=500):
             yield item.pk.removeprefix("SKU#")
 
     @_storage
@@ -558,16 +621,61 @@ class DynamoStore:
     @_storage
     def put_supplier(self, supplier: Supplier) -> None:
         SupplierItem(
-            pk=f"SUPPLIER#{supplier.supplier_id}",
+            pk=supplier_pk(supplier.supplier_id),
             sk="SUPPLIER",
             supplier_id=supplier.supplier_id,
             name=supplier.name,
             settings=dict(supplier.settings),
+            plan_pk=PLAN,  # every supplier heads its group of the planning index
+            plan_sk=plan_sk(supplier.supplier_id, "0"),
         ).save()
 
     @_storage
     def supplier(self, supplier_id: str) -> Supplier | None:
         try:
-            return SupplierItem.get(f"SUPPLIER#{supplier_id}", "SUPPLIER").to_domain()
+            return SupplierItem.get(supplier_pk(supplier_id), "SUPPLIER", consistent_read=True).to_domain()
         except SupplierItem.DoesNotExist:
             return None
+
+    # -------------------------------------------------------------- purchasing
+    @_storage
+    def planning(self) -> Iterator[PlanningGroup]:
+        """The planning index, one supplier's group at a time: the supplier, its open
+        recommendations and its SKUs that need attention (eventually consistent)."""
+        group: PlanningGroup | None = None
+        for item in PlanPartItem.planning_index.query(PLAN, page_size=500):
+            supplier_id = (item.plan_sk or "").partition("#")[0]
+            if group is None or group.supplier_id != supplier_id:
+                if group is not None:
+                    yield group
+                group = PlanningGroup(supplier_id)
+            match item:
+                case SupplierItem():
+                    group.supplier = item.to_domain()
+                case SlotItem() if item.po_id:
+                    group.open[PoKind(item.kind)] = item.po_id
+                case SkuItem():
+                    group.positions.append(Position(item.product(), item.to_domain()))
+        if group is not None:
+            yield group
+
+    @_storage
+    def open_recommendation(self, supplier_id: str, kind: PoKind) -> str | None:
+        try:
+            return SlotItem.get(supplier_pk(supplier_id), f"OPEN#{kind.value}", consistent_read=True).po_id
+        except SlotItem.DoesNotExist:
+            return None
+
+    @_storage
+    def purchase_order(self, po_id: str) -> PurchaseOrder | None:
+        try:
+            return PurchaseOrderItem.get(po_pk(po_id), "PO", consistent_read=True).to_domain()
+        except PurchaseOrderItem.DoesNotExist:
+            return None
+
+    @_storage
+    def purchase_orders(self, statuses: Iterable[PoStatus]) -> Iterator[PurchaseOrder]:
+        """Purchase orders of these statuses, each status oldest first."""
+        for status in statuses:
+            for item in PurchaseOrderItem.purchase_orders_index.query(status.value, page_size=200):
+                yield item.to_domain()

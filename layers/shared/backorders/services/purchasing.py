@@ -1,0 +1,251 @@
+"""Purchasing use cases: the planner (recommendations from the planning index) and the
+purchase-order life cycle (place, receive, cancel).
+
+No double ordering, by construction:
+- a supplier has at most one open recommendation per kind: its slot item is written
+  with a condition on the recommendation it held when read, so a concurrent or repeated
+  run updates that one in place or changes nothing;
+- a recommendation's lines record the SKU's ``incoming`` they were planned against, and
+  both the planner's commit and placing check it in the same transaction: a PO placed
+  meanwhile makes the commit fail (the planner retries from a fresh read) or refuses the
+  placement (409, until the next run revises the recommendation);
+- placed, unreceived units are ``incoming`` on the SKU, so they are never proposed again.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass, field
+from datetime import date
+from typing import Any, Protocol
+
+from backorders.domain.errors import Conflict, InvalidInput, NotFound, Throttled
+from backorders.domain.model import Movement, MovementKind, SkuBalance, Supplier
+from backorders.domain.purchasing import (
+    PoKind,
+    PoStatus,
+    Proposal,
+    PurchaseOrder,
+    Terms,
+    backorder_proposal,
+    cancel,
+    incoming_change,
+    place,
+    receive,
+    recommend,
+    regular_proposal,
+    revise,
+    withdraw,
+)
+from backorders.services.commit import retrying
+from backorders.services.ports import Balances, Catalogue, PlanningGroup, Purchasing, UnitOfWork, Writes
+
+MAX_RECEIPT_LINES = 45  # a ledger entry and a SKU update per line, and the PO: one transaction
+
+
+class PurchasingStore(Writes, Purchasing, Catalogue, Balances, Protocol):
+    """What planning and the PO life cycle read and write."""
+
+
+@dataclass(slots=True)
+class PlanReport:
+    recommended: list[str] = field(default_factory=list)
+    updated: list[str] = field(default_factory=list)
+    withdrawn: list[str] = field(default_factory=list)
+    reviewed: list[str] = field(default_factory=list)  # suppliers whose review ran
+    deferred: list[str] = field(default_factory=list)  # suppliers whose state kept moving: the next run
+    suppliers: int = 0
+    skus_read: int = 0
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "recommended": self.recommended,
+            "updated": self.updated,
+            "withdrawn": self.withdrawn,
+            "reviewed": self.reviewed,
+            "deferred": self.deferred,
+            "suppliers": self.suppliers,
+            "skus_read": self.skus_read,
+        }
+
+
+def new_po_id(at: str) -> str:
+    return f"PO-{at[:10].replace('-', '')}-{uuid.uuid4().hex[:8].upper()}"
+
+
+class Planner:
+    """One planner run: every supplier's group of the planning index, settled against
+    its open recommendations. Repeating a run, or running two at once, changes nothing."""
+
+    def __init__(self, store: PurchasingStore, *, clock: Callable[[], str], today: Callable[[], date]) -> None:
+        self.store = store
+        self.clock = clock
+        self.today = today
+
+    def run(self, *, suppliers: Iterable[str] | None = None) -> PlanReport:
+        wanted = set(suppliers) if suppliers is not None else None
+        report = PlanReport()
+        for group in self.store.planning():
+            if group.supplier is None or (wanted is not None and group.supplier_id not in wanted):
+                continue
+            report.suppliers += 1
+            report.skus_read += len(group.positions)
+            try:
+                self._plan_supplier(group, report)
+            except (Conflict, Throttled):
+                # the index lags a PO placed a moment ago, or storage is busy: the next run settles it
+                report.deferred.append(group.supplier_id)
+        return report
+
+    def _plan_supplier(self, group: PlanningGroup, report: PlanReport) -> None:
+        assert group.supplier is not None
+        terms = Terms.of(group.supplier_id, group.supplier.settings)
+        self._settle(terms, PoKind.BACKORDER, backorder_proposal(terms, group.positions), report)
+        if terms.review_due(self.today()):
+            # the regular order is made at the review and then waits for the buyer
+            self._settle(terms, PoKind.REGULAR, regular_proposal(terms, group.positions), report)
+            self.store.put_supplier(
+                _with_settings(group.supplier, next_review_date=terms.review_after(self.today()).isoformat())
+            )
+            report.reviewed.append(group.supplier_id)
+
+    def _settle(self, terms: Terms, kind: PoKind, proposal: Proposal | None, report: PlanReport) -> None:
+        """Make the open recommendation of ``kind`` say ``proposal``: create, update in
+        place, withdraw, or leave it."""
+
+        def attempt() -> tuple[str, str] | None:
+            at = self.clock()
+            open_id = self.store.open_recommendation(terms.supplier_id, kind)
+            current = self.store.purchase_order(open_id) if open_id else None
+            uow = self.store.unit_of_work(writer="planner", event=f"planning {terms.supplier_id}", at=at)
+            if current is not None and current.status is not PoStatus.RECOMMENDED:
+                current = None  # placed or cancelled meanwhile: the slot is free again
+            if proposal is None:
+                if current is None:
+                    return None
+                uow.put_purchase_order(withdraw(current, at))
+                uow.set_open_recommendation(terms.supplier_id, kind, None, was=open_id)
+                outcome = "withdrawn", current.po_id
+            elif current is None:
+                po = recommend(new_po_id(at), proposal, at)
+                uow.put_purchase_order(po)
+                uow.set_open_recommendation(terms.supplier_id, kind, po.po_id, was=open_id)
+                outcome = "recommended", po.po_id
+            else:
+                revised = revise(current, proposal, at)
+                if revised is None:
+                    return None
+                uow.put_purchase_order(revised)
+                outcome = "updated", current.po_id
+            for line in proposal.lines if proposal else ():
+                uow.expect_incoming(line.sku, line.incoming_seen)
+            uow.commit()
+            return outcome
+
+        outcome = retrying(attempt)
+        if outcome is not None:
+            getattr(report, outcome[0]).append(outcome[1])
+
+
+def _with_settings(supplier: Supplier, **changes: Any) -> Supplier:
+    return Supplier(supplier.supplier_id, supplier.name, {**supplier.settings, **changes})
+
+
+class PurchaseOrders:
+    """The PO life cycle: place, receive (into stock, and from there into allotment), cancel."""
+
+    def __init__(self, store: PurchasingStore, *, clock: Callable[[], str], today: Callable[[], date]) -> None:
+        self.store = store
+        self.clock = clock
+        self.today = today
+
+    def get(self, po_id: str) -> PurchaseOrder:
+        po = self.store.purchase_order(po_id)
+        if po is None:
+            raise NotFound(f"purchase order {po_id} not found", field="id")
+        return po
+
+    def list(
+        self, *, status: PoStatus | None = None, supplier: str | None = None, kind: PoKind | None = None
+    ) -> list[PurchaseOrder]:
+        statuses = [status] if status else list(PoStatus)
+        return [
+            po
+            for po in self.store.purchase_orders(statuses)
+            if (supplier is None or po.supplier_id == supplier) and (kind is None or po.kind is kind)
+        ]
+
+    def place(
+        self, po_id: str, *, quantities: Mapping[str, int] | None = None, expected: date | None = None
+    ) -> PurchaseOrder:
+        def attempt() -> PurchaseOrder:
+            at, po = self.clock(), self.get(po_id)
+            supplier = self.store.supplier(po.supplier_id)
+            lead_time = Terms.of(po.supplier_id, supplier.settings if supplier else {}).lead_time_days
+            placed = place(po, at=at, today=self.today(), lead_time_days=lead_time, quantities=quantities,
+                           expected=expected)  # fmt: skip
+            uow = self._change(po, placed, at)
+            uow.set_open_recommendation(po.supplier_id, po.kind, None, was=po.po_id)
+            for line in po.lines:  # placed against the incoming it was planned with, or not at all
+                uow.expect_incoming(line.sku, line.incoming_seen)
+            self._commit(uow, po)
+            return placed
+
+        return retrying(attempt)
+
+    def receive(self, po_id: str, receipt_id: str, quantities: Mapping[str, int]) -> tuple[PurchaseOrder, bool]:
+        """Book a receipt (idempotent by its id): on hand rises, incoming falls, and the
+        stream hands the units to waiting lines. Returns the PO and whether it was a replay."""
+        if not quantities or len(quantities) > MAX_RECEIPT_LINES:
+            raise InvalidInput(f"a receipt has 1 to {MAX_RECEIPT_LINES} lines", field="lines")
+
+        def attempt() -> tuple[PurchaseOrder, bool]:
+            at, po = self.clock(), self.get(po_id)
+            if receipt_id in po.receipts:
+                return po, True
+            received = receive(po, receipt_id, quantities, at)
+            uow = self._change(po, received, at)
+            balances = self.store.balances(quantities)
+            for sku, units in sorted(quantities.items()):
+                on_hand = (balances.get(sku) or SkuBalance(sku)).on_hand
+                movement = Movement(f"{po_id}:{receipt_id}", sku, MovementKind.RECEIPT, units, note=f"PO {po_id}")
+                uow.add_ledger(movement, units, on_hand + units)
+                uow.touch_sku(sku, on_hand=units)
+            self._commit(uow, po)
+            return received, False
+
+        return retrying(attempt)
+
+    def cancel(self, po_id: str) -> PurchaseOrder:
+        def attempt() -> PurchaseOrder:
+            at, po = self.clock(), self.get(po_id)
+            cancelled = cancel(po, at)
+            uow = self._change(po, cancelled, at)
+            if po.status is PoStatus.RECOMMENDED:
+                uow.set_open_recommendation(po.supplier_id, po.kind, None, was=po.po_id)
+            self._commit(uow, po)
+            return cancelled
+
+        return retrying(attempt)
+
+    def _change(self, before: PurchaseOrder, after: PurchaseOrder, at: str) -> UnitOfWork:
+        uow = self.store.unit_of_work(writer="api", event=f"purchase order {before.po_id} {after.status}", at=at)
+        uow.put_purchase_order(after)
+        for sku, delta in incoming_change(before, after).items():
+            uow.touch_sku(sku, incoming=delta)
+        return uow
+
+    def _commit(self, uow: UnitOfWork, po: PurchaseOrder) -> None:
+        try:
+            uow.commit()
+        except Conflict as exc:
+            stale = any(label.startswith(("incoming:", "sku:")) for label in exc.failed)
+            if stale and po.status is PoStatus.RECOMMENDED:
+                raise Conflict(
+                    f"purchase order {po.po_id} was planned against stock on order that has changed since "
+                    "(another PO was placed or received); run the planner (POST /v1/planning/run) and place "
+                    "the updated recommendation",
+                    field="lines",
+                ) from exc
+            raise

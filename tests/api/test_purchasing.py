@@ -1,0 +1,154 @@
+"""Purchasing through the API (Optiply's backorder POs): the planner recommends one PO
+per supplier and kind from the planning index, never twice; placing makes its units
+incoming; receipts raise stock, which the allotter hands to the oldest backorders."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+from tests.support.events import order_body, order_line
+
+SUPPLIER = {
+    "name": "Acme Books",
+    "backorders_enabled": True,
+    "fixed_order_cost": "25",
+    "threshold_mode": "fixed_cost",
+    "lead_time_days": 5,
+}
+
+
+def catalogue(api: Any, **product: Any) -> None:
+    assert api("PUT", "/v1/suppliers/acme", SUPPLIER).status == 200
+    settings = {"supplier_id": "acme", "purchase_price": "10.00", "min_stock": 4, **product}
+    assert api("PUT", "/v1/products/TEXTBOOK", settings).status == 200
+
+
+def backorder(api: Any, order_id: str, units: int) -> None:
+    assert api("POST", "/v1/orders", order_body(order_id, order_line("TEXTBOOK", units))).status == 201
+    api.deliver_stream()
+
+
+def plan(api: Any) -> dict[str, Any]:
+    reply = api("POST", "/v1/planning/run")
+    assert reply.status == 200, reply.body
+    return dict(reply.body)
+
+
+def open_pos(api: Any) -> list[dict[str, Any]]:
+    return list(api("GET", "/v1/purchase-orders", query={"status": "recommended"}).body["purchase_orders"])
+
+
+def test_a_negative_stock_position_gets_one_backorder_po_up_to_minimum(api):
+    catalogue(api)
+    backorder(api, "812", 3)  # stock position -3, minimum 4: order 7
+    report = plan(api)
+    assert len(report["recommended"]) == 1 and report["skus_read"] == 1
+    (po,) = open_pos(api)
+    assert (po["kind"], po["supplier_id"], po["threshold_passed"]) == ("backorder", "acme", "fixed_cost 25")
+    assert [(ln["sku"], ln["quantity"]) for ln in po["lines"]] == [("TEXTBOOK", 7)]
+    assert po["value"] == "70.00"
+
+
+def test_a_second_run_changes_nothing_and_more_backorders_update_the_po_in_place(api):
+    catalogue(api)
+    backorder(api, "812", 3)
+    first = plan(api)["recommended"][0]
+    stored = api.items()
+    assert plan(api) | {"suppliers": 0, "skus_read": 0} == {
+        "recommended": [], "updated": [], "withdrawn": [], "reviewed": [], "deferred": [],
+        "suppliers": 0, "skus_read": 0,
+    }  # fmt: skip
+    assert api.items() == stored
+    backorder(api, "813", 2)
+    assert plan(api)["updated"] == [first]
+    (po,) = open_pos(api)
+    assert (po["id"], po["lines"][0]["quantity"]) == (first, 9)
+
+
+def test_phased_out_orders_exactly_to_zero_and_the_multiple_rounds_up(api):
+    catalogue(api, phased_out=True, order_multiple=5)
+    backorder(api, "812", 3)
+    plan(api)
+    (po,) = open_pos(api)
+    assert po["lines"][0]["quantity"] == 5  # 3 to reach zero, rounded up to the multiple of 5
+
+
+@pytest.mark.parametrize(("price", "recommended"), [("3.57", False), ("3.58", True)])
+def test_the_po_must_exceed_the_fixed_order_cost(api, price, recommended):
+    catalogue(api, purchase_price=price)
+    backorder(api, "812", 3)  # 7 units: 24.99 stays below 25, 25.06 exceeds it
+    assert bool(plan(api)["recommended"]) is recommended
+
+
+def test_a_placed_po_is_incoming_and_prevents_a_second_order(api):
+    catalogue(api)
+    backorder(api, "812", 3)
+    po_id = plan(api)["recommended"][0]
+    placed = api("POST", f"/v1/purchase-orders/{po_id}/place", {"expected_arrival": "2030-01-15"})
+    assert (placed.status, placed.body["status"], placed.body["expected_arrival"]) == (200, "placed", "2030-01-15")
+    assert api.svc.store.balance("TEXTBOOK").incoming == 7
+    api.deliver_stream()
+    report = plan(api)
+    assert report["recommended"] == [] and open_pos(api) == []
+    assert api("POST", f"/v1/purchase-orders/{po_id}/place", {}).status == 409  # placed once
+
+
+def test_backorders_that_disappear_withdraw_the_recommendation(api):
+    catalogue(api)
+    backorder(api, "812", 3)
+    po_id = plan(api)["recommended"][0]
+    assert api("POST", "/v1/orders/812/cancel", {}).status == 200
+    api.deliver_stream()
+    assert plan(api)["withdrawn"] == [po_id]
+    assert api("GET", f"/v1/purchase-orders/{po_id}").body["status"] == "withdrawn"
+
+
+def test_a_partial_receipt_allots_to_the_oldest_backorder_and_is_idempotent(api):
+    catalogue(api)
+    backorder(api, "812", 3)
+    backorder(api, "813", 3)
+    po_id = plan(api)["recommended"][0]
+    api("POST", f"/v1/purchase-orders/{po_id}/place", {})
+    receipt = {"id": "r-1", "lines": [{"sku": "TEXTBOOK", "quantity": 4}]}
+    first = api("POST", f"/v1/purchase-orders/{po_id}/receipts", receipt)
+    assert (first.status, first.body["status"], first.body["replayed"]) == (200, "partly_received", False)
+    assert api("POST", f"/v1/purchase-orders/{po_id}/receipts", receipt).body["replayed"] is True
+    api.deliver_stream()
+    assert [ln["allotted"] for ln in api("GET", "/v1/orders/812").body["lines"]] == [3]
+    assert [ln["allotted"] for ln in api("GET", "/v1/orders/813").body["lines"]] == [1]
+    balance = api.svc.store.balance("TEXTBOOK")
+    assert (balance.on_hand, balance.incoming) == (4, 10 - 4)
+
+
+def test_a_receipt_for_a_sku_the_po_does_not_order_is_refused_and_writes_nothing(api):
+    catalogue(api)
+    backorder(api, "812", 3)
+    po_id = plan(api)["recommended"][0]
+    api("POST", f"/v1/purchase-orders/{po_id}/place", {})
+    stored = api.items()
+    reply = api(
+        "POST", f"/v1/purchase-orders/{po_id}/receipts", {"id": "r-1", "lines": [{"sku": "PEN", "quantity": 1}]}
+    )
+    assert (reply.status, reply.error) == (422, ("invalid_input", "lines"))
+    assert api.items() == stored
+
+
+def test_cancelling_a_placed_po_takes_its_units_off_incoming(api):
+    catalogue(api)
+    backorder(api, "812", 3)
+    po_id = plan(api)["recommended"][0]
+    api("POST", f"/v1/purchase-orders/{po_id}/place", {})
+    assert api("POST", f"/v1/purchase-orders/{po_id}/cancel").body["status"] == "cancelled"
+    assert api.svc.store.balance("TEXTBOOK").incoming == 0
+
+
+def test_a_recommendation_planned_before_another_po_was_placed_cannot_be_placed(api):
+    catalogue(api)
+    backorder(api, "812", 3)
+    stale = plan(api)["recommended"][0]
+    api("POST", f"/v1/purchase-orders/{stale}/cancel")
+    second = plan(api)["recommended"][0]  # cancelled recommendations leave the slot free
+    api("POST", f"/v1/purchase-orders/{second}/place", {})
+    assert api("POST", f"/v1/purchase-orders/{stale}/place", {}).status == 409
