@@ -4,8 +4,10 @@ Level-triggered: a batch is reduced to the set of SKUs whose supply or demand ch
 and the set of orders whose allotment changed; each SKU is recomputed once and each
 order's pending shipment synced once, from current state. Duplicated, reordered or
 retried records are therefore harmless. A SKU or order that fails marks exactly the
-records that pointed at it as failed (ReportBatchItemFailures). What the recomputes did is
-published as business metrics (``backorders.adapters.metrics``).
+records that pointed at it as failed (ReportBatchItemFailures). Suppliers whose SKUs moved
+where planning looks are sent to the replan queue, after the recomputes (which keep the
+SKUs' planning listings); if that send fails, the records that asked for it fail. What
+the recomputes did is published as business metrics (``backorders.adapters.metrics``).
 """
 
 from __future__ import annotations
@@ -51,10 +53,18 @@ def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, A
         except Exception:
             logger.exception("pending shipment sync failed", extra={"order_id": order_id})
             failed.add(("order", f"{shop}#{order_id}"))
+    replan_failed = False
+    if wanted.suppliers and svc.replan is not None:
+        try:
+            svc.replan.request(wanted.suppliers)
+        except Exception:
+            logger.exception("replan request failed", extra={"suppliers": len(wanted.suppliers)})
+            replan_failed = True
     publish(counts)
 
     def record_handler(record: DynamoDBRecord) -> None:
-        if failed and triggers_of(record).keys() & failed:
+        triggers = triggers_of(record)
+        if (failed and triggers.keys() & failed) or (replan_failed and triggers.suppliers):
             raise RuntimeError("this record's SKU or order could not be processed; it will be retried")
 
     return process_partial_response(event=event, record_handler=record_handler, processor=processor, context=context)

@@ -150,6 +150,10 @@ class PlaceIn(_Body):
     expected_arrival: IsoDate | None = None
 
 
+class MoveIn(_Body):
+    expected_arrival: IsoDate
+
+
 class ReceiptLineIn(_Body):
     sku: Identifier
     quantity: Quantity

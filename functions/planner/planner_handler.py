@@ -8,6 +8,10 @@ also takes SKUs without backorders out of the backlog index); then the purchase 
 whose review date has come). Both change nothing when everything has already converged,
 so a schedule delivered twice, or two runs at once, are harmless. What a run changed is
 published as business metrics (``backorders.adapters.metrics``).
+
+An SQS event from the replan queue (the allotter's "replan supplier X" requests) plans
+just those suppliers, once each per batch; if the run fails, every record fails and SQS
+delivers it again (after five receives, to PlannerFailureQueue).
 """
 
 from __future__ import annotations
@@ -18,14 +22,17 @@ from aws_lambda_powertools import Logger
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from backorders.adapters.metrics import publish, sweep_counts
+from backorders.adapters.replan_queue import suppliers_of
 from backorders.bootstrap import services
 
 logger = Logger()
 JOBS = ("frequent", "daily")
 
 
-@logger.inject_lambda_context(log_event=True)
+@logger.inject_lambda_context(log_event=False)
 def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
+    if "Records" in event:
+        return replan(event)
     job = event.get("job")
     if job not in JOBS:
         raise ValueError(f"unknown job {job!r}; expected one of {JOBS}")
@@ -36,3 +43,14 @@ def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, A
     planned = svc.planner.run().as_dict()
     logger.info("planning done", extra=planned)
     return {"job": job, **report, "planning": planned}
+
+
+def replan(event: dict[str, Any]) -> dict[str, Any]:
+    requested = suppliers_of(event)
+    try:
+        planned = services().planner.run(suppliers=set(requested.values())).as_dict()
+    except Exception:
+        logger.exception("replanning failed", extra={"suppliers": len(set(requested.values()))})
+        return {"batchItemFailures": [{"itemIdentifier": r["messageId"]} for r in event["Records"]]}
+    logger.info("replanning done", extra=planned)
+    return {"batchItemFailures": []}

@@ -23,6 +23,7 @@ from .mail import CapturedEmail, MailCapture
 from .moto_patches import patched_moto
 from .motoserver import LockedMotoServer
 from .provision import Provisioned, as_text, provision
+from .queues import SqsConsumer
 from .runtime import (
     FunctionRuntime,
     Handler,
@@ -34,7 +35,7 @@ from .runtime import (
     load_handler,
 )
 from .schedules import ScheduledJob, Scheduler
-from .streams import StreamConsumer
+from .streams import Poller, StreamConsumer
 from .template import DEFAULT_STACK_NAME, REGION, EventSpec, Template, TemplateError
 
 __all__ = ["LocalCloud", "LocalCloudError"]
@@ -93,7 +94,7 @@ class LocalCloud:
         self._moto_patches = contextlib.ExitStack()
         self._api: ApiServer | None = None
         self._scheduler: Scheduler | None = None
-        self._consumers: list[StreamConsumer] = []
+        self._consumers: list[Poller] = []
         self._functions: dict[str, FunctionRuntime] = {}
         self._jobs: dict[tuple[str, str], ScheduledJob] = {}
         self._provisioned = Provisioned()
@@ -297,11 +298,22 @@ class LocalCloud:
         for function_id, spec in self.template.functions.items():
             for event in spec.events_of_type("AWS::Lambda::EventSourceMapping"):
                 props, name = self._resolved_event(event).properties, f"{function_id}.{event.name}"
-                if ":dynamodb:" not in str(props["EventSourceArn"]):
-                    log.warning("%s: only DynamoDB streams are emulated locally", name)
-                if not props.get("Enabled", True) or ":dynamodb:" not in str(props["EventSourceArn"]):
+                source, runtime = str(props["EventSourceArn"]), self._functions[function_id]
+                timing = {"poll_interval": self._poll_interval, "batching_window": self._batching_window}
+                queue_url = self._provisioned.queue_url_for_arn(source)
+                if not props.get("Enabled", True):
                     continue
-                runtime = self._functions[function_id]
+                if queue_url is not None:
+                    sqs = self.client("sqs")
+                    consumer: Poller = SqsConsumer(name, props, invoke=runtime.invoke, sqs_client=sqs,
+                                                   queue_url=queue_url, region=self.region, fast=self.fast,
+                                                   **timing)  # fmt: skip
+                    consumer.start()
+                    self._consumers.append(consumer)
+                    continue
+                if ":dynamodb:" not in source:
+                    log.warning("%s: only DynamoDB streams and the stack's SQS queues are emulated locally", name)
+                    continue
                 consumer = StreamConsumer(
                     name,
                     props,
@@ -310,10 +322,9 @@ class LocalCloud:
                     send=self._send,
                     function_arn=runtime.arn,
                     region=self.region,
-                    poll_interval=self._poll_interval,
-                    batching_window=self._batching_window,
                     fast=self.fast,
                     discard_iterator=self._discard_shard_iterator,
+                    **timing,
                 )
                 consumer.start()
                 self._consumers.append(consumer)

@@ -74,7 +74,8 @@ def provision(template: Template, clients: Mapping[str, Any]) -> Provisioned:
             out.stream_arns[lid] = attributes["StreamArn"] = table["LatestStreamArn"]
         out.resources[lid] = PhysicalResource(name, attributes)
     sqs, queues = clients["sqs"], template.resources_of_type("AWS::SQS::Queue")
-    for lid, props in queues.items():
+    for lid in sorted(queues, key=lambda lid: "RedrivePolicy" in queues[lid]):  # dead-letter queues first
+        props = template.resolve(queues[lid], out.resources)
         name = str(props.get("QueueName") or template.physical_name(lid))
         attributes = {k: as_text(v) for k, v in props.items() if k not in ("QueueName", "Tags")}
         url = sqs.create_queue(QueueName=name, Attributes=attributes)["QueueUrl"]

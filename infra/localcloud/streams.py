@@ -21,7 +21,7 @@ from typing import Any
 from .filters import compile_filters, matches_any
 from .runtime import failure_record
 
-__all__ = ["Batch", "Delivery", "Outcome", "StreamConsumer", "to_lambda_record"]
+__all__ = ["Batch", "Delivery", "Outcome", "Poller", "StreamConsumer", "to_lambda_record"]
 
 log = logging.getLogger("localcloud")
 
@@ -165,7 +165,77 @@ class Delivery:
 # --------------------------------------------------------------------- the poller
 
 
-class StreamConsumer:
+class Poller:
+    """A thread that polls an event source and invokes a function, and says when it is
+    idle (``LocalCloud.wait_for_streams`` waits on every poller): the stream consumer
+    below and the SQS consumer (``queues.py``)."""
+
+    name = "poller"
+
+    def __init__(self) -> None:
+        self._stop = threading.Event()
+        self._thread: threading.Thread | None = None
+        self._cond = threading.Condition()
+        self._poll_seq = self._idle_seq = self._completed_batches = 0
+        self._busy = False
+
+    def start(self) -> None:
+        self._thread = threading.Thread(target=self._run, name=f"localcloud-{self.name}", daemon=True)
+        self._thread.start()
+
+    def stop(self, timeout: float = 10.0) -> None:
+        self._stop.set()
+        with self._cond:
+            self._cond.notify_all()
+        if self._thread is not None:
+            self._thread.join(timeout)
+            if self._thread.is_alive():
+                log.warning("%s did not stop within %.0f s", self.name, timeout)
+
+    def progress(self) -> tuple[int, int, bool]:
+        """(polls started, batches completed, busy)."""
+        with self._cond:
+            return self._poll_seq, self._completed_batches, self._busy
+
+    def wait_idle_after(self, poll_seq: int, deadline: float) -> bool:
+        """Wait for a poll that started after ``poll_seq`` to find nothing to do."""
+        with self._cond:
+            while self._idle_seq <= poll_seq:
+                remaining = deadline - time.monotonic()
+                if remaining <= 0 or self._stop.is_set():
+                    return False
+                self._cond.wait(min(remaining, 0.5))
+            return True
+
+    def _polled(self) -> int:
+        with self._cond:
+            self._poll_seq += 1
+            return self._poll_seq
+
+    def _idle(self, seq: int) -> None:
+        with self._cond:
+            self._idle_seq = seq
+            self._cond.notify_all()
+
+    def _deliver(self, batch: list[Any]) -> None:
+        with self._cond:
+            self._busy = True
+        try:
+            self._process(batch)
+        finally:
+            with self._cond:
+                self._busy = False
+                self._completed_batches += 1
+                self._cond.notify_all()
+
+    def _run(self) -> None:
+        raise NotImplementedError
+
+    def _process(self, batch: list[Any]) -> None:
+        raise NotImplementedError
+
+
+class StreamConsumer(Poller):
     """Polls one DynamoDB stream and invokes one function with its records, as the event
     source mapping ``props`` (resolved) says; ``fast``: test timings (README.md)."""
 
@@ -184,14 +254,14 @@ class StreamConsumer:
         fast: bool = False,
         discard_iterator: Callable[[str], None] | None = None,
     ) -> None:
+        super().__init__()
         self.name, self.stream_arn = name, str(props["EventSourceArn"])
         self.starting_position = str(props.get("StartingPosition", "TRIM_HORIZON"))
         self.batch_size = int(props.get("BatchSize", 100))
         self.maximum_record_age = int(props.get("MaximumRecordAgeInSeconds", -1))
         self.on_failure_destination = ((props.get("DestinationConfig") or {}).get("OnFailure") or {}).get("Destination")
         self.filters = compile_filters(props.get("FilterCriteria"))
-        window = float(props.get("MaximumBatchingWindowInSeconds", 0))
-        self._window = batching_window if batching_window is not None else min(window, 0.05) if fast else window
+        self._window = batching_window_of(props, batching_window, fast)
         report = REPORT_BATCH_ITEM_FAILURES in (props.get("FunctionResponseTypes") or [])
         bisect, retries = (
             bool(props.get("BisectBatchOnFunctionError", False)),
@@ -203,41 +273,8 @@ class StreamConsumer:
         self._poll_interval = poll_interval
         self._retry_delay = (lambda attempt: 0.005) if fast else (lambda attempt: min(30.0, 0.5 * 2 ** (attempt - 1)))
         self._discard_iterator = discard_iterator
-        self._stop = threading.Event()
-        self._thread: threading.Thread | None = None
-        self._cond = threading.Condition()
-        self._poll_seq = self._idle_seq = self._completed_batches = 0
-        self._busy = False
         self._shard_id = ""
         self._last_read: str | None = None
-
-    def start(self) -> None:
-        self._thread = threading.Thread(target=self._run, name=f"localcloud-stream-{self.name}", daemon=True)
-        self._thread.start()
-
-    def stop(self, timeout: float = 10.0) -> None:
-        self._stop.set()
-        with self._cond:
-            self._cond.notify_all()
-        if self._thread is not None:
-            self._thread.join(timeout)
-            if self._thread.is_alive():
-                log.warning("stream consumer %s did not stop within %.0f s", self.name, timeout)
-
-    def progress(self) -> tuple[int, int, bool]:
-        """(polls started, batches completed, busy)."""
-        with self._cond:
-            return self._poll_seq, self._completed_batches, self._busy
-
-    def wait_idle_after(self, poll_seq: int, deadline: float) -> bool:
-        """Wait for a poll that started after ``poll_seq`` to find nothing to do."""
-        with self._cond:
-            while self._idle_seq <= poll_seq:
-                remaining = deadline - time.monotonic()
-                if remaining <= 0 or self._stop.is_set():
-                    return False
-                self._cond.wait(min(remaining, 0.5))
-            return True
 
     def _run(self) -> None:
         iterator: str | None = None
@@ -250,9 +287,7 @@ class StreamConsumer:
                     if iterator is None:
                         self._stop.wait(self._poll_interval)
                         continue
-                with self._cond:
-                    self._poll_seq += 1
-                    seq = self._poll_seq
+                seq = self._polled()
                 if len(buffer) < self.batch_size:
                     response = self._streams.get_records(ShardIterator=iterator, Limit=1000)
                     if self._discard_iterator is not None:
@@ -269,9 +304,7 @@ class StreamConsumer:
                         else:
                             self.stats.records_filtered_out += 1
                 if not buffer:
-                    with self._cond:
-                        self._idle_seq = seq
-                        self._cond.notify_all()
+                    self._idle(seq)
                     self._stop.wait(self._poll_interval)
                     continue
                 first_buffered = first_buffered or time.monotonic()
@@ -281,15 +314,7 @@ class StreamConsumer:
                     continue
                 batch, buffer = buffer[: self.batch_size], buffer[self.batch_size :]
                 first_buffered = time.monotonic() if buffer else 0.0
-                with self._cond:
-                    self._busy = True
-                try:
-                    self._process(batch)
-                finally:
-                    with self._cond:
-                        self._busy = False
-                        self._completed_batches += 1
-                        self._cond.notify_all()
+                self._deliver(batch)
             except Exception as exc:
                 if self._stop.is_set():
                     return
@@ -351,6 +376,12 @@ class StreamConsumer:
         self.stats.on_failure_messages += sent
         log.log(logging.WARNING if sent else logging.ERROR, "%s: %s for records %s..%s; %s", self.name, condition,
                 first, last, f"sent to {destination}" if sent else "no on-failure queue, dropped")  # fmt: skip
+
+
+def batching_window_of(props: Mapping[str, Any], override: float | None, fast: bool) -> float:
+    """A mapping's MaximumBatchingWindowInSeconds, or the local cloud's override (fast: at most 50 ms)."""
+    window = float(props.get("MaximumBatchingWindowInSeconds", 0))
+    return override if override is not None else min(window, 0.05) if fast else window
 
 
 def _iso(epoch_seconds: int) -> str:

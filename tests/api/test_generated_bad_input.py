@@ -158,7 +158,14 @@ EXAMPLES: dict[str, Example] = {
     "POST /v1/stock/movements": Example(body=movement_body("po-2", "TEXTBOOK", 3, note="a second box")),
     "GET /v1/skus/<sku>": Example((("sku", "TEXTBOOK"),), query=(("history", "true"),)),
     "GET /v1/backorders": Example(
-        query=(("sku", "PEN"), ("customer", "cust-42"), ("min_age_days", "0"), ("limit", "10")),
+        query=(
+            ("sku", "PEN"),
+            ("customer", "cust-42"),
+            ("min_age_days", "0"),
+            ("supplier", "acme"),
+            ("defaulting", "false"),
+            ("limit", "10"),
+        ),
         headers=(("Accept", "text/csv"),),
     ),
     "PUT /v1/products/<sku>": Example(
@@ -196,6 +203,7 @@ EXAMPLES: dict[str, Example] = {
     "POST /v1/planning/run": Example(),
     "GET /v1/purchase-orders": Example(query=(("status", "placed"), ("supplier", "acme"), ("kind", "backorder"))),
     "GET /v1/purchase-orders/<po_id>": Example((("po_id", "PO-1"),)),
+    "PATCH /v1/purchase-orders/<po_id>": Example((("po_id", "PO-1"),), {"expected_arrival": "2030-02-01"}),
     "POST /v1/purchase-orders/<po_id>/place": Example(
         (("po_id", "PO-2"),), {"lines": [{"sku": "TEXTBOOK", "quantity": 4}], "expected_arrival": "2030-01-15"}
     ),

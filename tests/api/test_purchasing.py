@@ -57,7 +57,7 @@ def test_a_second_run_changes_nothing_and_more_backorders_update_the_po_in_place
     first = plan(api)["recommended"][0]
     stored = api.items()
     assert plan(api) | {"suppliers": 0, "skus_read": 0} == {
-        "recommended": [], "updated": [], "withdrawn": [], "reviewed": [], "deferred": [],
+        "recommended": [], "updated": [], "withdrawn": [], "reviewed": [], "deferred": [], "lines_dated": 0,
         "suppliers": 0, "skus_read": 0,
     }  # fmt: skip
     assert api.items() == stored
@@ -152,3 +152,46 @@ def test_a_recommendation_planned_before_another_po_was_placed_cannot_be_placed(
     second = plan(api)["recommended"][0]  # cancelled recommendations leave the slot free
     api("POST", f"/v1/purchase-orders/{second}/place", {})
     assert api("POST", f"/v1/purchase-orders/{stale}/place", {}).status == 409
+
+
+def backorder_dates(api: Any, **query: str) -> list[tuple[str, str | None, str | None]]:
+    rows = api("GET", "/v1/backorders", query=query).body["backorders"]
+    return [(row["order_id"], row["expected_on"], row["expected_source"]) for row in rows]
+
+
+def test_expected_dates_follow_placed_pos_in_allotment_order_and_move_with_them(api):
+    catalogue(api, min_stock=0)
+    backorder(api, "812", 3)
+    backorder(api, "813", 3)
+    po_id = plan(api)["recommended"][0]  # 6 units
+    api("POST", f"/v1/purchase-orders/{po_id}/place", {"lines": [{"sku": "TEXTBOOK", "quantity": 4}],
+                                                        "expected_arrival": "2030-01-15"})  # fmt: skip
+    api.deliver_stream()
+    plan(api)
+    lead_time = api("GET", "/v1/backorders").body["backorders"][1]["expected_on"]
+    assert backorder_dates(api) == [("812", "2030-01-15", f"po:{po_id}"), ("813", lead_time, "lead_time")]
+    assert api("GET", "/v1/orders/812").body["lines"][0]["expected_on"] == "2030-01-15"
+
+    moved = api("PATCH", f"/v1/purchase-orders/{po_id}", {"expected_arrival": "2030-02-01"})
+    assert (moved.status, moved.body["expected_arrival"]) == (200, "2030-02-01")
+    assert backorder_dates(api)[0] == ("812", "2030-02-01", f"po:{po_id}")
+
+
+def test_the_backorder_report_filters_by_supplier_and_defaulting(api):
+    catalogue(api, min_stock=0)
+    backorder(api, "812", 3)
+    po_id = plan(api)["recommended"][0]
+    api("POST", f"/v1/purchase-orders/{po_id}/place", {"expected_arrival": "2020-01-15"})  # already past
+    api.deliver_stream()
+    plan(api)
+    assert backorder_dates(api, supplier="acme", defaulting="true") == [("812", "2020-01-15", f"po:{po_id}")]
+    assert backorder_dates(api, defaulting="false") == []
+    assert backorder_dates(api, supplier="other") == []
+
+
+def test_a_backorder_of_a_sku_without_supplier_says_so(api):
+    assert api("PUT", "/v1/products/PEN", {"purchase_price": "1.00"}).status == 200
+    assert api("POST", "/v1/orders", order_body("900", order_line("PEN", 1))).status == 201
+    api.deliver_stream()
+    plan(api)
+    assert backorder_dates(api) == [("900", None, "no_supplier")]

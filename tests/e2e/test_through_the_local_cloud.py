@@ -188,14 +188,16 @@ def test_the_readme_curl_shows_the_demo_textbook_balance_and_a_receipt_fills_the
     assert (balance["on_hand"], balance["allotted"], balance["backordered"]) == (25, 25, 0)
 
 
-def test_the_schedule_recommends_a_backorder_po_and_its_receipt_fills_the_backorder(e2e):
+def test_a_backorder_po_is_recommended_once_and_its_receipt_fills_the_backorder(e2e):
     e2e.api.ok("PUT", "/v1/suppliers/e2e-supplier", {"backorders_enabled": True, "lead_time_days": 3})
     e2e.api.ok("PUT", "/v1/products/E2E-PO", {"supplier_id": "e2e-supplier", "purchase_price": "2.50"})
     e2e.api.ok("POST", "/v1/orders", order_body("E2E-PO-1", order_line("E2E-PO", 2)))
-    e2e.settle()
-    planned = e2e.cloud.fire_schedule("PlannerFunction", "Frequent")["planning"]
-    (po_id,) = planned["recommended"]
-    assert e2e.cloud.fire_schedule("PlannerFunction", "Frequent")["planning"]["recommended"] == []  # not twice
+    e2e.settle()  # the replan queue has planned the supplier: the schedules find nothing more to do
+    (po,) = e2e.api.ok("GET", "/v1/purchase-orders?supplier=e2e-supplier&status=recommended")["purchase_orders"]
+    po_id = po["id"]
+    for _ in range(2):  # a schedule delivered twice
+        planned = e2e.cloud.fire_schedule("PlannerFunction", "Frequent")["planning"]
+        assert (planned["recommended"], planned["updated"]) == ([], [])
     placed = e2e.api.ok("POST", f"/v1/purchase-orders/{po_id}/place", {})
     assert [(ln["sku"], ln["quantity"]) for ln in placed["lines"]] == [("E2E-PO", 2)]
     receipt = {"id": "delivery-1", "lines": [{"sku": "E2E-PO", "quantity": 2}]}
@@ -203,6 +205,19 @@ def test_the_schedule_recommends_a_backorder_po_and_its_receipt_fills_the_backor
     e2e.settle()
     order = e2e.order("E2E-PO-1")
     assert (order["lines"][0]["allotted"], order["lines"][0]["backordered"]) == (2, 0)
+
+
+def test_a_backorder_is_replanned_through_the_queue_without_waiting_for_a_schedule(e2e):
+    e2e.api.ok("PUT", "/v1/suppliers/e2e-queue", {"backorders_enabled": True})
+    e2e.api.ok("PUT", "/v1/products/E2E-Q", {"supplier_id": "e2e-queue", "purchase_price": "1.00", "min_stock": 1})
+    e2e.api.ok("POST", "/v1/orders", order_body("E2E-Q-1", order_line("E2E-Q", 2)))
+    e2e.settle()  # the stream, the allotter, its replan request and the planner on the queue
+    (po,) = e2e.api.ok("GET", "/v1/purchase-orders?supplier=e2e-queue")["purchase_orders"]
+    assert (po["status"], po["lines"][0]["quantity"]) == ("recommended", 3)
+    e2e.api.ok("POST", "/v1/orders", order_body("E2E-Q-2", order_line("E2E-Q", 1)))
+    e2e.settle()
+    (po,) = e2e.api.ok("GET", "/v1/purchase-orders?supplier=e2e-queue")["purchase_orders"]
+    assert po["lines"][0]["quantity"] == 4  # updated in place
 
 
 def test_an_order_and_a_receipt_reach_the_allotter_and_the_shipment_ships(e2e):

@@ -86,7 +86,7 @@ def test_functions_get_globals_merged_as_sam_does(template: Template) -> None:
 
 
 def test_every_declared_event_is_found_and_wired(template: Template) -> None:
-    """Each SAM event becomes what CloudFormation deploys: a stream mapping, a schedule, a route."""
+    """Each SAM event becomes what CloudFormation deploys: a stream or queue mapping, a schedule, a route."""
     raw = load_yaml(TEMPLATE.read_text())["Resources"]
     for function_id, spec in template.functions.items():
         expected = set()
@@ -101,6 +101,12 @@ def test_every_declared_event_is_found_and_wired(template: Template) -> None:
                 assert mapping.type == "AWS::Lambda::EventSourceMapping"
                 assert mapping.properties["EventSourceArn"] == props["Stream"]
                 for key in ("BatchSize", "BisectBatchOnFunctionError", "MaximumRetryAttempts", "FilterCriteria"):
+                    assert mapping.properties[key] == props[key], key
+            elif event["Type"] == "SQS":
+                mapping = spec.events[name]
+                assert mapping.type == "AWS::Lambda::EventSourceMapping"
+                assert mapping.properties["EventSourceArn"] == props["Queue"]
+                for key in ("BatchSize", "MaximumBatchingWindowInSeconds", "FunctionResponseTypes"):
                     assert mapping.properties[key] == props[key], key
             else:
                 assert event["Type"] == "ScheduleV2", f"{function_id}.{name}: add a check for {event['Type']}"

@@ -10,8 +10,9 @@ from decimal import Decimal
 import pytest
 
 from backorders.domain.errors import Conflict, InvalidInput
-from backorders.domain.model import Product, SkuBalance
+from backorders.domain.model import OrderLine, Product, SkuBalance
 from backorders.domain.purchasing import (
+    Arrival,
     PoKind,
     Position,
     PoStatus,
@@ -19,7 +20,10 @@ from backorders.domain.purchasing import (
     ThresholdMode,
     backorder_proposal,
     cancel,
+    dating_key,
+    expected_dates,
     incoming_change,
+    move,
     needs_attention,
     place,
     receive,
@@ -28,6 +32,7 @@ from backorders.domain.purchasing import (
     revise,
     rounded_up,
 )
+from tests.support.builders import line
 
 AT = "2026-12-02T08:00:00.000000Z"
 TERMS = Terms("acme", backorders_enabled=True)
@@ -182,3 +187,52 @@ def test_cancelling_a_placed_po_takes_what_is_outstanding_off_incoming():
     placed = place(recommendation(), at=AT, today=date(2026, 12, 2), lead_time_days=5)
     partly = receive(placed, "r-1", {"BOOK": 4}, AT)
     assert incoming_change(partly, cancel(partly, AT)) == {"BOOK": -3}
+
+
+# ------------------------------------------------------------------ expected dates
+
+
+def waiting(order_id: str, units: int, **dated: str) -> OrderLine:
+    return replace(line(order_id, units), **dated)  # type: ignore[arg-type]
+
+
+def test_the_earliest_po_covers_the_first_lines_in_allotment_order():
+    arrivals = [Arrival("2026-12-10", 4, "PO-A"), Arrival("2026-12-20", 10, "PO-B")]
+    lines = [waiting("812", 3), waiting("813", 3), waiting("814", 3)]
+    dates = [(ln.order_id, on, source) for ln, on, source in expected_dates(lines, arrivals, fallback=None)]
+    assert dates == [
+        ("812", "2026-12-10", "po:PO-A"),
+        ("813", "2026-12-20", "po:PO-B"),  # one unit from PO-A, the rest completes with PO-B
+        ("814", "2026-12-20", "po:PO-B"),
+    ]
+
+
+def test_a_line_no_po_covers_gets_today_plus_the_lead_time_and_keeps_it():
+    lines = [waiting("812", 3), waiting("813", 2, expected_on="2026-11-30", expected_source="lead_time")]
+    dates = list(expected_dates(lines, [Arrival("2026-12-10", 1, "PO-A")], fallback=date(2026, 12, 9)))
+    assert [(ln.order_id, on, source) for ln, on, source in dates] == [("812", "2026-12-09", "lead_time")]
+
+
+def test_without_a_supplier_a_line_has_no_date_and_says_so():
+    ((_, on, source),) = expected_dates([waiting("812", 3)], [], fallback=None)
+    assert (on, source) == (None, "no_supplier")
+
+
+def test_a_line_whose_date_holds_is_not_written_again():
+    lines = [waiting("812", 3, expected_on="2026-12-10", expected_source="po:PO-A")]
+    assert list(expected_dates(lines, [Arrival("2026-12-10", 3, "PO-A")], fallback=None)) == []
+
+
+def test_the_dating_key_follows_the_version_and_the_arrivals():
+    arrivals = [Arrival("2026-12-10", 3, "PO-A")]
+    assert dating_key(7, arrivals) == dating_key(7, list(arrivals))
+    assert dating_key(7, arrivals) != dating_key(8, arrivals)
+    assert dating_key(7, arrivals) != dating_key(7, [Arrival("2026-12-11", 3, "PO-A")])
+
+
+def test_moving_a_placed_po_records_its_new_arrival():
+    placed = place(recommendation(), at=AT, today=date(2026, 12, 2), lead_time_days=5)
+    moved = move(placed, date(2026, 12, 20), AT)
+    assert (moved.expected_at, moved.history[-1]["was"]) == ("2026-12-20", "2026-12-07")
+    with pytest.raises(Conflict):
+        move(recommendation(), date(2026, 12, 20), AT)

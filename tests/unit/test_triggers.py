@@ -82,3 +82,34 @@ def test_items_other_than_balances_and_lines_ask_for_nothing() -> None:
 def test_a_batch_names_each_sku_once_with_its_distinct_causes() -> None:
     got = Triggers.collect([triggers(balance()), triggers(balance()), triggers(line())])
     assert got.skus == {"TEXTBOOK": [Cause("receipt R1", "books"), Cause("order 812 created", "books")]}
+
+
+# ------------------------------------------------------------------ replanning
+
+
+def stocked(writer: str = "api", **fields: str | int) -> dict[str, Any]:
+    values: dict[str, str | int] = {"supplier_id": "acme", "on_hand": 0, "allotted": 0, "backordered": 0}
+    item = balance(writer, **{**values, "min_stock": 2, **fields})
+    item["known"] = {"BOOL": True}
+    return item
+
+
+def test_a_sku_going_short_asks_to_replan_its_supplier() -> None:
+    assert triggers(stocked(backordered=3), stocked()).suppliers == {"acme"}
+
+
+def test_a_sku_well_stocked_before_and_after_asks_for_no_replan() -> None:
+    assert triggers(stocked(on_hand=9), stocked(on_hand=10)).suppliers == set()
+
+
+def test_the_allotters_own_writes_leave_the_position_alone_and_ask_for_nothing() -> None:
+    short = stocked(backordered=3)
+    assert triggers(stocked("allotter", backordered=3, plan_pk="PLAN"), short).suppliers == set()
+
+
+def test_a_product_moved_to_another_supplier_replans_both() -> None:
+    assert triggers(stocked(backordered=3, supplier_id="other"), stocked(backordered=3)).suppliers == {"acme", "other"}
+
+
+def test_a_placed_po_raising_incoming_replans_the_supplier() -> None:
+    assert triggers(stocked(backordered=3, incoming=5), stocked(backordered=3)).suppliers == {"acme"}

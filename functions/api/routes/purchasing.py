@@ -10,7 +10,7 @@ from aws_lambda_powertools.event_handler.router import APIGatewayHttpRouter
 
 from backorders.bootstrap import services
 from backorders.domain.purchasing import PoKind, PoStatus, PurchaseOrder
-from schemas import Identifier, PlaceIn, ReceiptIn
+from schemas import Identifier, MoveIn, PlaceIn, ReceiptIn
 
 router = APIGatewayHttpRouter()
 
@@ -70,6 +70,14 @@ def place_purchase_order(po_id: Annotated[Identifier, Path()], body: Annotated[P
     quantities = {line.sku: line.quantity for line in body.lines} if body.lines is not None else None
     expected = date.fromisoformat(body.expected_arrival) if body.expected_arrival else None
     return po_json(services().purchase_orders.place(po_id, quantities=quantities, expected=expected))
+
+
+@router.patch("/v1/purchase-orders/<po_id>")
+def move_purchase_order(po_id: Annotated[Identifier, Path()], body: Annotated[MoveIn, Body()]) -> dict[str, Any]:
+    svc = services()
+    moved = svc.purchase_orders.move(po_id, date.fromisoformat(body.expected_arrival))
+    svc.planner.run(suppliers=[moved.supplier_id])  # the lines it covers get their new dates now
+    return po_json(moved)
 
 
 @router.post("/v1/purchase-orders/<po_id>/receipts")

@@ -19,6 +19,7 @@ router = APIGatewayHttpRouter()
 REPORT_COLUMNS = [
     "order_id", "line", "sku", "customer_id", "entered_at", "age_days", "priority",
     "backordered", "forced_backorder", "awaiting_fill", "unit_price", "value",
+    "supplier_id", "expected_on", "expected_source", "defaulting",
 ]  # fmt: skip
 
 
@@ -37,6 +38,8 @@ def backorders(
     sku: Annotated[Identifier | None, Query()] = None,
     customer: Annotated[Identifier | None, Query()] = None,
     min_age_days: Annotated[int | None, Query(ge=0, le=3650)] = None,
+    supplier: Annotated[Identifier | None, Query()] = None,
+    defaulting: Annotated[bool | None, Query()] = None,
     limit: Annotated[int, Query(ge=1, le=5000)] = 1000,
 ) -> Response[str]:
     rows = list(
@@ -45,6 +48,8 @@ def backorders(
             sku=sku,
             customer=customer,
             min_age_days=min_age_days,
+            supplier=supplier,
+            defaulting=defaulting,
             limit=limit,
         )
     )

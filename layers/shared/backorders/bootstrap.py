@@ -12,6 +12,7 @@ from datetime import UTC, date, datetime
 from functools import lru_cache
 
 from backorders.adapters.dynamodb.store import DynamoStore
+from backorders.adapters.replan_queue import ReplanQueue
 from backorders.config import Settings, settings
 from backorders.services.allotment import Allotter
 from backorders.services.catalogue import CatalogueService
@@ -44,6 +45,7 @@ class Services:
     shops: ShopService
     planner: Planner
     purchase_orders: PurchaseOrders
+    replan: ReplanQueue | None  # None without PLAN_QUEUE_URL: planning waits for the schedules
     clock: Callable[[], str]
 
 
@@ -68,6 +70,7 @@ def build(config: Settings, *, clock: Callable[[], str] = utc_now) -> Services:
         shops=ShopService(store, orders),
         planner=Planner(store, clock=clock, today=today),
         purchase_orders=PurchaseOrders(store, clock=clock, today=today),
+        replan=ReplanQueue(config.plan_queue_url, region=config.region) if config.plan_queue_url else None,
         clock=clock,
     )
 

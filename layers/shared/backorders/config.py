@@ -13,6 +13,7 @@ class Settings:
     region: str
     api_keys_secret_arn: str = ""
     sender_email: str = ""
+    plan_queue_url: str = ""  # "replan supplier X" requests; empty: planning waits for the schedules
     endpoint_url: str | None = None  # set locally (moto); None on AWS
 
     @classmethod
@@ -26,6 +27,7 @@ class Settings:
             region=e.get("AWS_REGION") or e.get("AWS_DEFAULT_REGION") or "us-east-1",
             api_keys_secret_arn=e.get("API_KEYS_SECRET_ARN", ""),
             sender_email=e.get("SENDER_EMAIL", ""),
+            plan_queue_url=e.get("PLAN_QUEUE_URL", ""),
             endpoint_url=e.get("AWS_ENDPOINT_URL_DYNAMODB") or e.get("AWS_ENDPOINT_URL") or None,
         )
 

@@ -86,6 +86,8 @@ class OrderLine:
     forced: int = 0
     awaiting_fill: bool = False
     version: int = 0
+    expected_on: str | None = None  # when its backordered units are expected (a date)
+    expected_source: str | None = None  # "po:<id>", "lead_time" or "no_supplier"
 
     @property
     def ref(self) -> LineRef:
@@ -146,6 +148,8 @@ class OrderLine:
             self.forced,
             self.awaiting_fill,
             self.version,
+            self.expected_on,
+            self.expected_source,
         )
 
     def check(self) -> None:
@@ -174,6 +178,7 @@ class SkuBalance:
     version: int = 0
     incoming: int = 0  # units on placed purchase orders not received yet
     attention: str | None = None  # the supplier it is listed under for planning (None: not listed)
+    dated: str | None = None  # what its waiting lines' expected dates were last computed from
 
     @property
     def available(self) -> int:

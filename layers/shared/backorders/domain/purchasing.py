@@ -17,7 +17,8 @@ Placed quantities count as incoming, so what is placed is never proposed again.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+import hashlib
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, replace
 from datetime import date, timedelta
 from decimal import Decimal
@@ -25,7 +26,7 @@ from enum import StrEnum
 from typing import Any
 
 from backorders.domain.errors import Conflict, InvalidInput
-from backorders.domain.model import Product, SkuBalance
+from backorders.domain.model import OrderLine, Product, SkuBalance
 
 MAX_PO_LINES = 90  # one PO, its SKU counters and the planner's bookkeeping fit one transaction
 
@@ -334,6 +335,17 @@ def receive(po: PurchaseOrder, receipt_id: str, quantities: Mapping[str, int], a
     return replace(po, status=status, lines=lines, receipts=po.receipts | {receipt_id}, history=note)
 
 
+def move(po: PurchaseOrder, expected: date, at: str) -> PurchaseOrder:
+    """A placed PO's new expected arrival."""
+    if po.status not in OPEN_STATUSES:
+        raise Conflict(f"purchase order {po.po_id} is {po.status.value}; only a placed one has an arrival to move",
+                       field="status")  # fmt: skip
+    arrival = expected.isoformat()
+    if arrival == po.expected_at:
+        return po
+    return replace(po, expected_at=arrival, history=po.noted(at, "moved", expected_at=arrival, was=po.expected_at))
+
+
 def cancel(po: PurchaseOrder, at: str) -> PurchaseOrder:
     if po.status not in (PoStatus.RECOMMENDED, *OPEN_STATUSES):
         raise Conflict(f"purchase order {po.po_id} is {po.status.value} and cannot be cancelled", field="status")
@@ -348,3 +360,67 @@ def incoming_change(before: PurchaseOrder, after: PurchaseOrder) -> dict[str, in
 
 def _moved(po: PurchaseOrder, status: PoStatus, at: str, what: str, **more: Any) -> PurchaseOrder:
     return replace(po, status=status, history=po.noted(at, what, **more))
+
+
+# ------------------------------------------------------------------ expected dates
+
+
+@dataclass(frozen=True, slots=True)
+class Arrival:
+    """Units of a SKU a placed PO still brings, and when."""
+
+    on: str  # the PO's expected arrival (a date)
+    units: int
+    po_id: str
+
+
+def arrivals_of(pos: Iterable[PurchaseOrder]) -> dict[str, list[Arrival]]:
+    """Per SKU, what the placed POs still bring, earliest first."""
+    found: dict[str, list[Arrival]] = {}
+    for po in pos:
+        if po.status in OPEN_STATUSES and po.expected_at:
+            for line in po.lines:
+                if line.outstanding:
+                    found.setdefault(line.sku, []).append(Arrival(po.expected_at, line.outstanding, po.po_id))
+    return {sku: sorted(arrivals, key=lambda a: (a.on, a.po_id)) for sku, arrivals in found.items()}
+
+
+def dating_key(version: int, arrivals: Sequence[Arrival]) -> str:
+    """What a SKU's expected dates follow from: its balance version (any order, priority or
+    stock change bumps it) and its arrivals. Unchanged key: the dates still hold."""
+    text = ";".join(f"{a.on},{a.units},{a.po_id}" for a in arrivals)
+    return f"{version}:{hashlib.sha256(text.encode()).hexdigest()[:16]}"
+
+
+def expected_dates(
+    waiting: Iterable[OrderLine], arrivals: Sequence[Arrival], *, fallback: date | None
+) -> Iterator[tuple[OrderLine, str | None, str]]:
+    """Walk waiting lines in allotment order against the arrivals, earliest first: the
+    first lines are covered by the earliest PO, and so on; a line's date is that of the PO
+    that completes it. A line no PO covers keeps the lead-time date it was given (so a
+    date that passes makes the line *defaulting*), or gets ``fallback`` (today plus the
+    supplier's lead time), or none when the SKU has no supplier. Yields the lines whose
+    date or source changes, with the new ones."""
+    queue = list(arrivals)
+    index, left = 0, queue[0].units if queue else 0
+    for line in waiting:
+        need = line.backordered
+        if need <= 0:
+            continue
+        last: Arrival | None = None
+        while need > 0 and index < len(queue):
+            take = min(need, left)
+            need, left, last = need - take, left - take, queue[index]
+            if left == 0:
+                index += 1
+                left = queue[index].units if index < len(queue) else 0
+        if need == 0 and last is not None:
+            on, source = last.on, f"po:{last.po_id}"
+        elif line.expected_source == "lead_time" and line.expected_on:
+            on, source = line.expected_on, "lead_time"
+        elif fallback is not None:
+            on, source = fallback.isoformat(), "lead_time"
+        else:
+            on, source = None, "no_supplier"
+        if (on, source) != (line.expected_on, line.expected_source):
+            yield line, on, source

@@ -17,20 +17,26 @@ from __future__ import annotations
 import uuid
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
-from datetime import date
+from datetime import date, timedelta
 from typing import Any, Protocol
 
 from backorders.domain.errors import Conflict, InvalidInput, NotFound, Throttled
 from backorders.domain.model import Movement, MovementKind, SkuBalance, Supplier
 from backorders.domain.purchasing import (
+    OPEN_STATUSES,
+    Arrival,
     PoKind,
     PoStatus,
     Proposal,
     PurchaseOrder,
     Terms,
+    arrivals_of,
     backorder_proposal,
     cancel,
+    dating_key,
+    expected_dates,
     incoming_change,
+    move,
     place,
     receive,
     recommend,
@@ -39,12 +45,15 @@ from backorders.domain.purchasing import (
     withdraw,
 )
 from backorders.services.commit import retrying
-from backorders.services.ports import Balances, Catalogue, PlanningGroup, Purchasing, UnitOfWork, Writes
+from backorders.services.ports import Balances, Catalogue, Demand, PlanningGroup, Purchasing, UnitOfWork, Writes
 
 MAX_RECEIPT_LINES = 45  # a ledger entry and a SKU update per line, and the PO: one transaction
 
 
-class PurchasingStore(Writes, Purchasing, Catalogue, Balances, Protocol):
+LINES_PER_TRANSACTION = 90  # expected dates written per transaction, with the SKU's version
+
+
+class PurchasingStore(Writes, Purchasing, Catalogue, Balances, Demand, Protocol):
     """What planning and the PO life cycle read and write."""
 
 
@@ -54,6 +63,7 @@ class PlanReport:
     updated: list[str] = field(default_factory=list)
     withdrawn: list[str] = field(default_factory=list)
     reviewed: list[str] = field(default_factory=list)  # suppliers whose review ran
+    dated: int = 0  # backordered lines whose expected date changed
     deferred: list[str] = field(default_factory=list)  # suppliers whose state kept moving: the next run
     suppliers: int = 0
     skus_read: int = 0
@@ -65,6 +75,7 @@ class PlanReport:
             "withdrawn": self.withdrawn,
             "reviewed": self.reviewed,
             "deferred": self.deferred,
+            "lines_dated": self.dated,
             "suppliers": self.suppliers,
             "skus_read": self.skus_read,
         }
@@ -82,12 +93,19 @@ class Planner:
         self.store = store
         self.clock = clock
         self.today = today
+        self._arrivals: dict[str, list[Arrival]] | None = None
 
     def run(self, *, suppliers: Iterable[str] | None = None) -> PlanReport:
-        wanted = set(suppliers) if suppliers is not None else None
+        """Plan every supplier, or only ``suppliers`` (reading just their groups)."""
         report = PlanReport()
-        for group in self.store.planning():
-            if group.supplier is None or (wanted is not None and group.supplier_id not in wanted):
+        self._arrivals = None  # the placed POs' arrivals: read once per run, when needed
+        groups = (
+            self.store.planning()
+            if suppliers is None
+            else (group for supplier in sorted(set(suppliers)) for group in self.store.planning(supplier))
+        )
+        for group in groups:
+            if group.supplier is None:
                 continue
             report.suppliers += 1
             report.skus_read += len(group.positions)
@@ -109,6 +127,45 @@ class Planner:
                 _with_settings(group.supplier, next_review_date=terms.review_after(self.today()).isoformat())
             )
             report.reviewed.append(group.supplier_id)
+        for position in group.positions:
+            if position.balance.backordered > 0:
+                report.dated += self._date(position.product.sku, terms, position.balance)
+
+    def arrivals(self, sku: str) -> list[Arrival]:
+        if self._arrivals is None:
+            self._arrivals = arrivals_of(self.store.purchase_orders(sorted(OPEN_STATUSES)))
+        return self._arrivals.get(sku, [])
+
+    def _date(self, sku: str, terms: Terms, balance: SkuBalance | None = None) -> int:
+        """Give the SKU's waiting lines their expected dates (PRODUCT.md: from the placed POs
+        that cover them in allotment order, else today plus the lead time). Skipped when
+        nothing they follow from changed (``dating_key``, kept on the SKU)."""
+        arrivals = self.arrivals(sku)
+
+        def attempt() -> int:
+            current = self.store.balance(sku)
+            if current is None or current.dated == dating_key(current.version, arrivals):
+                return 0
+            waiting = [line for line in self.store.demand(sku, lambda: 200) if line.backordered > 0]
+            fallback = self.today() + timedelta(days=terms.lead_time_days)
+            changes = list(expected_dates(waiting, arrivals, fallback=fallback))
+            version, at = current.version, self.clock()
+            chunks = [changes[n : n + LINES_PER_TRANSACTION] for n in range(0, len(changes), LINES_PER_TRANSACTION)]
+            for number, chunk in enumerate(chunks or [[]], 1):
+                uow = self.store.unit_of_work(writer="planner", event=f"expected dates of {sku}", at=at)
+                for line, on, source in chunk:
+                    uow.date_line(line, on, source)
+                if number == max(1, len(chunks)):
+                    uow.set_dated(sku, dating_key(version + 1, arrivals))
+                uow.touch_sku(sku, expect_version=version)
+                uow.commit()
+                version += 1
+            return len(changes)
+
+        listed = balance  # the index's copy: when its key still holds, nothing is read
+        if listed is not None and listed.dated == dating_key(listed.version, arrivals):
+            return 0
+        return retrying(attempt)
 
     def _settle(self, terms: Terms, kind: PoKind, proposal: Proposal | None, report: PlanReport) -> None:
         """Make the open recommendation of ``kind`` say ``proposal``: create, update in
@@ -214,6 +271,18 @@ class PurchaseOrders:
                 uow.touch_sku(sku, on_hand=units)
             self._commit(uow, po)
             return received, False
+
+        return retrying(attempt)
+
+    def move(self, po_id: str, expected: date) -> PurchaseOrder:
+        """A new expected arrival for a placed PO (the planner then re-dates its lines)."""
+
+        def attempt() -> PurchaseOrder:
+            at, po = self.clock(), self.get(po_id)
+            moved = move(po, expected, at)
+            uow = self._change(po, moved, at)
+            self._commit(uow, po)
+            return moved
 
         return retrying(attempt)
 

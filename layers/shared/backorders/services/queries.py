@@ -35,7 +35,18 @@ def line_state(line: OrderLine) -> dict[str, Any]:
         "cancelled": line.cancelled,
         "forced_backorder": line.forced,
         "awaiting_fill": line.awaiting_fill,
+        **expected(line),
     }
+
+
+def expected(line: OrderLine, product: Product | None = None) -> dict[str, Any]:
+    """When a line's backordered units are expected, and from what (``po:<id>``,
+    ``lead_time``, ``no_supplier``; none while the planner has not dated it yet)."""
+    if line.backordered <= 0:
+        return {"expected_on": None, "expected_source": None}
+    if product is not None and not product.supplier_id:
+        return {"expected_on": None, "expected_source": "no_supplier"}
+    return {"expected_on": line.expected_on, "expected_source": line.expected_source}
 
 
 BALANCE_FIELDS = ("sku", "known", "tracked", "on_hand", "allotted", "available", "locked", "backordered")
@@ -125,16 +136,30 @@ class QueryService:
         sku: str | None = None,
         customer: str | None = None,
         min_age_days: int | None = None,
+        supplier: str | None = None,
+        defaulting: bool | None = None,
         limit: int = 1000,
     ) -> Iterator[dict[str, Any]]:
-        """Open backordered lines of ``shop``, oldest first."""
+        """Open backordered lines of ``shop``, oldest first, with their expected dates;
+        ``defaulting``: past the expected date (or not)."""
         now = datetime.fromisoformat(self.clock().replace("Z", "+00:00"))
+        today = now.date().isoformat()
+        products: dict[str, Product | None] = {}
         until = None
         if min_age_days is not None:
             until = (now - timedelta(days=min_age_days)).astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
         count = 0
         for line in self.store.backordered_lines(shop, until=until):
             if (sku and line.sku != sku) or (customer and line.customer_id != customer):
+                continue
+            if line.sku not in products:
+                found = self.store.product(line.sku)
+                products[line.sku] = found[1] if found else None
+            product = products[line.sku]
+            supplier_id = product.supplier_id if product else None
+            dates = expected(line, product)
+            late = bool(dates["expected_on"]) and dates["expected_on"] < today
+            if (supplier and supplier_id != supplier) or (defaulting is not None and late is not defaulting):
                 continue
             entered = datetime.fromisoformat(line.entered_at.replace("Z", "+00:00"))
             yield {
@@ -150,6 +175,9 @@ class QueryService:
                 "awaiting_fill": line.awaiting_fill,
                 "unit_price": str(line.unit_price),
                 "value": str(line.unit_price * line.backordered),
+                "supplier_id": supplier_id,
+                **dates,
+                "defaulting": late,
             }
             count += 1
             if count >= limit:

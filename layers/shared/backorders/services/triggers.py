@@ -3,9 +3,12 @@ images as Python values, as powertools' ``DynamoDBRecord`` deserializes them).
 
 - a SKU balance changed by anyone but the service itself -> recompute that SKU;
 - an order line changed by anyone but the service itself -> recompute its SKU;
-- an order line whose allotment changed (anyone) -> sync the order's pending shipment.
-The service's own writes (``writer`` "allotter", or "sweep" for its bookkeeping) do
-not trigger recomputes of their own SKU: a recompute commits a state it computed from
+- an order line whose allotment changed (anyone) -> sync the order's pending shipment;
+- a SKU balance whose projected position or planning settings changed where planning
+  looks (listed before or after: ``needs_attention``) -> replan its supplier (and the old
+  one, if the product moved), through the replan queue.
+The service's own writes (``writer`` "allotter", "sweep" for its bookkeeping, "planner"
+for expected dates) do not trigger recomputes of their own SKU: a recompute commits a state it computed from
 what it read, and one that fails is retried from its trigger.
 
 Each SKU to recompute comes with its causes: the record's ``last_event`` and the shop it
@@ -23,10 +26,12 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
+from backorders.domain.model import Product, SkuBalance
+from backorders.domain.purchasing import needs_attention
 from backorders.domain.record_log import Cause
 
 ALLOTMENT_FIELDS = ("allotted", "locked", "backordered", "shipped", "cancelled", "quantity")
-SERVICE_WRITERS = frozenset({"allotter", "sweep"})
+SERVICE_WRITERS = frozenset({"allotter", "sweep", "planner"})  # the planner writes expected dates only
 
 
 class StreamImages(Protocol):
@@ -51,6 +56,7 @@ class StreamChange(Protocol):
 class Triggers:
     skus: dict[str, list[Cause]] = field(default_factory=dict)  # sku -> why it is recomputed
     orders: set[tuple[str, str]] = field(default_factory=set)
+    suppliers: set[str] = field(default_factory=set)  # to replan
 
     def keys(self) -> set[tuple[str, str]]:
         return {("sku", s) for s in self.skus} | {("order", f"{shop}#{oid}") for shop, oid in self.orders}
@@ -71,6 +77,7 @@ class Triggers:
                 for cause in causes:
                     out.add(sku, cause)
             out.orders |= t.orders
+            out.suppliers |= t.suppliers
         return out
 
 
@@ -88,6 +95,7 @@ def triggers_of(record: StreamChange) -> Triggers:
     if sk == "SKU":
         if not by_service:
             out.add(new.get("sku") or "", Cause(text, new.get("event_shop") or None))
+        out.suppliers |= suppliers_to_replan(old, new)
     elif sk.startswith("LINE#"):
         if not by_service:
             cause = Cause(text, new.get("shop") or None)
@@ -98,3 +106,33 @@ def triggers_of(record: StreamChange) -> Triggers:
         if any(new.get(f) != old.get(f) for f in ALLOTMENT_FIELDS):
             out.orders.add((new.get("shop") or "", new.get("order_id") or ""))
     return out
+
+
+PLANNING_FIELDS = ("on_hand", "allotted", "backordered", "incoming", "supplier_id", "min_stock", "max_stock",
+                   "phased_out", "order_multiple", "tracked", "known", "purchase_price")  # fmt: skip
+
+
+def _listed(image: dict[str, Any]) -> bool:
+    if not image:
+        return False
+    product = Product(
+        sku=str(image.get("sku") or ""),
+        supplier_id=image.get("supplier_id"),
+        min_stock=None if image.get("min_stock") is None else int(image["min_stock"]),
+        phased_out=bool(image.get("phased_out")),
+        tracked=image.get("tracked") is not False,
+    )
+
+    def count(name: str) -> int:
+        return int(image.get(name) or 0)
+
+    balance = SkuBalance(product.sku, count("on_hand"), count("allotted"), backordered=count("backordered"),
+                         incoming=count("incoming"), known=bool(image.get("known")))  # fmt: skip
+    return needs_attention(product, balance)
+
+
+def suppliers_to_replan(old: dict[str, Any], new: dict[str, Any]) -> set[str]:
+    """The suppliers to replan after a SKU balance changed from ``old`` to ``new``."""
+    if not (_listed(old) or _listed(new)) or all(old.get(f) == new.get(f) for f in PLANNING_FIELDS):
+        return set()
+    return {str(s) for s in (old.get("supplier_id"), new.get("supplier_id")) if s}

@@ -180,6 +180,7 @@ class SkuItem(PlanPartItem, discriminator="SKU"):
     locked = NumberAttribute(default=0)
     backordered = NumberAttribute(default=0)
     incoming = NumberAttribute(null=True)  # units on placed POs not received yet
+    dated = UnicodeAttribute(null=True)  # what the waiting lines' expected dates were computed from
     known = BooleanAttribute(default=False)
     tracked = BooleanAttribute(default=True)
     version = NumberAttribute(default=0)
@@ -209,6 +210,7 @@ class SkuItem(PlanPartItem, discriminator="SKU"):
             version=int(self.version),
             incoming=int(self.incoming or 0),
             attention=self.plan_sk.partition("#")[0] if self.plan_pk and self.plan_sk else None,
+            dated=self.dated,
         )
 
     def product(self) -> Product:
@@ -331,7 +333,7 @@ class BackordersIndex(GlobalSecondaryIndex["LineItem"]):  # type: ignore[no-unty
 # ints: pynamodb reads a whole number as one; customer_id "" is stored as it is)
 _LINE_STATE = (
     "shop", "order_id", "line_no", "sku", "quantity", "unit_price", "priority", "entered_at", "customer_id",
-    "allotted", "locked", "shipped", "cancelled", "forced", "awaiting_fill",
+    "allotted", "locked", "shipped", "cancelled", "forced", "awaiting_fill", "expected_on", "expected_source",
 )  # fmt: skip
 
 
@@ -353,6 +355,8 @@ class LineItem(OrderPartItem, discriminator="LINE"):
     forced = NumberAttribute(default=0)
     backordered = NumberAttribute(default=0)
     awaiting_fill = BooleanAttribute(default=False)
+    expected_on = UnicodeAttribute(null=True)
+    expected_source = UnicodeAttribute(null=True)
     version = VersionAttribute()
     writer = UnicodeAttribute(null=True)
     last_event = UnicodeAttribute(null=True)

@@ -210,6 +210,16 @@ class DynamoUnitOfWork:
         """The product's settings, on its balance item; the SKU becomes known."""
         self._skus[product.sku].set_fields.update(known=True, **product_fields(product))
 
+    def date_line(self, line: OrderLine, expected_on: str | None, source: str) -> None:
+        """The line's expected date, written over the version it was read at."""
+        dated = replace(line, expected_on=expected_on, expected_source=source)
+        item = LineItem.from_domain(dated, writer=self.writer, event=self.event, at=self.at)
+        self._op("save", item, condition=None, label=f"line:{line.line_no}")
+
+    def set_dated(self, sku: str, key: str) -> None:
+        """What the SKU's expected dates were computed from (``dating_key``)."""
+        self._skus[sku].set_fields["dated"] = key
+
     def list_for_planning(self, sku: str, supplier_id: str | None) -> None:
         """List the SKU in the planning index under its supplier (None: take it out)."""
         marker = {"plan_pk": PLAN, "plan_sk": plan_sk(supplier_id, f"2#{sku}")} if supplier_id else {}
@@ -639,11 +649,13 @@ class DynamoStore:
 
     # -------------------------------------------------------------- purchasing
     @_storage
-    def planning(self) -> Iterator[PlanningGroup]:
-        """The planning index, one supplier's group at a time: the supplier, its open
-        recommendations and its SKUs that need attention (eventually consistent)."""
+    def planning(self, supplier_id: str | None = None) -> Iterator[PlanningGroup]:
+        """The planning index, one supplier's group at a time (or only ``supplier_id``'s):
+        the supplier, its open recommendations and its SKUs that need attention
+        (eventually consistent)."""
         group: PlanningGroup | None = None
-        for item in PlanPartItem.planning_index.query(PLAN, page_size=500):
+        only = PlanPartItem.plan_sk.startswith(f"{supplier_id}#") if supplier_id else None
+        for item in PlanPartItem.planning_index.query(PLAN, only, page_size=500):
             supplier_id = (item.plan_sk or "").partition("#")[0]
             if group is None or group.supplier_id != supplier_id:
                 if group is not None:
