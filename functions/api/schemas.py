@@ -137,6 +137,7 @@ class SupplierIn(_Body):
     review_period_days: Annotated[StrictInt, Field(ge=1, le=365)] = 7
     next_review_date: IsoDate | None = None
     stockout_action: Literal["emergency", "prepone", "off"] = "off"
+    service_level: Annotated[float, Field(ge=0.5, le=0.999, strict=True)] = 0.95
     buyer_emails: Annotated[list[Email], Field(max_length=20)] = []
 
 

@@ -193,6 +193,7 @@ EXAMPLES: dict[str, Example] = {
             "review_period_days": 7,
             "next_review_date": "2030-01-06",
             "stockout_action": "emergency",
+            "service_level": 0.98,
             "buyer_emails": ["buyer@example.com"],
         },
     ),

@@ -4,11 +4,12 @@ incoming; receipts raise stock, which the allotter hands to the oldest backorder
 
 from __future__ import annotations
 
+from datetime import date, timedelta
 from typing import Any
 
 import pytest
 
-from tests.support.events import order_body, order_line
+from tests.support.events import movement_body, order_body, order_line
 
 SUPPLIER = {
     "name": "Acme Books",
@@ -57,7 +58,8 @@ def test_a_second_run_changes_nothing_and_more_backorders_update_the_po_in_place
     first = plan(api)["recommended"][0]
     stored = api.items()
     assert plan(api) | {"suppliers": 0, "skus_read": 0} == {
-        "recommended": [], "updated": [], "withdrawn": [], "reviewed": [], "deferred": [], "lines_dated": 0,
+        "recommended": [], "updated": [], "withdrawn": [], "reviewed": [], "preponed": [], "deferred": [],
+        "lines_dated": 0,
         "suppliers": 0, "skus_read": 0,
     }  # fmt: skip
     assert api.items() == stored
@@ -195,3 +197,22 @@ def test_a_backorder_of_a_sku_without_supplier_says_so(api):
     api.deliver_stream()
     plan(api)
     assert backorder_dates(api) == [("900", None, "no_supplier")]
+
+
+@pytest.mark.parametrize("action", ["emergency", "prepone"])
+def test_demand_that_threatens_a_stockout_before_the_review_orders_now_or_moves_the_review(api, action):
+    today = date.fromisoformat(api.svc.clock()[:10])
+    supplier = {**SUPPLIER, "threshold_mode": "none", "review_period_days": 30, "stockout_action": action,
+                "next_review_date": (today + timedelta(days=30)).isoformat()}  # fmt: skip
+    assert api("PUT", "/v1/suppliers/acme", supplier).status == 200
+    assert api("PUT", "/v1/products/TEXTBOOK", {"supplier_id": "acme", "purchase_price": "10.00"}).status == 200
+    assert api("POST", "/v1/stock/movements", movement_body("r-1", "TEXTBOOK", 50)).status == 201
+    backorder(api, "812", 28)  # 28 units today: a demand of 1 a day over the 28-day window, 22 left
+    report = plan(api)
+    if action == "emergency":  # lasts (22 - 4 safety) / 1 = 18 days; the regular order comes in 30 + 5
+        (po,) = open_pos(api)
+        assert (po["kind"], po["lines"][0]["quantity"]) == ("emergency", 35 + 4 - 22)
+    else:  # order by day 18 - 5 of lead time: the review moves forward, no emergency PO
+        assert (report["preponed"], open_pos(api)) == (["acme"], [])
+        moved = api("GET", "/v1/suppliers/acme").body["next_review_date"]
+        assert moved == (today + timedelta(days=13)).isoformat()

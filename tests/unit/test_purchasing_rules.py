@@ -16,21 +16,26 @@ from backorders.domain.purchasing import (
     PoKind,
     Position,
     PoStatus,
+    StockoutAction,
     Terms,
     ThresholdMode,
+    at_risk,
     backorder_proposal,
     cancel,
     dating_key,
+    emergency_proposal,
     expected_dates,
     incoming_change,
     move,
     needs_attention,
     place,
+    preponed_review,
     receive,
     recommend,
     regular_proposal,
     revise,
     rounded_up,
+    safety_stock,
 )
 from tests.support.builders import line
 
@@ -236,3 +241,62 @@ def test_moving_a_placed_po_records_its_new_arrival():
     assert (moved.expected_at, moved.history[-1]["was"]) == ("2026-12-20", "2026-12-07")
     with pytest.raises(Conflict):
         move(recommendation(), date(2026, 12, 20), AT)
+
+
+# ------------------------------------------------------------------ emergency and preponed orders
+
+TODAY = date(2026, 12, 2)
+WATCHED = replace(TERMS, lead_time_days=5, next_review_date=date(2027, 1, 1), service_level=0.95)  # review in 30 days
+
+
+def test_safety_stock_is_z_sigma_root_lead_time_with_poisson_demand():
+    assert safety_stock(WATCHED, 1.0) == 4  # 1.645 * sqrt(1 * 5) = 3.68, rounded up
+    assert safety_stock(WATCHED, 0.0) == 0
+
+
+@pytest.mark.parametrize(
+    ("on_hand", "rate", "risky"),
+    [
+        (22, 1.0, True),  # (22 - 4) / 1 = 18 days, before the regular order arrives in 30 + 5
+        (40, 1.0, False),  # (40 - 4) / 1 = 36 days: the regular order comes first
+        (22, 0.0, False),  # no demand, no risk
+    ],
+)
+def test_a_stockout_before_the_next_review_plus_lead_time_is_a_risk(on_hand, rate, risky):
+    assert at_risk(position(on_hand=on_hand, min_stock=0), WATCHED, rate, TODAY) is risky
+
+
+def test_emergency_orders_what_lasts_until_the_regular_order_arrives():
+    terms = replace(WATCHED, stockout_action=StockoutAction.EMERGENCY)
+    proposal = emergency_proposal(terms, [position(on_hand=22, min_stock=0)], {"BOOK": 1.0}, TODAY)
+    assert proposal is not None and proposal.kind is PoKind.EMERGENCY
+    assert ordered(proposal) == [("BOOK", 35 + 4 - 22)]  # 35 days of demand and the safety stock
+    assert preponed_review(terms, [position(on_hand=22, min_stock=0)], {"BOOK": 1.0}, TODAY) is None
+
+
+def test_prepone_moves_the_review_to_the_last_day_an_order_still_arrives_in_time():
+    terms = replace(WATCHED, stockout_action=StockoutAction.PREPONE)
+    positions, rates = [position(on_hand=22, min_stock=0)], {"BOOK": 1.0}
+    assert preponed_review(terms, positions, rates, TODAY) == date(2026, 12, 15)  # 18 days less 5 of lead time
+    assert emergency_proposal(terms, positions, rates, TODAY) is None
+
+
+def test_emergency_and_prepone_are_subject_to_the_threshold():
+    costly = replace(WATCHED, threshold_mode=ThresholdMode.FIXED_COST, fixed_order_cost=Decimal("170"))
+    positions, rates = [position(on_hand=22, min_stock=0)], {"BOOK": 1.0}  # 17 units at 10.00 = 170
+    assert (
+        emergency_proposal(replace(costly, stockout_action=StockoutAction.EMERGENCY), positions, rates, TODAY) is None
+    )
+    assert preponed_review(replace(costly, stockout_action=StockoutAction.PREPONE), positions, rates, TODAY) is None
+
+
+def test_off_does_neither():
+    positions, rates = [position(on_hand=22, min_stock=0)], {"BOOK": 1.0}
+    assert emergency_proposal(WATCHED, positions, rates, TODAY) is None
+    assert preponed_review(WATCHED, positions, rates, TODAY) is None
+
+
+def test_a_sku_that_demand_uses_up_within_the_horizon_is_watched():
+    watched = position(on_hand=50, min_stock=0)
+    assert needs_attention(watched.product, watched.balance, 1.0)  # 50 days of cover < 90
+    assert not needs_attention(watched.product, watched.balance, 0.5)  # 100 days

@@ -52,7 +52,7 @@ class Services:
 def build(config: Settings, *, clock: Callable[[], str] = utc_now) -> Services:
     store = DynamoStore(table_name=config.table_name, region=config.region, host=config.endpoint_url)
     orders = OrderService(store, clock=clock)
-    allotter = Allotter(store, clock=clock)
+    allotter = Allotter(store, clock=clock, window_days=config.demand_window_days)
 
     def today() -> date:  # the service's day: UTC, from the same clock
         return date.fromisoformat(clock()[:10])
@@ -68,7 +68,7 @@ def build(config: Settings, *, clock: Callable[[], str] = utc_now) -> Services:
         fill=FillService(store, clock=clock),
         sweep=Sweep(store, allotter),
         shops=ShopService(store, orders),
-        planner=Planner(store, clock=clock, today=today),
+        planner=Planner(store, clock=clock, today=today, window_days=config.demand_window_days),
         purchase_orders=PurchaseOrders(store, clock=clock, today=today),
         replan=ReplanQueue(config.plan_queue_url, region=config.region) if config.plan_queue_url else None,
         clock=clock,

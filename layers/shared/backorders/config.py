@@ -13,6 +13,7 @@ class Settings:
     region: str
     api_keys_secret_arn: str = ""
     sender_email: str = ""
+    demand_window_days: float = 28.0  # the time constant of the SKUs' demand rates (domain.demand)
     plan_queue_url: str = ""  # "replan supplier X" requests; empty: planning waits for the schedules
     endpoint_url: str | None = None  # set locally (moto); None on AWS
 
@@ -28,6 +29,7 @@ class Settings:
             api_keys_secret_arn=e.get("API_KEYS_SECRET_ARN", ""),
             sender_email=e.get("SENDER_EMAIL", ""),
             plan_queue_url=e.get("PLAN_QUEUE_URL", ""),
+            demand_window_days=float(e.get("DEMAND_WINDOW_DAYS") or 28),
             endpoint_url=e.get("AWS_ENDPOINT_URL_DYNAMODB") or e.get("AWS_ENDPOINT_URL") or None,
         )
 

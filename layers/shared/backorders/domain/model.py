@@ -14,6 +14,7 @@ from decimal import Decimal
 from enum import StrEnum
 from typing import Any
 
+from backorders.domain.demand import DemandRate
 from backorders.domain.errors import InvalidInput
 
 PRIORITY_MIN = -9999
@@ -179,6 +180,8 @@ class SkuBalance:
     incoming: int = 0  # units on placed purchase orders not received yet
     attention: str | None = None  # the supplier it is listed under for planning (None: not listed)
     dated: str | None = None  # what its waiting lines' expected dates were last computed from
+    ordered: int = 0  # every unit ever ordered (new lines), which demand is measured from
+    demand: DemandRate = field(default_factory=DemandRate)
 
     @property
     def available(self) -> int:

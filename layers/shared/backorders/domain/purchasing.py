@@ -18,11 +18,13 @@ Placed quantities count as incoming, so what is placed is never proposed again.
 from __future__ import annotations
 
 import hashlib
+import math
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, replace
 from datetime import date, timedelta
 from decimal import Decimal
 from enum import StrEnum
+from statistics import NormalDist
 from typing import Any
 
 from backorders.domain.errors import Conflict, InvalidInput
@@ -77,6 +79,7 @@ class Terms:
     review_period_days: int = 7
     next_review_date: date | None = None
     stockout_action: StockoutAction = StockoutAction.OFF
+    service_level: float = 0.95  # the chance of no stockout before an order arrives (safety stock)
 
     @classmethod
     def of(cls, supplier_id: str, settings: Mapping[str, Any]) -> Terms:
@@ -91,7 +94,14 @@ class Terms:
             review_period_days=int(settings.get("review_period_days", 7)),
             next_review_date=date.fromisoformat(review) if review else None,
             stockout_action=StockoutAction(settings.get("stockout_action", "off")),
+            service_level=float(settings.get("service_level", 0.95)),
         )
+
+    def days_to_review(self, today: date) -> int:
+        """Days until the next regular order (no date set: one review period)."""
+        if self.next_review_date is None:
+            return self.review_period_days
+        return max(0, (self.next_review_date - today).days)
 
     def bound(self) -> Decimal:
         """The value a proposal must exceed (``none``: any value, even zero, passes)."""
@@ -227,16 +237,99 @@ def regular_proposal(terms: Terms, positions: Iterable[Position]) -> Proposal | 
     return _proposal(terms, PoKind.REGULAR, ((p, regular_quantity(p)) for p in mine))
 
 
-def needs_attention(product: Product, balance: SkuBalance) -> bool:
-    """Whether planning must look at this SKU: negative stock position, or a projected
-    position at or below minimum (the sparse planning index holds exactly these)."""
+LISTING_HORIZON_DAYS = 90  # a SKU whose stock lasts less than this at its demand rate is watched
+
+
+# ------------------------------------------------------------------ emergency and preponed orders
+
+
+def safety_stock(terms: Terms, demand_per_day: float) -> int:
+    """z * sigma * sqrt(L), with sigma the daily demand's spread taken as Poisson's
+    (sqrt of the rate): z * sqrt(rate * L), z from the supplier's service level."""
+    if demand_per_day <= 0:
+        return 0
+    z = NormalDist().inv_cdf(terms.service_level)
+    return math.ceil(max(0.0, z) * math.sqrt(demand_per_day * terms.lead_time_days))
+
+
+def runs_out_in(position: Position, terms: Terms, demand_per_day: float) -> float | None:
+    """Days until the projected position, less safety stock, is used up (None: no demand)."""
+    if demand_per_day <= 0:
+        return None
+    return (position.projected - safety_stock(terms, demand_per_day)) / demand_per_day
+
+
+def at_risk(position: Position, terms: Terms, demand_per_day: float, today: date) -> bool:
+    """Demand threatens a stockout before the next regular order can arrive: the
+    projected position less demand runs below zero before the next review plus lead time."""
+    days = runs_out_in(position, terms, demand_per_day)
+    return days is not None and days < terms.days_to_review(today) + terms.lead_time_days
+
+
+def emergency_quantity(position: Position, terms: Terms, demand_per_day: float, today: date) -> int:
+    """Enough to reach the next regular order's arrival with safety stock and minimum left."""
+    if not at_risk(position, terms, demand_per_day, today):
+        return 0
+    horizon = terms.days_to_review(today) + terms.lead_time_days
+    need = math.ceil(demand_per_day * horizon) + safety_stock(terms, demand_per_day) + (position.product.min_stock or 0)
+    return rounded_up(need - position.projected, position.product.order_multiple)
+
+
+def emergency_proposal(
+    terms: Terms, positions: Iterable[Position], rates: Mapping[str, float], today: date
+) -> Proposal | None:
+    """The supplier's emergency PO (``stockout_action`` emergency), or None."""
+    if terms.stockout_action is not StockoutAction.EMERGENCY:
+        return None
+    mine = [p for p in positions if orderable(p, terms.supplier_id) and not p.product.phased_out]
+    quantities = ((p, emergency_quantity(p, terms, rates.get(p.product.sku, 0.0), today)) for p in mine)
+    return _proposal(terms, PoKind.EMERGENCY, quantities)
+
+
+def preponed_review(
+    terms: Terms, positions: Iterable[Position], rates: Mapping[str, float], today: date
+) -> date | None:
+    """The earlier review date (``stockout_action`` prepone) at which ordering still beats
+    the stockout: the day the first product at risk must be ordered, at the latest. None
+    when nothing is at risk, the date would not move forward, or the order it brings
+    forward would not pass the supplier's threshold."""
+    if terms.stockout_action is not StockoutAction.PREPONE:
+        return None
+    mine = [p for p in positions if orderable(p, terms.supplier_id) and not p.product.phased_out]
+    risky = [p for p in mine if at_risk(p, terms, rates.get(p.product.sku, 0.0), today)]
+    if not risky:
+        return None
+
+    def latest_order_day(p: Position) -> date:
+        days = (runs_out_in(p, terms, rates[p.product.sku]) or 0) - terms.lead_time_days
+        return today + timedelta(days=max(0, math.floor(days)))
+
+    order_by = min(latest_order_day(p) for p in risky)
+    if terms.next_review_date is not None and order_by >= terms.next_review_date:
+        return None
+    # the threshold applies to what the products at risk need until the regular order
+    needed = (
+        (p.product.purchase_price or Decimal(0)) * emergency_quantity(p, terms, rates[p.product.sku], today)
+        for p in risky
+    )
+    return order_by if terms.threshold_passed(sum(needed, Decimal(0))) is not None else None
+
+
+def needs_attention(product: Product, balance: SkuBalance, demand_per_day: float = 0.0) -> bool:
+    """Whether planning must look at this SKU: negative stock position, a projected
+    position at or below minimum, or one that demand uses up within the listing horizon
+    (room for any lead time plus review period up to 90 days). The sparse planning index
+    holds exactly these."""
     if not product.supplier_id or not product.tracked or not balance.known:
         return False
     if balance.stock_position < 0:
         return True
     if product.phased_out:
         return False
-    return product.min_stock is not None and balance.projected_position <= product.min_stock
+    floor = product.min_stock or 0
+    if product.min_stock is not None and balance.projected_position <= floor:
+        return True
+    return demand_per_day > 0 and balance.projected_position - floor < demand_per_day * LISTING_HORIZON_DAYS
 
 
 # ------------------------------------------------------------------ the PO life cycle

@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from typing import Protocol
 
 from backorders.domain.allotment import AllotmentPlan, FreeUnits, plan_allotment
+from backorders.domain.demand import DEFAULT_WINDOW_DAYS, rated
 from backorders.domain.model import Product, SkuBalance
 from backorders.domain.purchasing import needs_attention
 from backorders.domain.record_log import Event
@@ -37,10 +38,12 @@ class Allotter:
         *,
         clock: Callable[[], str],
         sleep: Callable[[float], None] = time.sleep,
+        window_days: float = DEFAULT_WINDOW_DAYS,
     ) -> None:
         self.store = store
         self.clock = clock
         self._sleep = sleep
+        self.window_days = window_days
 
     def plan(self, sku: str) -> tuple[SkuBalance, AllotmentPlan, Product] | None:
         found = self.store.product(sku)
@@ -62,7 +65,8 @@ class Allotter:
         concurrent change or throttling, while reading or writing, starts over from a
         fresh read. It also keeps the SKU's listing in the planning index: allotment moves
         units between backordered and allotted but never changes the stock position, so
-        the listing follows from the balance as read (``needs_attention``)."""
+        the listing follows from the balance as read (``needs_attention``). And it folds
+        the units ordered since the last rating into the SKU's demand rate (``domain.demand``)."""
         attempts = 0
 
         def attempt() -> RecomputeResult:
@@ -72,15 +76,20 @@ class Allotter:
             if planned is None:
                 return RecomputeResult(sku, AllotmentPlan(sku, (), 0), attempts)
             balance, plan, product = planned
-            listing = product.supplier_id if needs_attention(product, balance) else None
+            now = self.clock()
+            demand = rated(balance.demand, balance.ordered, now, self.window_days)
+            rate = demand.at_time(now, self.window_days)
+            listing = product.supplier_id if needs_attention(product, balance, rate) else None
 
             def relist(uow: UnitOfWork) -> None:
                 if listing != balance.attention:
                     uow.list_for_planning(sku, listing)
+                if demand != balance.demand:
+                    uow.set_demand(sku, demand)
 
-            if plan.changes or listing != balance.attention:
+            if plan.changes or listing != balance.attention or demand != balance.demand:
                 commit_changes(self.store, sku, balance.version, plan.changes, writer="allotter", event=event,
-                               at=self.clock(), finish=relist)  # fmt: skip
+                               at=now, finish=relist)  # fmt: skip
             # every allotted unit comes off the backorder (and a released one goes back on it)
             return RecomputeResult(sku, plan, attempts, balance.backordered - plan.net)
 

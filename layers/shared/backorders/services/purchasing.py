@@ -20,6 +20,7 @@ from dataclasses import dataclass, field
 from datetime import date, timedelta
 from typing import Any, Protocol
 
+from backorders.domain.demand import DEFAULT_WINDOW_DAYS
 from backorders.domain.errors import Conflict, InvalidInput, NotFound, Throttled
 from backorders.domain.model import Movement, MovementKind, SkuBalance, Supplier
 from backorders.domain.purchasing import (
@@ -34,10 +35,12 @@ from backorders.domain.purchasing import (
     backorder_proposal,
     cancel,
     dating_key,
+    emergency_proposal,
     expected_dates,
     incoming_change,
     move,
     place,
+    preponed_review,
     receive,
     recommend,
     regular_proposal,
@@ -63,6 +66,7 @@ class PlanReport:
     updated: list[str] = field(default_factory=list)
     withdrawn: list[str] = field(default_factory=list)
     reviewed: list[str] = field(default_factory=list)  # suppliers whose review ran
+    preponed: list[str] = field(default_factory=list)  # suppliers whose review moved forward
     dated: int = 0  # backordered lines whose expected date changed
     deferred: list[str] = field(default_factory=list)  # suppliers whose state kept moving: the next run
     suppliers: int = 0
@@ -74,6 +78,7 @@ class PlanReport:
             "updated": self.updated,
             "withdrawn": self.withdrawn,
             "reviewed": self.reviewed,
+            "preponed": self.preponed,
             "deferred": self.deferred,
             "lines_dated": self.dated,
             "suppliers": self.suppliers,
@@ -89,10 +94,18 @@ class Planner:
     """One planner run: every supplier's group of the planning index, settled against
     its open recommendations. Repeating a run, or running two at once, changes nothing."""
 
-    def __init__(self, store: PurchasingStore, *, clock: Callable[[], str], today: Callable[[], date]) -> None:
+    def __init__(
+        self,
+        store: PurchasingStore,
+        *,
+        clock: Callable[[], str],
+        today: Callable[[], date],
+        window_days: float = DEFAULT_WINDOW_DAYS,
+    ) -> None:
         self.store = store
         self.clock = clock
         self.today = today
+        self.window_days = window_days
         self._arrivals: dict[str, list[Arrival]] | None = None
 
     def run(self, *, suppliers: Iterable[str] | None = None) -> PlanReport:
@@ -118,14 +131,21 @@ class Planner:
 
     def _plan_supplier(self, group: PlanningGroup, report: PlanReport) -> None:
         assert group.supplier is not None
-        terms = Terms.of(group.supplier_id, group.supplier.settings)
-        self._settle(terms, PoKind.BACKORDER, backorder_proposal(terms, group.positions), report)
-        if terms.review_due(self.today()):
+        supplier, today, now = group.supplier, self.today(), self.clock()
+        terms = Terms.of(group.supplier_id, supplier.settings)
+        rates = {p.product.sku: p.balance.demand.at_time(now, self.window_days) for p in group.positions}
+        self._settle(terms, PoKind.BACKORDER, backorder_proposal(terms, group.positions), report, group.open)
+        emergency = emergency_proposal(terms, group.positions, rates, today)
+        self._settle(terms, PoKind.EMERGENCY, emergency, report, group.open)
+        if (preponed := preponed_review(terms, group.positions, rates, today)) is not None:
+            supplier = _with_settings(supplier, next_review_date=preponed.isoformat())
+            self.store.put_supplier(supplier)
+            terms = Terms.of(group.supplier_id, supplier.settings)
+            report.preponed.append(group.supplier_id)
+        if terms.review_due(today):
             # the regular order is made at the review and then waits for the buyer
             self._settle(terms, PoKind.REGULAR, regular_proposal(terms, group.positions), report)
-            self.store.put_supplier(
-                _with_settings(group.supplier, next_review_date=terms.review_after(self.today()).isoformat())
-            )
+            self.store.put_supplier(_with_settings(supplier, next_review_date=terms.review_after(today).isoformat()))
             report.reviewed.append(group.supplier_id)
         for position in group.positions:
             if position.balance.backordered > 0:
@@ -167,9 +187,19 @@ class Planner:
             return 0
         return retrying(attempt)
 
-    def _settle(self, terms: Terms, kind: PoKind, proposal: Proposal | None, report: PlanReport) -> None:
+    def _settle(
+        self,
+        terms: Terms,
+        kind: PoKind,
+        proposal: Proposal | None,
+        report: PlanReport,
+        listed: Mapping[PoKind, str] | None = None,
+    ) -> None:
         """Make the open recommendation of ``kind`` say ``proposal``: create, update in
-        place, withdraw, or leave it."""
+        place, withdraw, or leave it. With nothing to propose and no open recommendation
+        ``listed`` in the index, nothing is read."""
+        if proposal is None and listed is not None and kind not in listed:
+            return
 
         def attempt() -> tuple[str, str] | None:
             at = self.clock()

@@ -128,7 +128,7 @@ def _listed(image: dict[str, Any]) -> bool:
 
     balance = SkuBalance(product.sku, count("on_hand"), count("allotted"), backordered=count("backordered"),
                          incoming=count("incoming"), known=bool(image.get("known")))  # fmt: skip
-    return needs_attention(product, balance)
+    return needs_attention(product, balance, float(image.get("demand_rate") or 0))
 
 
 def suppliers_to_replan(old: dict[str, Any], new: dict[str, Any]) -> set[str]:

@@ -49,6 +49,7 @@ from pynamodb.constants import STRING
 from pynamodb.indexes import AllProjection, GlobalSecondaryIndex, KeysOnlyProjection
 from pynamodb.models import Model
 
+from backorders.domain.demand import DemandRate
 from backorders.domain.model import (
     Customer,
     LedgerEntry,
@@ -181,6 +182,10 @@ class SkuItem(PlanPartItem, discriminator="SKU"):
     backordered = NumberAttribute(default=0)
     incoming = NumberAttribute(null=True)  # units on placed POs not received yet
     dated = UnicodeAttribute(null=True)  # what the waiting lines' expected dates were computed from
+    ordered = NumberAttribute(null=True)  # units ever ordered (domain.demand)
+    demand_rate = NumberAttribute(null=True)  # units a day, as of demand_at
+    demand_at = UnicodeAttribute(null=True)
+    demand_counted = NumberAttribute(null=True)  # the ordered total the rate includes
     known = BooleanAttribute(default=False)
     tracked = BooleanAttribute(default=True)
     version = NumberAttribute(default=0)
@@ -211,6 +216,8 @@ class SkuItem(PlanPartItem, discriminator="SKU"):
             incoming=int(self.incoming or 0),
             attention=self.plan_sk.partition("#")[0] if self.plan_pk and self.plan_sk else None,
             dated=self.dated,
+            ordered=int(self.ordered or 0),
+            demand=DemandRate(float(self.demand_rate or 0), self.demand_at, int(self.demand_counted or 0)),
         )
 
     def product(self) -> Product:

@@ -59,6 +59,7 @@ from backorders.adapters.dynamodb.models import (
     supplier_pk,
 )
 from backorders.domain.allotment import LineChange
+from backorders.domain.demand import DemandRate
 from backorders.domain.errors import Conflict, Throttled
 from backorders.domain.model import (
     FillMode,
@@ -93,6 +94,7 @@ class _SkuDelta:
     locked: int = 0
     backordered: int = 0
     incoming: int = 0
+    ordered: int = 0
     expect_version: int | None = None
     set_fields: dict[str, Any] = field(default_factory=dict)
     must_exist: bool = False
@@ -172,6 +174,7 @@ class DynamoUnitOfWork:
         delta.allotted += line.allotted
         delta.locked += line.locked
         delta.backordered += line.backordered
+        delta.ordered += line.quantity
 
     def change_line(self, change: LineChange) -> None:
         before, after = change.before, change.after
@@ -215,6 +218,10 @@ class DynamoUnitOfWork:
         dated = replace(line, expected_on=expected_on, expected_source=source)
         item = LineItem.from_domain(dated, writer=self.writer, event=self.event, at=self.at)
         self._op("save", item, condition=None, label=f"line:{line.line_no}")
+
+    def set_demand(self, sku: str, demand: DemandRate) -> None:
+        fields = {"demand_rate": demand.per_day, "demand_at": demand.at, "demand_counted": demand.counted}
+        self._skus[sku].set_fields.update(fields)
 
     def set_dated(self, sku: str, key: str) -> None:
         """What the SKU's expected dates were computed from (``dating_key``)."""
@@ -389,6 +396,8 @@ class DynamoUnitOfWork:
             actions.append(getattr(SkuItem, name).add(value))
         if delta.incoming:
             actions.append(SkuItem.incoming.add(delta.incoming))
+        if delta.ordered:
+            actions.append(SkuItem.ordered.add(delta.ordered))
         for name, value in delta.set_fields.items():
             attr = getattr(SkuItem, name)
             actions.append(attr.remove() if value is None else attr.set(value))
