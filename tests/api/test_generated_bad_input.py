@@ -202,6 +202,11 @@ EXAMPLES: dict[str, Example] = {
     "PUT /v1/customers/<customer_id>": Example((("customer_id", "cust-42"),), {"line_policy": "whole"}),
     "POST /v1/fill": Example(body={"skus": ["TEXTBOOK", "PEN"], "only_complete_orders": False}),
     "POST /v1/planning/run": Example(),
+    "GET /v1/reports/reorder": Example(query=(("supplier", "acme"),), headers=(("Accept", "text/csv"),)),
+    "GET /v1/reports/awaiting-placement": Example(query=(("supplier", "acme"),)),
+    "GET /v1/reports/filled-backorders": Example(
+        query=(("since", "2026-11-01T00:00:00Z"), ("until", "2026-11-30T00:00:00+01:00"))
+    ),
     "GET /v1/purchase-orders": Example(query=(("status", "placed"), ("supplier", "acme"), ("kind", "backorder"))),
     "GET /v1/purchase-orders/<po_id>": Example((("po_id", "PO-1"),)),
     "PATCH /v1/purchase-orders/<po_id>": Example((("po_id", "PO-1"),), {"expected_arrival": "2030-02-01"}),

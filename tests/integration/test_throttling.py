@@ -37,6 +37,7 @@ READS: dict[str, tuple[Call, Read]] = {
     "customer_policy": (dynamodb("GetItem", sk="CUSTOMER#"), lambda s: s.customer_policy(SHOP, "cust-1")),
     "supplier": (dynamodb("GetItem", sk="SUPPLIER"), lambda s: s.supplier("acme-books")),
     "planning": (dynamodb("Query", index="planning"), lambda s: list(s.planning())),
+    "fills": (dynamodb("Query", index="fills"), lambda s: list(s.fills(SHOP, "2026-01-01", "2026-12-31"))),
     "open_recommendation": (
         dynamodb("GetItem", sk="OPEN#"),
         lambda s: s.open_recommendation("acme-books", PoKind.BACKORDER),

@@ -17,6 +17,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from backorders.domain import orders as rules
+from backorders.domain.allotment import LineChange
 from backorders.domain.errors import Conflict, DomainError, InvalidInput, TooLarge
 from backorders.domain.model import (
     PRIORITY_MAX,
@@ -28,6 +29,7 @@ from backorders.domain.model import (
     OrderLine,
     ShopSettings,
 )
+from backorders.domain.record_log import filled_units
 from tests.support.builders import entered, line
 
 SPLIT, WHOLE = LinePolicy.SPLIT, LinePolicy.WHOLE
@@ -519,3 +521,14 @@ def test_after_any_edit_of_its_units_a_whole_line_holds_all_it_may_hold_or_nothi
         if kind in UNIT_EDITS:  # a fill request may leave it short: the fill or the recompute settles that
             assert after.movable in (0, after.need)
         ln = after
+
+
+# ------------------------------------------------------------------ what counts as a filled backorder
+
+
+def test_units_given_to_a_line_that_waited_fill_a_backorder_and_a_new_lines_first_pass_does_not():
+    waited = line("812", 3, at=0)  # entered 10:00
+    change = LineChange(waited, waited.with_movable(2))
+    assert filled_units(change, "2026-11-22T10:05:00.000000Z") == 2
+    assert filled_units(change, "2026-11-22T10:00:30.000000Z") == 0  # its first pass, within the minute
+    assert filled_units(LineChange(change.after, waited), "2026-11-22T10:05:00.000000Z") == 0  # a release

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import csv
-import io
 from typing import Annotated, Any
 
 from aws_lambda_powertools.event_handler import Response
@@ -11,8 +9,8 @@ from aws_lambda_powertools.event_handler.openapi.params import Path, Query
 from aws_lambda_powertools.event_handler.router import APIGatewayHttpRouter
 
 from backorders.bootstrap import services
-from http_errors import json_response
 from schemas import Identifier
+from tables import table_response
 
 router = APIGatewayHttpRouter()
 
@@ -21,11 +19,6 @@ REPORT_COLUMNS = [
     "backordered", "forced_backorder", "awaiting_fill", "unit_price", "value",
     "supplier_id", "expected_on", "expected_source", "defaulting",
 ]  # fmt: skip
-
-
-def _csv_text(value: Any) -> Any:
-    """Booleans as in the JSON answer (``true``/``false``), not Python's ``True``."""
-    return ("true" if value else "false") if isinstance(value, bool) else value
 
 
 @router.get("/v1/skus/<sku>")
@@ -53,11 +46,4 @@ def backorders(
             limit=limit,
         )
     )
-    accept = router.current_event.headers.get("accept", "")
-    if "text/csv" in accept:
-        out = io.StringIO()
-        writer = csv.DictWriter(out, fieldnames=REPORT_COLUMNS, lineterminator="\n")
-        writer.writeheader()
-        writer.writerows({name: _csv_text(value) for name, value in row.items()} for row in rows)
-        return Response(200, content_type="text/csv", body=out.getvalue())
-    return json_response(200, {"backorders": rows, "count": len(rows)})
+    return table_response(router.current_event.headers, "backorders", rows, REPORT_COLUMNS)

@@ -20,6 +20,7 @@ from backorders.services.fill import FillService
 from backorders.services.orders import OrderService
 from backorders.services.purchasing import Planner, PurchaseOrders
 from backorders.services.queries import QueryService
+from backorders.services.reports import ReportService
 from backorders.services.shipments import ShipmentService
 from backorders.services.shops import ShopService
 from backorders.services.stock import StockService
@@ -39,6 +40,7 @@ class Services:
     shipments: ShipmentService
     allotter: Allotter
     queries: QueryService
+    reports: ReportService
     catalogue: CatalogueService
     fill: FillService
     sweep: Sweep
@@ -64,6 +66,7 @@ def build(config: Settings, *, clock: Callable[[], str] = utc_now) -> Services:
         shipments=ShipmentService(store, clock=clock),
         allotter=allotter,
         queries=QueryService(store, clock=clock),
+        reports=ReportService(store, clock=clock),
         catalogue=CatalogueService(store, clock=clock),
         fill=FillService(store, clock=clock),
         sweep=Sweep(store, allotter),

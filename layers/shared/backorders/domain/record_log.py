@@ -13,6 +13,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
+from datetime import datetime
 from typing import TypedDict
 
 from backorders.domain.allotment import LineChange
@@ -36,6 +37,7 @@ class LogAbout(TypedDict, total=False):
     order_id: str | None
     line_no: int | None
     delta: int | None
+    filled: int | None  # units of a waiting backorder this change filled (``filled_units``)
 
 
 @dataclass(frozen=True, slots=True)
@@ -76,6 +78,32 @@ def render(causes: Iterable[Cause], reader: str | None) -> str:
     if others:
         parts.append("a change by another shop" if others == 1 else f"{others} changes by other shops")
     return ", ".join(parts) or "a change"
+
+
+@dataclass(frozen=True, slots=True)
+class Fill:
+    """Units of a waiting backorder a change filled (the filled-backorders report)."""
+
+    at: str
+    order_id: str
+    line_no: int
+    sku: str
+    units: int
+
+
+FILL_GRACE_SECONDS = 60  # a line allotted within a minute of its entry never waited
+
+
+def filled_units(change: LineChange, at: str) -> int:
+    """Units of a backorder this change filled: units given to a line that had units on
+    backorder, more than ``FILL_GRACE_SECONDS`` after it was entered (the allotter's first
+    pass over a new order, which starts with every unit on backorder, fills nothing)."""
+    before = change.before
+    if change.delta <= 0 or before.backordered <= 0:
+        return 0
+    entered = datetime.fromisoformat(before.entered_at.replace("Z", "+00:00"))
+    now = datetime.fromisoformat(at.replace("Z", "+00:00"))
+    return min(change.delta, before.backordered) if (now - entered).total_seconds() > FILL_GRACE_SECONDS else 0
 
 
 def describe(change: LineChange) -> str:

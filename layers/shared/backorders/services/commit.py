@@ -15,7 +15,7 @@ from collections.abc import Callable, Sequence
 
 from backorders.domain.allotment import LineChange
 from backorders.domain.errors import Conflict, Throttled
-from backorders.domain.record_log import Event, describe
+from backorders.domain.record_log import Event, describe, filled_units
 from backorders.services.ports import UnitOfWork, Writes
 
 # Per transaction: each change writes its line and one order-log entry; plus the SKU
@@ -75,6 +75,7 @@ def commit_changes(
                 order_id=change.after.order_id,
                 line_no=change.after.line_no,
                 delta=change.delta,
+                filled=filled_units(change, at) or None,
             )
         if chunk:
             net = sum(c.delta for c in chunk)

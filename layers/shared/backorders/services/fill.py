@@ -18,7 +18,7 @@ from typing import Any, Protocol
 from backorders.domain.allotment import LineChange
 from backorders.domain.model import FillMode, LinePolicy, OrderLine, SkuBalance
 from backorders.domain.orders import request_fill
-from backorders.domain.record_log import describe
+from backorders.domain.record_log import describe, filled_units
 from backorders.services.commit import retrying
 from backorders.services.ports import Backorders, Balances, Orders, Settings, Writes
 
@@ -119,7 +119,8 @@ class FillService:
             ]
         if not changes:
             return []
-        uow = self.store.unit_of_work(writer="api", event=EVENT, at=self.clock(), shop=shop)
+        uow_at = self.clock()
+        uow = self.store.unit_of_work(writer="api", event=EVENT, at=uow_at, shop=shop)
         for change in changes:
             uow.change_line(change)
             uow.log(
@@ -129,6 +130,7 @@ class FillService:
                 order_id=order_id,
                 line_no=change.after.line_no,
                 delta=change.delta,
+                filled=filled_units(change, uow_at) or None,
             )
         uow.commit()
         return changes

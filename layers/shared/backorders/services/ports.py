@@ -31,7 +31,7 @@ from backorders.domain.model import (
     Supplier,
 )
 from backorders.domain.purchasing import PoKind, Position, PoStatus, PurchaseOrder
-from backorders.domain.record_log import Event, LogAbout, LogEntry
+from backorders.domain.record_log import Event, Fill, LogAbout, LogEntry
 
 
 @dataclass(frozen=True, slots=True)
@@ -162,3 +162,7 @@ class ReplanRequests(Protocol):
     """Asks for suppliers to be replanned soon (the planner takes the requests)."""
 
     def request(self, suppliers: Iterable[str]) -> None: ...
+
+
+class Fills(Protocol):
+    def fills(self, shop: str, since: str, until: str) -> Iterator[Fill]: ...

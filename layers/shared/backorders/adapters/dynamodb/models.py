@@ -273,6 +273,21 @@ class CauseMap(MapAttribute[str, Any]):
     shop = UnicodeAttribute(null=True)
 
 
+class FillsIndex(GlobalSecondaryIndex["LogItem"]):  # type: ignore[no-untyped-call]
+    """A shop's backorder fills by time (the order-log entries that filled waiting units)."""
+
+    class Meta:
+        index_name = "fills"
+        projection = AllProjection()
+
+    fill_pk = UnicodeAttribute(hash_key=True)
+    at = UnicodeAttribute(range_key=True)
+
+
+def fills_pk(shop: str) -> str:
+    return f"FILLS#{shop}"
+
+
 class LogItem(OrderPartItem, discriminator="LOG"):
     """A record-log entry, in an order's partition or in a SKU's."""
 
@@ -284,7 +299,10 @@ class LogItem(OrderPartItem, discriminator="LOG"):
     shop = UnicodeAttribute(null=True)
     line_no = NumberAttribute(null=True)
     delta = NumberAttribute(null=True)
+    filled = NumberAttribute(null=True)
+    fill_pk = UnicodeAttribute(null=True)  # set on entries that filled a backorder
     expires_at = TTLAttribute(null=True)
+    fills_index: ClassVar[FillsIndex] = FillsIndex()
 
     def to_domain(self) -> LogEntry:
         return LogEntry(

@@ -47,8 +47,10 @@ from backorders.adapters.dynamodb.models import (
     SkuItem,
     SlotItem,
     SupplierItem,
+    _int,
     backorders_pk,
     bind,
+    fills_pk,
     line_sk,
     order_pk,
     plan_sk,
@@ -75,7 +77,7 @@ from backorders.domain.model import (
     Supplier,
 )
 from backorders.domain.purchasing import PoKind, Position, PoStatus, PurchaseOrder
-from backorders.domain.record_log import Event, LogAbout, LogEntry, causes_of
+from backorders.domain.record_log import Event, Fill, LogAbout, LogEntry, causes_of
 from backorders.services.ports import OrderView, PlanningGroup
 
 MAX_TRANSACTION_ITEMS = 100
@@ -321,6 +323,8 @@ class DynamoUnitOfWork:
             message=message[:500],
             **about,
         )
+        if about.get("filled") and shop and order_id:
+            item.fill_pk = fills_pk(shop)
         self._op("save", item, condition=None, label="log")
 
     # -------------------------------------------------------------- commit
@@ -469,6 +473,13 @@ class DynamoStore:
     def ledger_entries(self, sku: str) -> list[LedgerEntry]:
         query = LedgerItem.query(sku_pk(sku), LedgerItem.sk.startswith("LEDGER#"), consistent_read=True)
         return [item.to_domain() for item in query]
+
+    @_storage
+    def fills(self, shop: str, since: str, until: str) -> Iterator[Fill]:
+        """The shop's backorder fills between ``since`` and ``until`` (timestamps), oldest first."""
+        condition = LogItem.at.between(since, until)
+        for item in LogItem.fills_index.query(fills_pk(shop), condition, page_size=500):
+            yield Fill(item.at, item.order_id or "", _int(item.line_no) or 0, item.sku or "", _int(item.filled) or 0)
 
     @_storage
     def sku_log(self, sku: str, limit: int = 100) -> list[LogEntry]:
