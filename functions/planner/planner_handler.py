@@ -21,7 +21,7 @@ from typing import Any
 from aws_lambda_powertools import Logger
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
-from backorders.adapters.metrics import publish, sweep_counts
+from backorders.adapters.metrics import plan_counts, publish, sweep_counts
 from backorders.adapters.replan_queue import suppliers_of
 from backorders.bootstrap import services
 
@@ -42,6 +42,7 @@ def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, A
     publish(sweep_counts(report["changed"]))
     planned = svc.planner.run().as_dict()
     logger.info("planning done", extra=planned)
+    publish(plan_counts(planned))
     return {"job": job, **report, "planning": planned}
 
 
@@ -53,4 +54,5 @@ def replan(event: dict[str, Any]) -> dict[str, Any]:
         logger.exception("replanning failed", extra={"suppliers": len(set(requested.values()))})
         return {"batchItemFailures": [{"itemIdentifier": r["messageId"]} for r in event["Records"]]}
     logger.info("replanning done", extra=planned)
+    publish(plan_counts(planned))
     return {"batchItemFailures": []}

@@ -106,3 +106,10 @@ def test_every_metric_name_is_one_cloudwatch_accepts() -> None:
     names = [m.value for m in Metric]
     assert len(set(names)) == len(names)
     assert all(name.isidentifier() and name[0].isupper() and len(name) <= 255 for name in names)
+
+
+def test_a_planner_run_counts_its_recommendations_and_preponed_reviews():
+    report = {"recommended": ["PO-1", "PO-2"], "updated": ["PO-3"], "withdrawn": [], "preponed": ["acme"]}
+    assert metrics.plan_counts(report) == {
+        Metric.POS_RECOMMENDED: 2, Metric.POS_UPDATED: 1, Metric.POS_WITHDRAWN: 0, Metric.REVIEWS_PREPONED: 1,
+    }  # fmt: skip

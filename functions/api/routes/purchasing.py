@@ -8,6 +8,7 @@ from typing import Annotated, Any, Literal
 from aws_lambda_powertools.event_handler.openapi.params import Body, Path, Query
 from aws_lambda_powertools.event_handler.router import APIGatewayHttpRouter
 
+from backorders.adapters.metrics import plan_counts, publish
 from backorders.bootstrap import services
 from backorders.domain.purchasing import PoKind, PoStatus, PurchaseOrder
 from schemas import Identifier, MoveIn, PlaceIn, ReceiptIn
@@ -45,7 +46,9 @@ def po_json(po: PurchaseOrder) -> dict[str, Any]:
 
 @router.post("/v1/planning/run")
 def run_planner() -> dict[str, Any]:
-    return services().planner.run().as_dict()
+    report = services().planner.run().as_dict()
+    publish(plan_counts(report))
+    return report
 
 
 @router.get("/v1/purchase-orders")

@@ -19,9 +19,9 @@ those counts in the handler that called the service.
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from enum import StrEnum
-from typing import TYPE_CHECKING, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
 from aws_lambda_powertools import Metrics
 from aws_lambda_powertools.metrics import MetricUnit
@@ -56,6 +56,12 @@ class Metric(StrEnum):
     # SKUs whose allotment the scheduled sweep had to change: the stream had not converged
     # them (index lag, a record given up, a failure the stream did not retry).
     SWEEP_CORRECTIONS = "SweepCorrections"
+    # Purchase-order recommendations a planner run created, updated in place, or withdrawn;
+    # suppliers whose review it moved forward (prepone).
+    POS_RECOMMENDED = "PurchaseOrdersRecommended"
+    POS_UPDATED = "PurchaseOrdersUpdated"
+    POS_WITHDRAWN = "PurchaseOrdersWithdrawn"
+    REVIEWS_PREPONED = "ReviewsPreponed"
 
 
 metrics = Metrics(namespace=NAMESPACE)
@@ -126,6 +132,13 @@ def intake_counts(status: str, lines: int) -> Counter[Metric]:
 
 def sweep_counts(changed_skus: int) -> Counter[Metric]:
     return Counter({Metric.SWEEP_CORRECTIONS: changed_skus})
+
+
+def plan_counts(report: Mapping[str, Any]) -> Counter[Metric]:
+    """From ``Planner.run``'s report (``PlanReport.as_dict``)."""
+    names = {"recommended": Metric.POS_RECOMMENDED, "updated": Metric.POS_UPDATED,
+             "withdrawn": Metric.POS_WITHDRAWN, "preponed": Metric.REVIEWS_PREPONED}  # fmt: skip
+    return Counter({metric: len(report.get(key) or ()) for key, metric in names.items()})
 
 
 def publish(counts: Counter[Metric]) -> None:
