@@ -64,7 +64,6 @@ class Row:
     """A data row, checked: its key, its body (the model, defaults for empty cells) and the
     fields the file has columns for."""
 
-    row: int
     key: str
     body: BaseModel
     given: frozenset[str]
@@ -155,7 +154,7 @@ class Sheet:
                 where = f"address {within[0] + 1}: " if within and isinstance(within[0], int) else ""
                 problems.append(Problem(number, None if column is None else str(column), where + error["msg"]))
             return None
-        return None if len(problems) > found else Row(number, key, model, frozenset(given))
+        return None if len(problems) > found else Row(key, model, frozenset(given))
 
     def _value(self, name: str, cell: str) -> Any:
         """The JSON value a cell stands for, when it is one of its field's type; else the

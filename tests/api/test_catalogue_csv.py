@@ -116,6 +116,15 @@ def test_a_column_the_file_does_not_have_keeps_the_stored_value_and_a_new_record
     assert (products["NOTEBOOK"]["min_stock"], products["NOTEBOOK"]["tracked"]) == (3, True)
 
 
+def test_a_supplier_import_updates_the_columns_it_has_and_creates_new_suppliers_with_defaults(api):
+    a_catalogue(api)
+    text = "id,threshold_mode,name\nacme,mov,Acme Books\ncarl,both,\n"
+    assert imported(api, "suppliers", text) == {"rows": 2, "created": 1, "updated": 1, "unchanged": 0}
+    acme, carl = (api("GET", f"/v1/suppliers/{s}").body for s in ("acme", "carl"))
+    assert (acme["name"], acme["threshold_mode"], acme["fixed_order_cost"]) == ("Acme Books", "mov", "25.00")
+    assert (carl["name"], carl["threshold_mode"], carl["lead_time_days"], carl["buyer_emails"]) == (None, "both", 7, [])
+
+
 def test_an_empty_cell_is_not_set_or_the_default(api):
     a_catalogue(api)
     imported(api, "products", "sku,max_stock,tracked\nTEXTBOOK,,\nGIFT-CARD,,\n")
