@@ -1,7 +1,7 @@
 """HTTP API function: every route of the native JSON API.
 
 Thin: check the API key (``auth``: an anonymous caller hears 401 and nothing about its request),
-admit the request (``request_gate``: body size, JSON, UTF-8, nesting), hand it to the
+admit the request (``request_gate``: body size, JSON or a CSV import, UTF-8, nesting), hand it to the
 router modules in ``routes/``, and map errors to HTTP in one place (``http_errors``).
 """
 
@@ -16,12 +16,12 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 import auth
 import http_errors
 import request_gate
-from routes import admin, orders, purchasing, reports, skus, stock
+from routes import admin, bulk, orders, purchasing, reports, skus, stock
 
 logger = Logger()
 app = request_gate.ApiResolver(enable_validation=True, json_body_deserializer=request_gate.parse_json)
 app.use(middlewares=[request_gate.declared_query_parameters_only])
-for router in (orders.router, stock.router, skus.router, admin.router, purchasing.router, reports.router):
+for router in (orders.router, stock.router, skus.router, admin.router, bulk.router, purchasing.router, reports.router):
     app.include_router(router)
 http_errors.register(app)
 

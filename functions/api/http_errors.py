@@ -1,9 +1,9 @@
 """The one place where errors become HTTP responses.
 
 Every error body is ``{"error": <code>, "message": <text>, "field": <name or null>}``
-(plus ``"fields"`` for several validation problems). Nothing is written when an
-error is returned: validation happens before any service call, and services raise
-before they commit.
+(plus ``"fields"`` for several validation problems, ``"problems"`` for a CSV file's).
+Nothing is written when an error is returned: validation happens before any service
+call, and services raise before they commit.
 """
 
 from __future__ import annotations
@@ -18,6 +18,7 @@ from aws_lambda_powertools.event_handler.openapi.exceptions import (
     RequestValidationError,
 )
 
+import catalogue_csv
 import request_gate
 from backorders.domain.errors import (
     Conflict,
@@ -113,6 +114,22 @@ def register(app: APIGatewayHttpResolver) -> None:
                 "error": "unsupported_media_type",
                 "message": f"send the body as JSON with 'Content-Type: application/json' (got {content_type!r})",
                 "field": "content-type",
+            },
+        )
+
+    @app.exception_handler(catalogue_csv.InvalidFile)
+    def invalid_file(exc: catalogue_csv.InvalidFile) -> Response[str]:
+        first = exc.problems[0]
+        where = f"row {first.row}" + (f", column {first.column}" if first.column else "")
+        more = f" (and {exc.count - 1:,} more problems)" if exc.count > 1 else ""
+        return json_response(
+            exc.status,
+            {
+                "error": exc.code,
+                "message": f"{where}: {first.problem}{more}",
+                "field": first.column,
+                "problems": [{"row": p.row, "column": p.column, "problem": p.problem} for p in exc.problems],
+                "problem_count": exc.count,
             },
         )
 

@@ -2,9 +2,10 @@
 input"). Each refusal is a 4xx JSON error naming the problem, and nothing is written.
 
 - The body, as the client sent it (API Gateway base64-encodes every body that is not
-  JSON, XML, JavaScript or ``text/*``), is at most 256 KB: else 413.
+  JSON, XML, JavaScript or ``text/*``), is at most 256 KB: else 413. The CSV imports
+  (``CSV_UPLOADS``) take up to 5 MB.
 - A body is JSON: ``Content-Type: application/json`` (``charset=utf-8`` if a charset is
-  given): else 415. It is UTF-8: else 400.
+  given), or for a CSV import ``text/csv``: else 415. It is UTF-8: else 400.
 - The JSON nests at most 32 levels, has no ``NaN``/``Infinity``, no key twice, no
   number of over 1,000 digits and no lone surrogate escape: else 400. Numbers with a
   fraction or exponent are read as ``Decimal`` (exact money).
@@ -24,8 +25,13 @@ from typing import Any
 
 from aws_lambda_powertools.event_handler import APIGatewayHttpResolver, Response
 from aws_lambda_powertools.event_handler.middlewares import NextMiddleware
+from aws_lambda_powertools.utilities.data_classes import APIGatewayProxyEventV2
 
 MAX_BODY_BYTES = 256 * 1024
+# The routes that take a CSV file (POST): up to 5 MB, within API Gateway's 10 MB and
+# Lambda's 6 MB request (a text/csv body arrives as text, not base64). docs/decisions.md 62.
+CSV_UPLOADS = frozenset({"/v1/imports/products", "/v1/imports/suppliers"})
+MAX_CSV_BODY_BYTES = 5 * 1024 * 1024
 MAX_JSON_DEPTH = 32
 MAX_NUMBER_DIGITS = 1000  # Python refuses ints over 4,300 digits; every number the API takes is below 10^9
 
@@ -60,9 +66,9 @@ def _header(event: dict[str, Any], name: str) -> str:
     return ""
 
 
-def _is_json(content_type: str) -> bool:
+def _is_media(content_type: str, wanted: str) -> bool:
     media_type, *params = (part.strip().lower() for part in content_type.split(";"))
-    if media_type != "application/json":
+    if media_type != wanted:
         return False
     for param in params:
         name, _, value = param.partition("=")
@@ -71,8 +77,15 @@ def _is_json(content_type: str) -> bool:
     return True
 
 
+def takes_csv(event: dict[str, Any]) -> bool:
+    """Whether the request goes to a CSV import (the path as the router matches it)."""
+    request = APIGatewayProxyEventV2(event)
+    return request.http_method.upper() == "POST" and request.path in CSV_UPLOADS
+
+
 def admit(event: dict[str, Any]) -> dict[str, Any]:
     """The event with its body decoded to text, or :class:`Refused`."""
+    media_type, limit = ("text/csv", MAX_CSV_BODY_BYTES) if takes_csv(event) else ("application/json", MAX_BODY_BYTES)
     raw = event.get("body") or ""
     if event.get("isBase64Encoded") and raw:
         try:
@@ -81,16 +94,17 @@ def admit(event: dict[str, Any]) -> dict[str, Any]:
             raise Refused(400, "malformed_body", "the body is marked base64 but is not base64", "body") from None
     else:
         body = raw.encode() if isinstance(raw, str) else bytes(raw)
-    if len(body) > MAX_BODY_BYTES:
-        raise Refused(413, "too_large", f"request body exceeds {MAX_BODY_BYTES // 1024} KB", "body")
+    if len(body) > limit:
+        raise Refused(413, "too_large", f"request body exceeds {limit // 1024:,} KB", "body")
     if not body:
         return {**event, "body": None, "isBase64Encoded": False}
     content_type = _header(event, "content-type")
-    if not _is_json(content_type):
+    if not _is_media(content_type, media_type):
+        form = "JSON" if media_type == "application/json" else "a CSV file"
         raise Refused(
             415,
             "unsupported_media_type",
-            f"send the body as JSON with 'Content-Type: application/json' (got {content_type or 'no Content-Type'!r})",
+            f"send the body as {form} with 'Content-Type: {media_type}' (got {content_type or 'no Content-Type'!r})",
             "content-type",
         )
     try:
@@ -99,7 +113,7 @@ def admit(event: dict[str, Any]) -> dict[str, Any]:
         raise Refused(400, "malformed_body", f"the body is not UTF-8 (byte {exc.start + 1})", "body") from None
     # media types are case-insensitive (RFC 9110); powertools reads only a lower-case one as JSON
     headers = {k: v for k, v in (event.get("headers") or {}).items() if k.lower() != "content-type"}
-    headers["content-type"] = "application/json"
+    headers["content-type"] = media_type
     return {**event, "headers": headers, "body": text, "isBase64Encoded": False}
 
 

@@ -25,6 +25,7 @@ from pydantic import (
 )
 
 from backorders.domain import inputs
+from backorders.domain.model import Product, Supplier
 
 Identifier = Annotated[StrictStr, AfterValidator(inputs.identifier)]
 Money = Annotated[Decimal, AfterValidator(inputs.money)]
@@ -34,6 +35,8 @@ StockLevel = Annotated[StrictInt, Field(ge=0, lt=inputs.QUANTITY_LIMIT)]
 # free text (names, notes): any printable characters
 Text = Annotated[StrictStr, Field(max_length=200, pattern=r"^[^\x00-\x1f\x7f]*$")]
 Email = Annotated[StrictStr, Field(max_length=254, pattern=r"^[^@\s]+@[^@\s]+$")]
+# a buyer's address has no ';' either: in a CSV cell, addresses are separated by spaces or ';'
+BuyerEmail = Annotated[StrictStr, Field(max_length=254, pattern=r"^[^@\s;]+@[^@\s;]+$")]
 
 
 def _business_time(value: object) -> str:
@@ -126,6 +129,9 @@ class ProductIn(_Body):
     order_multiple: Quantity | None = None
     tracked: StrictBool = True
 
+    def to_domain(self, sku: str) -> Product:
+        return Product(sku, **self.model_dump())
+
 
 class SupplierIn(_Body):
     name: Text | None = None
@@ -138,7 +144,12 @@ class SupplierIn(_Body):
     next_review_date: IsoDate | None = None
     stockout_action: Literal["emergency", "prepone", "off"] = "off"
     service_level: Annotated[float, Field(ge=0.5, le=0.999, strict=True)] = 0.95
-    buyer_emails: Annotated[list[Email], Field(max_length=20)] = []
+    buyer_emails: Annotated[list[BuyerEmail], Field(max_length=20)] = []
+
+    def to_domain(self, supplier_id: str) -> Supplier:
+        """The supplier, its settings as JSON takes them (decimals as text) and stores them."""
+        settings = self.model_dump(mode="json")
+        return Supplier(supplier_id, settings.pop("name"), settings)
 
 
 class PoLineIn(_Body):

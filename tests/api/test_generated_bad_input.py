@@ -4,8 +4,9 @@ identifiers and input": "A 5xx means a bug in the service, never in the request"
 Every route of the app (``api_handler.app``, its static and dynamic routes after the
 routers are included) gets requests generated from one valid example of it: path
 parameters from wild text, JSON bodies with fields dropped, added, retyped, nested deep,
-repeated or written twice, bodies that are not JSON or not UTF-8, odd Content-Types and
-base64 flags, oversized bodies, unknown and ill-typed query parameters, other methods,
+repeated or written twice, CSV files (of the imports) with cells, columns and rows
+changed, bodies that are not JSON, not CSV or not UTF-8, odd Content-Types and base64
+flags, oversized bodies, unknown and ill-typed query parameters, other methods,
 and odd ``Idempotency-Key``, ``Accept`` and ``Authorization`` headers
 (``tests/support/bad_input``). They go to the real handler, against a table seeded with
 a supplier, a product, stock and two orders (one with a pending shipment, one with a
@@ -16,7 +17,8 @@ request:
 - a 4xx answer is JSON with ``error``, ``message`` and ``field``;
 - a 4xx answer wrote nothing: the table is item for item what it was;
 - after an accepted request that wrote, the shop's reads (the backorder report as JSON
-  and CSV, the SKU with its log, the orders, the supplier) still answer below 500.
+  and CSV, the SKU with its log, the orders, the supplier, the product and supplier
+  lists as JSON and CSV) still answer below 500.
 
 A route added to the app without an example in ``EXAMPLES`` fails here until it has one.
 ``BAD_INPUT_EXAMPLES`` sets the requests per route (default 75: about 35 s for the file
@@ -42,6 +44,8 @@ from moto.dynamodb.models import dynamodb_backends
 from pydantic import BaseModel
 
 import api_handler
+import catalogue_csv
+import request_gate
 from backorders.domain.purchasing import PoKind, PoLine, Proposal, recommend
 from localcloud.moto_patches import patched_moto
 from tests.api.conftest import OTHER_SHOP, REGION, SHOP
@@ -57,13 +61,15 @@ REQUESTS_PER_ROUTE = int(os.environ.get("BAD_INPUT_EXAMPLES", "75"))
 @dataclass(frozen=True, slots=True)
 class RouteShape:
     """What the app declares for one route: method, path rule, path parameters (name:
-    whether it is a number), query parameters and the body model."""
+    whether it is a number), query parameters and the body model (or that it takes a
+    CSV file instead)."""
 
     method: str
     path: str
     path_params: tuple[tuple[str, bool], ...]
     query_params: tuple[str, ...]
     body_model: type[BaseModel] | None
+    takes_csv: bool = False
 
     @property
     def key(self) -> str:
@@ -82,6 +88,7 @@ def app_routes() -> list[RouteShape]:
                 path_params=tuple((param.name, param.type_ is int) for param in dependant.path_params),
                 query_params=tuple(param.alias for param in dependant.query_params),
                 body_model=bodies[0] if bodies else None,
+                takes_csv=route.method.upper() == "POST" and route.path in request_gate.CSV_UPLOADS,
             )
         )
     return sorted(shapes, key=lambda shape: shape.key)
@@ -125,13 +132,14 @@ def seed(api: Any) -> None:
 @dataclass(frozen=True, slots=True)
 class Example:
     """A request the route accepts on the seeded table: path parameters as plain text,
-    the body (every field its model has, so that every field gets mutated), query
-    parameters and headers."""
+    the body (every field its model has, so that every field gets mutated) or the CSV
+    file (every column), query parameters and headers."""
 
     path: tuple[tuple[str, str], ...] = ()
     body: Any = None
     query: tuple[tuple[str, str], ...] = ()
     headers: tuple[tuple[str, str], ...] = ()
+    csv: str | None = None
 
 
 ORDER_812 = (("order_id", "812"),)
@@ -198,6 +206,21 @@ EXAMPLES: dict[str, Example] = {
         },
     ),
     "GET /v1/suppliers/<supplier_id>": Example((("supplier_id", "acme"),)),
+    "GET /v1/products/<sku>": Example((("sku", "TEXTBOOK"),)),
+    "GET /v1/products": Example(query=(("after", "PEN"), ("limit", "10")), headers=(("Accept", "text/csv"),)),
+    "GET /v1/suppliers": Example(query=(("after", "a"), ("limit", "10"))),
+    # TEXTBOOK and acme exist, PEN (a SKU already) and bolt do not: one row updates, one creates
+    "POST /v1/imports/products": Example(
+        csv="sku,name,supplier_id,purchase_price,min_stock,max_stock,phased_out,order_multiple,tracked\n"
+        'TEXTBOOK,"Algebra, 3rd edition",acme,12.5000,2,20,false,5,true\n'
+        "PEN,Blue pen,,0.40,,,TRUE,,\n"
+    ),
+    "POST /v1/imports/suppliers": Example(
+        csv="id,name,backorders_enabled,fixed_order_cost,minimum_order_value,threshold_mode,lead_time_days,"
+        "review_period_days,next_review_date,stockout_action,service_level,buyer_emails\n"
+        "acme,Acme Books,true,25.00,100,both,7,7,2030-01-06,emergency,0.98,buyer@example.com\n"
+        "bolt,Bolt,,,,,,,,,,ada@example.com;bob@example.com\n"
+    ),
     "PUT /v1/shop": Example(body={"line_policy": "whole", "fill_mode": "manual", "notify_customers": False}),
     "PUT /v1/customers/<customer_id>": Example((("customer_id", "cust-42"),), {"line_policy": "whole"}),
     "POST /v1/fill": Example(body={"skus": ["TEXTBOOK", "PEN"], "only_complete_orders": False}),
@@ -241,6 +264,7 @@ def field_names() -> list[str]:
 
 
 FIELD_NAMES = field_names()
+COLUMN_NAMES = sorted({*catalogue_csv.PRODUCTS.columns, *catalogue_csv.SUPPLIERS.columns})
 
 # ------------------------------------------------------------------ bad requests, from the example
 
@@ -272,7 +296,7 @@ def bad_requests(draw: st.DrawFn, route: RouteShape, example: Example) -> BadReq
     ways = list(COMMON_WAYS)
     if route.path_params:
         ways += ["path", "path", "path"]
-    ways += list(BODY_WAYS) if route.body_model is not None else ["stray_body"]
+    ways += list(BODY_WAYS) if route.body_model is not None or route.takes_csv else ["stray_body"]
     spoiled = {draw(st.sampled_from(ways))}
     while len(spoiled) < 3 and draw(st.integers(0, 3)) == 3:  # mostly one way, so most requests reach their check
         spoiled.add(draw(st.sampled_from(ways)))
@@ -306,7 +330,19 @@ def bad_requests(draw: st.DrawFn, route: RouteShape, example: Example) -> BadReq
     body: str | None = None
     base64: bool | None = False
     data = b""
-    if route.body_model is not None:
+    if route.takes_csv:
+        content_type = "text/csv"
+        text = example.csv or ""
+        if "fields" in spoiled:
+            text = draw(bad_input.mutated_csv(text, COLUMN_NAMES))
+        if "size" in spoiled:
+            text = draw(bad_input.oversized_csv(text))
+        if "text" in spoiled:
+            text = draw(bad_input.raw_texts(text))
+        data = text.encode("utf-8")
+        if "bytes" in spoiled:
+            data = draw(bad_input.raw_bytes(text))
+    elif route.body_model is not None:
         text = to_json(example.body)
         if "fields" in spoiled:
             text = to_json(draw(bad_input.mutated_json(example.body, FIELD_NAMES)), ascii_only=draw(st.booleans()))
@@ -435,6 +471,10 @@ READS_AFTER_A_WRITE = [
     BadRequest("GET", "/v1/orders/812", authorization=OUR_KEY),
     BadRequest("GET", "/v1/orders/900", authorization=OUR_KEY),  # the order of the POST /v1/orders example
     BadRequest("GET", "/v1/suppliers/acme", authorization=OUR_KEY),
+    BadRequest("GET", "/v1/products", authorization=OUR_KEY),
+    BadRequest("GET", "/v1/products", headers=(("Accept", "text/csv"),), authorization=OUR_KEY),
+    BadRequest("GET", "/v1/suppliers", authorization=OUR_KEY),
+    BadRequest("GET", "/v1/suppliers", headers=(("Accept", "text/csv"),), authorization=OUR_KEY),
 ]
 
 
@@ -469,13 +509,20 @@ def test_each_example_is_a_request_its_route_accepts_and_names_every_field(seede
         assert {name for name, _ in example.path} == {name for name, _ in route.path_params}, route.key
         if route.body_model is not None:
             assert set(example.body) == set(route.body_model.model_fields), f"{route.key}: give every field"
+        body = to_json(example.body) if route.body_model is not None else None
+        if route.takes_csv:
+            assert example.csv is not None, f"{route.key}: give a CSV file"
+            sheet = catalogue_csv.PRODUCTS if route.path.endswith("products") else catalogue_csv.SUPPLIERS
+            assert example.csv.split("\n", 1)[0].split(",") == list(sheet.columns), f"{route.key}: give every column"
+            body = example.csv
         request = BadRequest(
             route.method,
             wire_path(route, {name: bad_input.wire_segment(value) for name, value in example.path}),
             query=example.query,
             headers=example.headers,
             authorization=OUR_KEY,
-            body=to_json(example.body) if route.body_model is not None else None,
+            content_type="text/csv" if route.takes_csv else "application/json",
+            body=body,
         )
         answer = send(seeded.api, request)
         if answer["statusCode"] not in (200, 201):

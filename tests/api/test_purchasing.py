@@ -216,3 +216,14 @@ def test_demand_that_threatens_a_stockout_before_the_review_orders_now_or_moves_
         assert (report["preponed"], open_pos(api)) == (["acme"], [])
         moved = api("GET", "/v1/suppliers/acme").body["next_review_date"]
         assert moved == (today + timedelta(days=13)).isoformat()
+
+
+def test_a_product_shows_its_settings_and_what_is_on_order(api):
+    catalogue(api)
+    backorder(api, "812", 3)
+    po_id = plan(api)["recommended"][0]
+    api("POST", f"/v1/purchase-orders/{po_id}/place", {})
+    product = api("GET", "/v1/products/TEXTBOOK").body
+    assert (product["supplier_id"], product["min_stock"], product["purchase_price"]) == ("acme", 4, "10.00")
+    assert (product["stock_position"], product["incoming"], product["projected_position"]) == (-3, 7, 4)
+    assert api("GET", "/v1/products/NOPE").status == 404

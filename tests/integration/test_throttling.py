@@ -36,6 +36,10 @@ READS: dict[str, tuple[Call, Read]] = {
     "manual_shops": (dynamodb("GetItem", sk="MANUAL_SHOPS"), lambda s: s.manual_shops()),
     "customer_policy": (dynamodb("GetItem", sk="CUSTOMER#"), lambda s: s.customer_policy(SHOP, "cust-1")),
     "supplier": (dynamodb("GetItem", sk="SUPPLIER"), lambda s: s.supplier("acme-books")),
+    "products": (dynamodb("BatchGetItem"), lambda s: s.products(["TEXTBOOK", "PEN"])),
+    "suppliers": (dynamodb("BatchGetItem"), lambda s: s.suppliers(["acme-books"])),
+    "listed_products": (dynamodb("Query", index="catalogue"), lambda s: list(s.listed_products())),
+    "listed_suppliers": (dynamodb("Query", index="catalogue"), lambda s: list(s.listed_suppliers(after="a"))),
     "planning": (dynamodb("Query", index="planning"), lambda s: list(s.planning())),
     "fills": (dynamodb("Query", index="fills"), lambda s: list(s.fills(SHOP, "2026-01-01", "2026-12-31"))),
     "open_recommendation": (

@@ -12,6 +12,9 @@ request, and they make it wrong in the ways a hostile or careless client would:
 - JSON bodies mutated from the example: fields dropped, added, retyped, nested deep,
   repeated, written twice; numbers huge, negative, fractional, in exponent form,
   beyond what Python or DynamoDB can hold, NaN;
+- CSV files mutated from the example: cells replaced, columns dropped, added, named
+  twice or reordered, rows with a cell too few or too many, repeated, multiplied past a
+  transaction's 100 items, blank rows, no header, other quoting and line ends;
 - raw bodies: truncated JSON, not JSON, not UTF-8, a byte-order mark, odd
   Content-Types, base64 flags that lie, bodies over the size limit;
 - query parameters the route does not declare and bad values for the ones it does;
@@ -22,6 +25,8 @@ from __future__ import annotations
 
 import base64
 import copy
+import csv
+import io
 import json
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
@@ -32,6 +37,7 @@ from urllib.parse import quote
 from hypothesis import strategies as st
 
 MAX_BODY_BYTES = 256 * 1024  # PRODUCT.md: "a body over 256 KB" is refused
+MAX_CSV_BODY_BYTES = 5 * 1024 * 1024  # but the CSV imports take up to 5 MB (docs/decisions.md 62)
 
 # ------------------------------------------------------------------ JSON as the client writes it
 
@@ -466,6 +472,80 @@ def mutated_json(draw: st.DrawFn, example: Any, field_names: Sequence[str]) -> A
             times = [n for n in (1, 2, 99, 100, 101, 1000, 3000) if n < 3 or n * size <= 2 * MAX_BODY_BYTES]
             here[index + 1 : index + 1] = [here[index]] * draw(st.sampled_from(times))
     return tree
+
+
+# ------------------------------------------------------------------ mutations of a CSV file
+
+CELL_TEXT = [
+    "true", "TRUE", "True", "false", "yes", "1", "0", "-1", "1.0", "1,0", "", " ", "null", "12.50", "12,50", "1e400",
+    "NaN", "=SUM(A1)", '"', '""', "a@b c@d", "a@b;;c@d", " ; ", "a;b@c", "2030-01-06", "06/01/2030", "\ufeff",
+    ";".join(f"buyer{n}@example.com" for n in range(21)),
+]  # fmt: skip
+csv_cells = st.one_of(st.sampled_from(CELL_TEXT), wild_text, number_text, times)
+
+
+def _csv_text(rows: Sequence[Sequence[str]], *, quoting: int = csv.QUOTE_MINIMAL, line_end: str = "\n") -> str:
+    out = io.StringIO()
+    csv.writer(out, quoting=quoting, lineterminator=line_end).writerows(rows)
+    return out.getvalue()
+
+
+@st.composite
+def mutated_csv(draw: st.DrawFn, example: str, column_names: Sequence[str]) -> str:
+    """The example file with one to three mutations: a cell replaced, a column dropped,
+    added (a known name, a near miss, any text) or moved, a row given a cell too few or
+    too many, repeated as it is or with new keys (up to 250 rows: more than two
+    transactions), blank rows, the header left out; then written with any quoting and
+    line ends."""
+    rows = [list(row) for row in csv.reader(io.StringIO(example, newline=""))]
+    for _ in range(draw(st.integers(1, 3))):
+        kinds = ["cell", "cell", "add_column", "blank_rows", "repeat_row", "many_rows"]
+        if rows and rows[0]:
+            kinds += ["drop_column", "move_column", "cells_count", "no_header"]
+        kind = draw(st.sampled_from(kinds), label="mutation")
+        width = len(rows[0]) if rows else 0
+        if kind == "cell" and rows and width:
+            row, column = draw(st.integers(0, len(rows) - 1)), draw(st.integers(0, width - 1))
+            rows[row][column : column + 1] = [draw(csv_cells)]
+        elif kind == "drop_column":
+            column = draw(st.integers(0, width - 1))
+            rows = [row[:column] + row[column + 1 :] for row in rows]
+        elif kind == "move_column":
+            order = draw(st.permutations(range(width)))
+            rows = [[row[i] for i in order if i < len(row)] for row in rows]
+        elif kind == "add_column":
+            near_misses = [name.upper() for name in column_names] + [f" {name}" for name in column_names]
+            name = draw(st.sampled_from([*column_names, *near_misses, ""]) | wild_text)
+            cell = draw(csv_cells)
+            rows = [[*row, name if number == 0 else cell] for number, row in enumerate(rows)]
+        elif kind == "cells_count" and len(rows) > 1:
+            row = draw(st.integers(1, len(rows) - 1))
+            rows[row] = rows[row][:-1] if draw(st.booleans()) else [*rows[row], draw(csv_cells)]
+        elif kind == "repeat_row" and len(rows) > 1:
+            row = draw(st.integers(1, len(rows) - 1))
+            rows.insert(row, list(rows[row]))
+        elif kind == "many_rows" and len(rows) > 1:
+            key = draw(st.sampled_from([0, 0, *range(width)]))  # new keys if 0 is the key column, else duplicates
+            template = rows[1]
+            times = draw(st.sampled_from([99, 100, 101, 250]))
+            rows += [[f"{cell}-{n}" if i == key else cell for i, cell in enumerate(template)] for n in range(times)]
+        elif kind == "blank_rows":
+            at = draw(st.integers(0, len(rows)))
+            rows[at:at] = [[]] * draw(st.integers(1, 3)) if draw(st.booleans()) else [[""] * width]
+        elif kind == "no_header" and rows:
+            rows = rows[1:]
+    quoting = draw(st.sampled_from([csv.QUOTE_MINIMAL, csv.QUOTE_ALL]))
+    return _csv_text(rows, quoting=quoting, line_end=draw(st.sampled_from(["\n", "\r\n", "\r"])))
+
+
+@st.composite
+def oversized_csv(draw: st.DrawFn, example: str) -> str:
+    """The example file with its last cell grown to about the CSV size limit: one byte
+    under, at, one over, or twice."""
+    size = draw(st.sampled_from([MAX_CSV_BODY_BYTES - 1, MAX_CSV_BODY_BYTES, MAX_CSV_BODY_BYTES + 1]))
+    size = draw(st.sampled_from([size, size, 2 * MAX_CSV_BODY_BYTES]))
+    body = example.rstrip("\r\n")
+    return body + draw(st.sampled_from(["x", " "])) * max(size - len(body.encode()) - 1, 0) + "\n"
 
 
 # ------------------------------------------------------------------ raw bodies

@@ -9,7 +9,8 @@ from aws_lambda_powertools.event_handler.router import APIGatewayHttpRouter
 
 from backorders.adapters.metrics import fill_counts, publish
 from backorders.bootstrap import services
-from backorders.domain.model import FillMode, LinePolicy, Product, ShopSettings, Supplier
+from backorders.domain.model import FillMode, LinePolicy, ShopSettings
+from backorders.services.queries import product_view
 from schemas import CustomerSettingsIn, FillIn, Identifier, ProductIn, ShopIn, SupplierIn
 
 router = APIGatewayHttpRouter()
@@ -17,15 +18,26 @@ router = APIGatewayHttpRouter()
 
 @router.put("/v1/products/<sku>")
 def put_product(sku: Annotated[Identifier, Path()], body: Annotated[ProductIn, Body()]) -> dict[str, Any]:
-    services().catalogue.save_product(Product(sku, **body.model_dump()))
+    services().catalogue.save_product(body.to_domain(sku))
     return {"status": "saved", "sku": sku}
+
+
+@router.get("/v1/products/<sku>")
+def get_product(sku: Annotated[Identifier, Path()]) -> dict[str, Any]:
+    """The product's settings and its purchasing counters (stock position, incoming)."""
+    balance, product = services().catalogue.product(sku)
+    return {
+        "sku": sku,
+        **product_view(product),
+        "stock_position": balance.stock_position,
+        "incoming": balance.incoming,
+        "projected_position": balance.projected_position,
+    }
 
 
 @router.put("/v1/suppliers/<supplier_id>")
 def put_supplier(supplier_id: Annotated[Identifier, Path()], body: Annotated[SupplierIn, Body()]) -> dict[str, Any]:
-    data = body.model_dump(mode="json")
-    name = data.pop("name")
-    services().catalogue.save_supplier(Supplier(supplier_id, name, data))
+    services().catalogue.save_supplier(body.to_domain(supplier_id))
     return {"status": "saved", "supplier_id": supplier_id}
 
 

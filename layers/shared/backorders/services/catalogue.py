@@ -1,17 +1,86 @@
-"""The catalogue: products (a SKU's settings, kept on its balance) and suppliers."""
+"""The catalogue: products (a SKU's settings, kept on its balance) and suppliers, one at a
+time or in bulk (a page of them in key order; an import of many).
+
+An import says, for each record, the fields it gives; a field it does not give keeps its
+stored value (a new record takes the default). Records the import leaves as they are
+stored are not written, so sending the same file twice writes once, and an edit of a few
+rows of an exported catalogue triggers a recompute of those SKUs only. An import that
+runs out of time (``out_of_time``, asked before each transaction) stops between
+transactions and says how many records it left: the same file sent again applies them.
+"""
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from typing import Protocol
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from dataclasses import dataclass, replace
+from functools import partial
+from itertools import batched, islice
+from typing import Any, Protocol
 
 from backorders.domain.errors import NotFound
-from backorders.domain.model import Product, Supplier
-from backorders.services.ports import Catalogue, Writes
+from backorders.domain.model import Product, SkuBalance, Supplier
+from backorders.services.commit import retrying
+from backorders.services.ports import Catalogue, CatalogueLists, UnitOfWork, Writes
+
+# DynamoDB's limit per transaction; a product is one write (its SKU item), a supplier one.
+RECORDS_PER_TRANSACTION = 100
+
+Deadline = Callable[[], bool]  # asked before each transaction: True stops the import there
 
 
-class CatalogueStore(Writes, Catalogue, Protocol):
+def _never() -> bool:
+    return False
+
+
+class CatalogueStore(Writes, Catalogue, CatalogueLists, Protocol):
     """What the catalogue reads and writes."""
+
+
+@dataclass(frozen=True, slots=True)
+class Imported[T]:
+    """One record of an import: as given (defaults for what it leaves empty), and the
+    names of the fields it gives (a field it does not give keeps its stored value)."""
+
+    record: T
+    given: frozenset[str]
+
+
+@dataclass(frozen=True, slots=True)
+class ImportReport:
+    created: int = 0
+    updated: int = 0
+    unchanged: int = 0
+    left: int = 0  # records that would change, not written: the import ran out of time
+
+    def as_dict(self) -> dict[str, int]:
+        return {"created": self.created, "updated": self.updated, "unchanged": self.unchanged, "left": self.left}
+
+
+@dataclass(frozen=True, slots=True)
+class Page[T]:
+    """Records in key order; ``next_after`` the key to read on from (None: that was all)."""
+
+    records: list[T]
+    next_after: str | None
+
+
+def _page[T](records: Iterator[T], limit: int, key: Callable[[T], str]) -> Page[T]:
+    found = list(islice(records, limit + 1))
+    return Page(found[:limit], key(found[limit - 1]) if len(found) > limit else None)
+
+
+def _merged_product(row: Imported[Product], stored: Product | None) -> Product:
+    if stored is None:
+        return row.record
+    return replace(stored, **{name: getattr(row.record, name) for name in row.given})
+
+
+def _merged_supplier(row: Imported[Supplier], stored: Supplier | None) -> Supplier:
+    if stored is None:
+        return row.record
+    given = {name: value for name, value in row.record.settings.items() if name in row.given}
+    name = row.record.name if "name" in row.given else stored.name
+    return Supplier(stored.supplier_id, name, {**stored.settings, **given})
 
 
 class CatalogueService:
@@ -29,8 +98,83 @@ class CatalogueService:
     def save_supplier(self, supplier: Supplier) -> None:
         self.store.put_supplier(supplier)
 
+    def product(self, sku: str) -> tuple[SkuBalance, Product]:
+        found = self.store.product(sku)
+        if found is None or not found[0].known:
+            raise NotFound(f"product {sku} not found", field="sku")
+        return found
+
     def supplier(self, supplier_id: str) -> Supplier:
         found = self.store.supplier(supplier_id)
         if found is None:
             raise NotFound(f"supplier {supplier_id} not found", field="supplier_id")
         return found
+
+    # -------------------------------------------------------------- in bulk
+    def products(self, *, after: str | None = None, limit: int) -> Page[Product]:
+        return _page(self.store.listed_products(after=after), limit, lambda p: p.sku)
+
+    def suppliers(self, *, after: str | None = None, limit: int) -> Page[Supplier]:
+        return _page(self.store.listed_suppliers(after=after), limit, lambda s: s.supplier_id)
+
+    def import_products(self, rows: Sequence[Imported[Product]], *, out_of_time: Deadline = _never) -> ImportReport:
+        """Create or update these products (SKUs are distinct), the changed ones in as few
+        transactions as DynamoDB allows; each triggers its SKU's recompute, as a PUT does."""
+        stored = self.store.products(row.record.sku for row in rows)
+        changes = _changes(rows, stored, _merged_product, lambda p: p.sku)
+        written = self._write(changes, lambda uow, p: uow.set_product(p), event="products imported", stop=out_of_time)
+        return _report(len(rows), changes, written)
+
+    def import_suppliers(self, rows: Sequence[Imported[Supplier]], *, out_of_time: Deadline = _never) -> ImportReport:
+        """Create or update these suppliers (ids are distinct), as ``import_products``."""
+        stored = self.store.suppliers(row.record.supplier_id for row in rows)
+        changes = _changes(rows, stored, _merged_supplier, lambda s: s.supplier_id)
+        written = self._write(changes, lambda uow, s: uow.put_supplier(s), event="suppliers imported", stop=out_of_time)
+        return _report(len(rows), changes, written)
+
+    def _write[T](
+        self, changes: list[Change[T]], put: Callable[[UnitOfWork, T], None], *, event: str, stop: Deadline
+    ) -> int:
+        """Write the changes a transaction a chunk (each run again on a concurrent change or
+        a throttle) until done or ``stop`` says so; how many were written."""
+
+        def commit(chunk: tuple[Change[T], ...]) -> None:
+            uow = self.store.unit_of_work(writer="api", event=event, at=self.clock())
+            for change in chunk:
+                put(uow, change.record)
+            uow.commit()
+
+        written = 0
+        for chunk in batched(changes, RECORDS_PER_TRANSACTION):
+            if stop():
+                break
+            retrying(partial(commit, chunk))
+            written += len(chunk)
+        return written
+
+
+@dataclass(frozen=True, slots=True)
+class Change[T]:
+    record: T  # as it is to be stored
+    new: bool
+
+
+def _changes[T](
+    rows: Iterable[Imported[T]],
+    stored: dict[str, T],
+    merged: Callable[[Imported[T], T | None], T],
+    key: Callable[[T], str],
+) -> list[Change[T]]:
+    """The records the import changes: each as it is to be stored, and whether it is new."""
+    changes = []
+    for row in rows:
+        before = stored.get(key(row.record))
+        after = merged(row, before)
+        if after != before:
+            changes.append(Change(after, new=before is None))
+    return changes
+
+
+def _report(rows: int, changes: list[Change[Any]], written: int) -> ImportReport:
+    created = sum(change.new for change in changes[:written])
+    return ImportReport(created, written - created, unchanged=rows - len(changes), left=len(changes) - written)

@@ -2,7 +2,8 @@
 
 Keys (one table, see docs/data-model.md):
 
-    SKU#<sku>            SKU                 balance and product settings (backlog index: BACKLOG)
+    SKU#<sku>            SKU                 balance and product settings (backlog index: BACKLOG;
+                                             catalogue index: PRODUCTS once it is a product)
     SKU#<sku>            LEDGER#<id>         one change of on_hand (id unique per SKU)
     SKU#<sku>            LOG#<ts>#<n>        record log of the SKU
     ORDER#<shop>#<id>    ORDER               order header (customer, ship type, priority)
@@ -11,7 +12,7 @@ Keys (one table, see docs/data-model.md):
     ORDER#<shop>#<id>    LOG#<ts>#<n>        record log of the order
     SHOP#<shop>          SHOP                shop settings (line policy, fill mode)
     SHOP#<shop>          CUSTOMER#<id>       customer settings (line policy)
-    SUPPLIER#<id>        SUPPLIER            supplier settings (planning index: PLAN)
+    SUPPLIER#<id>        SUPPLIER            supplier settings (planning index: PLAN; catalogue index: SUPPLIERS)
     SUPPLIER#<id>        OPEN#<kind>         the supplier's open recommendation of a kind
     PO#<id>              PO                  purchase order: lines, status, history (purchase_orders index)
 
@@ -46,7 +47,7 @@ from pynamodb.attributes import (
     VersionAttribute,
 )
 from pynamodb.constants import STRING
-from pynamodb.indexes import AllProjection, GlobalSecondaryIndex, KeysOnlyProjection
+from pynamodb.indexes import AllProjection, GlobalSecondaryIndex, IncludeProjection, KeysOnlyProjection
 from pynamodb.models import Model
 
 from backorders.domain.demand import DemandRate
@@ -173,6 +174,27 @@ class PlanPartItem(_Base):
     planning_index: ClassVar[PlanningIndex] = PlanningIndex()
 
 
+PRODUCTS = "PRODUCTS"  # the ``catalogue`` index's partition of products (SKU items with settings)
+SUPPLIERS = "SUPPLIERS"  # and of suppliers
+
+
+class CatalogueIndex(GlobalSecondaryIndex["PlanPartItem"]):  # type: ignore[no-untyped-call]
+    """Products and suppliers by key (``pk``): what the lists and CSV exports read. It
+    projects the catalogue's attributes only (template.yaml names them)."""
+
+    class Meta:
+        index_name = "catalogue"
+        projection = IncludeProjection(
+            [
+                "item_type", "sku", "name", "supplier_id", "purchase_price", "min_stock", "max_stock", "phased_out",
+                "order_multiple", "tracked", "settings",
+            ]
+        )  # fmt: skip
+
+    catalogue_pk = UnicodeAttribute(hash_key=True)
+    pk = UnicodeAttribute(range_key=True)
+
+
 class SkuItem(PlanPartItem, discriminator="SKU"):
     sku = UnicodeAttribute()
     on_hand = NumberAttribute(default=0)
@@ -202,6 +224,8 @@ class SkuItem(PlanPartItem, discriminator="SKU"):
     max_stock = NumberAttribute(null=True)
     phased_out = BooleanAttribute(null=True)
     order_multiple = NumberAttribute(null=True)
+    catalogue_pk = UnicodeAttribute(null=True)  # PRODUCTS once the SKU has product settings
+    catalogue_index: ClassVar[CatalogueIndex] = CatalogueIndex()
 
     def to_domain(self) -> SkuBalance:
         return SkuBalance(
@@ -543,6 +567,23 @@ class SupplierItem(PlanPartItem, discriminator="SUPPLIER"):
     name = UnicodeAttribute(null=True)
     settings = JSONAttribute()
     version = NumberAttribute(default=0)
+    catalogue_pk = UnicodeAttribute(null=True)
+    catalogue_index: ClassVar[CatalogueIndex] = CatalogueIndex()
+
+    @classmethod
+    def from_domain(cls, supplier: Supplier) -> SupplierItem:
+        """The whole supplier item: every supplier heads its group of the planning index and
+        is listed in the catalogue index."""
+        return cls(
+            pk=supplier_pk(supplier.supplier_id),
+            sk="SUPPLIER",
+            supplier_id=supplier.supplier_id,
+            name=supplier.name,
+            settings=dict(supplier.settings),
+            plan_pk=PLAN,
+            plan_sk=plan_sk(supplier.supplier_id, "0"),
+            catalogue_pk=SUPPLIERS,
+        )
 
     def to_domain(self) -> Supplier:
         return Supplier(self.supplier_id, self.name, dict(self.settings))

@@ -31,6 +31,8 @@ from pynamodb.transactions import TransactWrite
 from backorders.adapters.dynamodb.models import (
     BACKLOG,
     PLAN,
+    PRODUCTS,
+    SUPPLIERS,
     BacklogKey,
     CauseMap,
     CommandItem,
@@ -81,6 +83,7 @@ from backorders.domain.record_log import Event, Fill, LogAbout, LogEntry, causes
 from backorders.services.ports import OrderView, PlanningGroup
 
 MAX_TRANSACTION_ITEMS = 100
+_CATALOGUE_PAGE = 1000  # catalogue index entries per query page (about 150 bytes each)
 _THROTTLE_CODES = {
     "ThrottlingException",
     "ProvisionedThroughputExceededException",
@@ -212,8 +215,13 @@ class DynamoUnitOfWork:
         delta.must_exist = delta.must_exist or must_exist
 
     def set_product(self, product: Product) -> None:
-        """The product's settings, on its balance item; the SKU becomes known."""
-        self._skus[product.sku].set_fields.update(known=True, **product_fields(product))
+        """The product's settings, on its balance item; the SKU becomes known (and listed
+        among the products)."""
+        self._skus[product.sku].set_fields.update(known=True, catalogue_pk=PRODUCTS, **product_fields(product))
+
+    def put_supplier(self, supplier: Supplier) -> None:
+        """The whole supplier item, as ``DynamoStore.put_supplier`` writes it."""
+        self._op("save", SupplierItem.from_domain(supplier), condition=None, label=f"supplier:{supplier.supplier_id}")
 
     def date_line(self, line: OrderLine, expected_on: str | None, source: str) -> None:
         """The line's expected date, written over the version it was read at."""
@@ -650,15 +658,7 @@ class DynamoStore:
     # -------------------------------------------------------------- catalogue
     @_storage
     def put_supplier(self, supplier: Supplier) -> None:
-        SupplierItem(
-            pk=supplier_pk(supplier.supplier_id),
-            sk="SUPPLIER",
-            supplier_id=supplier.supplier_id,
-            name=supplier.name,
-            settings=dict(supplier.settings),
-            plan_pk=PLAN,  # every supplier heads its group of the planning index
-            plan_sk=plan_sk(supplier.supplier_id, "0"),
-        ).save()
+        SupplierItem.from_domain(supplier).save()
 
     @_storage
     def supplier(self, supplier_id: str) -> Supplier | None:
@@ -666,6 +666,34 @@ class DynamoStore:
             return SupplierItem.get(supplier_pk(supplier_id), "SUPPLIER", consistent_read=True).to_domain()
         except SupplierItem.DoesNotExist:
             return None
+
+    @_storage
+    def products(self, skus: Iterable[str]) -> dict[str, Product]:
+        """The products among these SKUs (a SKU only ordered or moved is none), by SKU."""
+        keys = [(sku_pk(s), "SKU") for s in sorted(set(skus))]
+        return {item.sku: item.product() for item in SkuItem.batch_get(keys, consistent_read=True) if item.known}
+
+    @_storage
+    def suppliers(self, supplier_ids: Iterable[str]) -> dict[str, Supplier]:
+        keys = [(supplier_pk(s), "SUPPLIER") for s in sorted(set(supplier_ids))]
+        return {item.supplier_id: item.to_domain() for item in SupplierItem.batch_get(keys, consistent_read=True)}
+
+    @_storage
+    def listed_products(self, *, after: str | None = None) -> Iterator[Product]:
+        """Every product, by SKU, from the ``catalogue`` index (eventually consistent),
+        read a page at a time; ``after``: those whose SKU sorts after it."""
+        condition = SkuItem.pk > sku_pk(after) if after is not None else None
+        for item in SkuItem.catalogue_index.query(PRODUCTS, condition, page_size=_CATALOGUE_PAGE):
+            if isinstance(item, SkuItem):
+                yield item.product()
+
+    @_storage
+    def listed_suppliers(self, *, after: str | None = None) -> Iterator[Supplier]:
+        """Every supplier, by id, from the ``catalogue`` index (eventually consistent)."""
+        condition = SupplierItem.pk > supplier_pk(after) if after is not None else None
+        for item in SupplierItem.catalogue_index.query(SUPPLIERS, condition, page_size=_CATALOGUE_PAGE):
+            if isinstance(item, SupplierItem):
+                yield item.to_domain()
 
     # -------------------------------------------------------------- purchasing
     @_storage
