@@ -9,9 +9,10 @@ whose review date has come). Both change nothing when everything has already con
 so a schedule delivered twice, or two runs at once, are harmless. What a run changed is
 published as business metrics (``backorders.adapters.metrics``).
 
-An SQS event from the replan queue (the allotter's "replan supplier X" requests) plans
-just those suppliers, once each per batch; if the run fails, every record fails and SQS
-delivers it again (after five receives, to PlannerFailureQueue).
+An SQS event from the planner's queue writes the import jobs it names (large CSV imports
+the API handed over, chunk by chunk, each chunk once) and plans the suppliers it names
+(the allotter's "replan supplier X" requests), once each per batch; what fails is
+reported as failed and SQS delivers it again (after five receives, to PlannerFailureQueue).
 """
 
 from __future__ import annotations
@@ -22,7 +23,7 @@ from aws_lambda_powertools import Logger
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from backorders.adapters.metrics import plan_counts, publish, sweep_counts
-from backorders.adapters.replan_queue import suppliers_of
+from backorders.adapters.replan_queue import imports_of, suppliers_of
 from backorders.bootstrap import services
 
 logger = Logger()
@@ -47,12 +48,22 @@ def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, A
 
 
 def replan(event: dict[str, Any]) -> dict[str, Any]:
+    """Import jobs first (their products may change what to order), then the suppliers."""
+    svc, failed = services(), []
+    for message_id, job_id in imports_of(event).items():
+        try:
+            logger.info("import written", extra={"job": job_id, "chunks": svc.catalogue.run_import(job_id)})
+        except Exception:
+            logger.exception("import failed", extra={"job": job_id})
+            failed.append({"itemIdentifier": message_id})
     requested = suppliers_of(event)
+    if not requested:
+        return {"batchItemFailures": failed}
     try:
-        planned = services().planner.run(suppliers=set(requested.values())).as_dict()
+        planned = svc.planner.run(suppliers=set(requested.values())).as_dict()
     except Exception:
         logger.exception("replanning failed", extra={"suppliers": len(set(requested.values()))})
-        return {"batchItemFailures": [{"itemIdentifier": r["messageId"]} for r in event["Records"]]}
+        return {"batchItemFailures": failed + [{"itemIdentifier": message_id} for message_id in requested]}
     logger.info("replanning done", extra=planned)
     publish(plan_counts(planned))
-    return {"batchItemFailures": []}
+    return {"batchItemFailures": failed}

@@ -33,6 +33,7 @@ import os
 import re
 from collections.abc import Iterator
 from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
@@ -46,6 +47,7 @@ from pydantic import BaseModel
 import api_handler
 import catalogue_csv
 import request_gate
+from backorders.domain.model import ImportJob, Product
 from backorders.domain.purchasing import PoKind, PoLine, Proposal, recommend
 from localcloud.moto_patches import patched_moto
 from tests.api.conftest import OTHER_SHOP, REGION, SHOP
@@ -127,6 +129,8 @@ def seed(api: Any) -> None:
         uow.commit()
         if po_id == "PO-1":
             assert api("POST", "/v1/purchase-orders/PO-1/place", {}).status == 200
+    job = ImportJob("IMP-1", "products", api.svc.clock(), ((Product("TEXTBOOK", name="Algebra"),),))
+    api.svc.store.put_import_job(job, expires=datetime.now(UTC) + timedelta(days=7))
 
 
 @dataclass(frozen=True, slots=True)
@@ -225,6 +229,7 @@ EXAMPLES: dict[str, Example] = {
     "PUT /v1/customers/<customer_id>": Example((("customer_id", "cust-42"),), {"line_policy": "whole"}),
     "POST /v1/fill": Example(body={"skus": ["TEXTBOOK", "PEN"], "only_complete_orders": False}),
     "POST /v1/planning/run": Example(),
+    "GET /v1/imports/<job_id>": Example((("job_id", "IMP-1"),)),
     "GET /v1/reports/reorder": Example(query=(("supplier", "acme"),), headers=(("Accept", "text/csv"),)),
     "GET /v1/reports/awaiting-placement": Example(query=(("supplier", "acme"),)),
     "GET /v1/reports/filled-backorders": Example(

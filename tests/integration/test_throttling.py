@@ -5,13 +5,14 @@ the allotter retries a throttle until its recompute commits."""
 from __future__ import annotations
 
 from collections.abc import Callable
+from datetime import UTC, datetime
 from typing import Any
 
 import pytest
 
 from backorders.adapters.dynamodb.store import DynamoStore
 from backorders.domain.errors import Throttled
-from backorders.domain.model import Movement, MovementKind, ShopSettings, Supplier
+from backorders.domain.model import ImportJob, Movement, MovementKind, ShopSettings, Supplier
 from backorders.domain.purchasing import PoKind, PoStatus
 from tests.support.throttling import Call, dynamodb, throttled
 from tests.support.world import SHOP, World
@@ -47,12 +48,19 @@ READS: dict[str, tuple[Call, Read]] = {
         lambda s: s.open_recommendation("acme-books", PoKind.BACKORDER),
     ),
     "purchase_order": (dynamodb("GetItem", sk="PO"), lambda s: s.purchase_order("po-1")),
+    "import_job": (dynamodb("Query"), lambda s: s.import_job("IMP-1")),
     "purchase_orders": (
         dynamodb("Query", index="purchase_orders"),
         lambda s: list(s.purchase_orders([PoStatus.PLACED])),
     ),
 }
 WRITES: dict[str, tuple[Call, Read]] = {
+    "put_import_job": (
+        dynamodb("BatchWriteItem"),
+        lambda s: s.put_import_job(
+            ImportJob("IMP-1", "products", "2026-12-02", ()), expires=datetime(2030, 1, 1, tzinfo=UTC)
+        ),
+    ),
     "clear_backlog": (dynamodb("UpdateItem"), lambda s: s.clear_backlog("TEXTBOOK")),
     "put_shop_settings": (dynamodb("UpdateItem"), lambda s: s.put_shop_settings(ShopSettings(SHOP))),
     "put_customer_policy": (dynamodb("PutItem"), lambda s: s.put_customer_policy(SHOP, "cust-1", None)),

@@ -8,7 +8,7 @@ from typing import Annotated, Any
 from urllib.parse import quote
 
 from aws_lambda_powertools.event_handler import Response
-from aws_lambda_powertools.event_handler.openapi.params import Query
+from aws_lambda_powertools.event_handler.openapi.params import Path, Query
 from aws_lambda_powertools.event_handler.router import APIGatewayHttpRouter
 
 from backorders.bootstrap import services
@@ -62,19 +62,39 @@ def _out_of_time() -> bool:
     return bool(router.lambda_context.get_remaining_time_in_millis() < IMPORT_MARGIN_MS)
 
 
-def _imported(rows: int, report: ImportReport) -> dict[str, Any]:
+def _imported(rows: int, report: ImportReport) -> Response[str]:
     """What an import did; ``incomplete``: it ran out of time, the same file sent again
-    applies the rest (the rows applied are then unchanged)."""
-    return {"status": "incomplete" if report.left else "imported", "rows": rows, **report.as_dict()}
+    applies the rest (the rows applied are then unchanged); ``accepted`` (202): a large
+    import a background job writes, whose progress ``GET /v1/imports/{job}`` tells."""
+    if report.job is not None:
+        body = {"status": "accepted", "rows": rows, **report.as_dict(), "progress": f"/v1/imports/{report.job}"}
+        return json_response(202, body, headers={"Location": f"/v1/imports/{report.job}"})
+    return json_response(200, {"status": "incomplete" if report.left else "imported", "rows": rows, **report.as_dict()})
 
 
 @router.post("/v1/imports/products")
-def import_products() -> dict[str, Any]:
+def import_products() -> Response[str]:
     rows = [Imported(r.body.to_domain(r.key), r.given) for r in PRODUCTS.read(router.current_event.body or "")]
     return _imported(len(rows), services().catalogue.import_products(rows, out_of_time=_out_of_time))
 
 
 @router.post("/v1/imports/suppliers")
-def import_suppliers() -> dict[str, Any]:
+def import_suppliers() -> Response[str]:
     rows = [Imported(r.body.to_domain(r.key), r.given) for r in SUPPLIERS.read(router.current_event.body or "")]
     return _imported(len(rows), services().catalogue.import_suppliers(rows, out_of_time=_out_of_time))
+
+
+@router.get("/v1/imports/<job_id>")
+def import_progress(job_id: Annotated[Identifier, Path()]) -> dict[str, Any]:
+    job = services().catalogue.import_job(job_id)
+    written = sum(len(chunk) for number, chunk in enumerate(job.chunks) if number in job.applied)
+    return {
+        "id": job.job_id,
+        "kind": job.kind,
+        "status": "done" if job.done else "running",
+        "created_at": job.created_at,
+        "records": job.records,
+        "written": written,
+        "chunks": len(job.chunks),
+        "chunks_written": len(job.applied),
+    }

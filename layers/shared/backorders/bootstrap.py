@@ -56,6 +56,8 @@ def build(config: Settings, *, clock: Callable[[], str] = utc_now) -> Services:
     orders = OrderService(store, clock=clock)
     allotter = Allotter(store, clock=clock, window_days=config.demand_window_days)
 
+    queue = ReplanQueue(config.plan_queue_url, region=config.region) if config.plan_queue_url else None
+
     def today() -> date:  # the service's day: UTC, from the same clock
         return date.fromisoformat(clock()[:10])
 
@@ -67,13 +69,13 @@ def build(config: Settings, *, clock: Callable[[], str] = utc_now) -> Services:
         allotter=allotter,
         queries=QueryService(store, clock=clock),
         reports=ReportService(store, clock=clock),
-        catalogue=CatalogueService(store, clock=clock),
+        catalogue=CatalogueService(store, clock=clock, jobs=queue),
         fill=FillService(store, clock=clock),
         sweep=Sweep(store, allotter),
         shops=ShopService(store, orders),
         planner=Planner(store, clock=clock, today=today, window_days=config.demand_window_days),
         purchase_orders=PurchaseOrders(store, clock=clock, today=today),
-        replan=ReplanQueue(config.plan_queue_url, region=config.region) if config.plan_queue_url else None,
+        replan=queue,
         clock=clock,
     )
 

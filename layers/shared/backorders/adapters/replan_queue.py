@@ -1,5 +1,6 @@
-"""The replan queue (SQS): the allotter asks for suppliers to be replanned, the planner
-function takes the requests in batches (template.yaml ``PlanQueue``, decision 56)."""
+"""The planner's queue (SQS, template.yaml ``PlanQueue``): the allotter asks for suppliers
+to be replanned (decision 56) and the API hands over large imports (decision 63); the
+planner function takes both in batches."""
 
 from __future__ import annotations
 
@@ -39,15 +40,27 @@ class ReplanQueue:
                     raise Throttled("the replan queue refused requests for now, retry")
                 raise RuntimeError(f"the replan queue refused {len(failed)} request(s): {failed[0].get('Code')}")
 
+    def start_import(self, job_id: str) -> None:
+        self._sqs().send_message(QueueUrl=self.url, MessageBody=json.dumps({"import": job_id}))
+
+
+def imports_of(event: dict[str, Any]) -> dict[str, str]:
+    """An SQS event's import jobs as message id -> job id."""
+    return _named(event, "import")
+
 
 def suppliers_of(event: dict[str, Any]) -> dict[str, str]:
-    """An SQS event's records as message id -> supplier (records that name none are skipped)."""
+    """An SQS event's replan requests as message id -> supplier."""
+    return _named(event, "supplier")
+
+
+def _named(event: dict[str, Any], name: str) -> dict[str, str]:
     found: dict[str, str] = {}
     for record in event.get("Records") or []:
         try:
-            supplier = json.loads(record.get("body") or "{}").get("supplier")
+            value = json.loads(record.get("body") or "{}").get(name)
         except (ValueError, AttributeError):
-            supplier = None
-        if isinstance(supplier, str) and supplier:
-            found[str(record.get("messageId"))] = supplier
+            value = None
+        if isinstance(value, str) and value:
+            found[str(record.get("messageId"))] = value
     return found

@@ -328,3 +328,23 @@ class LedgerEntry:
     on_hand_after: int
     at: str
     note: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class ImportJob:
+    """A CSV import too large for one request, applied chunk by chunk in the background
+    (each chunk in one transaction with its "applied" mark, so a chunk lands once)."""
+
+    job_id: str
+    kind: str  # "products" or "suppliers"
+    created_at: str
+    chunks: tuple[tuple[Product | Supplier, ...], ...]
+    applied: frozenset[int] = frozenset()  # chunk numbers already written
+
+    @property
+    def records(self) -> int:
+        return sum(len(chunk) for chunk in self.chunks)
+
+    @property
+    def done(self) -> bool:
+        return len(self.applied) == len(self.chunks)

@@ -11,19 +11,25 @@ transactions and says how many records it left: the same file sent again applies
 
 from __future__ import annotations
 
+import uuid
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, replace
+from datetime import datetime, timedelta
 from functools import partial
 from itertools import batched, islice
 from typing import Any, Protocol
 
-from backorders.domain.errors import NotFound
-from backorders.domain.model import Product, SkuBalance, Supplier
+from backorders.domain.errors import Conflict, NotFound
+from backorders.domain.model import ImportJob, Product, SkuBalance, Supplier
 from backorders.services.commit import retrying
-from backorders.services.ports import Catalogue, CatalogueLists, UnitOfWork, Writes
+from backorders.services.ports import Catalogue, CatalogueLists, ImportJobs, JobQueue, UnitOfWork, Writes
 
 # DynamoDB's limit per transaction; a product is one write (its SKU item), a supplier one.
 RECORDS_PER_TRANSACTION = 100
+# More changed records than this go to a background job (about ten transactions fit a
+# request on any memory size); a job's chunk is one transaction with its "applied" mark.
+SYNC_RECORDS = 1_000
+JOB_CHUNK = RECORDS_PER_TRANSACTION - 1
 
 Deadline = Callable[[], bool]  # asked before each transaction: True stops the import there
 
@@ -32,7 +38,7 @@ def _never() -> bool:
     return False
 
 
-class CatalogueStore(Writes, Catalogue, CatalogueLists, Protocol):
+class CatalogueStore(Writes, Catalogue, CatalogueLists, ImportJobs, Protocol):
     """What the catalogue reads and writes."""
 
 
@@ -51,9 +57,11 @@ class ImportReport:
     updated: int = 0
     unchanged: int = 0
     left: int = 0  # records that would change, not written: the import ran out of time
+    job: str | None = None  # the background job that writes the changes (a large import)
 
-    def as_dict(self) -> dict[str, int]:
-        return {"created": self.created, "updated": self.updated, "unchanged": self.unchanged, "left": self.left}
+    def as_dict(self) -> dict[str, Any]:
+        counts = {"created": self.created, "updated": self.updated, "unchanged": self.unchanged, "left": self.left}
+        return counts | ({"job": self.job} if self.job else {})
 
 
 @dataclass(frozen=True, slots=True)
@@ -84,9 +92,10 @@ def _merged_supplier(row: Imported[Supplier], stored: Supplier | None) -> Suppli
 
 
 class CatalogueService:
-    def __init__(self, store: CatalogueStore, *, clock: Callable[[], str]) -> None:
+    def __init__(self, store: CatalogueStore, *, clock: Callable[[], str], jobs: JobQueue | None = None) -> None:
         self.store = store
         self.clock = clock
+        self.jobs = jobs  # None: every import is written in its request (decision 63)
 
     def save_product(self, product: Product) -> None:
         """Store a product's settings; the SKU becomes known (its stock may be handed
@@ -122,6 +131,8 @@ class CatalogueService:
         transactions as DynamoDB allows; each triggers its SKU's recompute, as a PUT does."""
         stored = self.store.products(row.record.sku for row in rows)
         changes = _changes(rows, stored, _merged_product, lambda p: p.sku)
+        if self.jobs is not None and len(changes) > SYNC_RECORDS:
+            return self._hand_over("products", len(rows), changes)
         written = self._write(changes, lambda uow, p: uow.set_product(p), event="products imported", stop=out_of_time)
         return _report(len(rows), changes, written)
 
@@ -129,8 +140,59 @@ class CatalogueService:
         """Create or update these suppliers (ids are distinct), as ``import_products``."""
         stored = self.store.suppliers(row.record.supplier_id for row in rows)
         changes = _changes(rows, stored, _merged_supplier, lambda s: s.supplier_id)
+        if self.jobs is not None and len(changes) > SYNC_RECORDS:
+            return self._hand_over("suppliers", len(rows), changes)
         written = self._write(changes, lambda uow, s: uow.put_supplier(s), event="suppliers imported", stop=out_of_time)
         return _report(len(rows), changes, written)
+
+    # -------------------------------------------------------------- large imports, in the background
+    def _hand_over(self, kind: str, rows: int, changes: list[Change[Any]]) -> ImportReport:
+        """Store the checked changes as a job, chunk by chunk, and hand it to the worker."""
+        assert self.jobs is not None
+        at = self.clock()
+        job_id = f"IMP-{at[:10].replace('-', '')}-{uuid.uuid4().hex[:10].upper()}"
+        chunks = tuple(tuple(c.record for c in chunk) for chunk in batched(changes, JOB_CHUNK))
+        expires = datetime.fromisoformat(at.replace("Z", "+00:00")) + timedelta(days=7)
+        self.store.put_import_job(ImportJob(job_id, kind, at, chunks), expires=expires)
+        self.jobs.start_import(job_id)
+        report = _report(rows, changes, len(changes))
+        return replace(report, job=job_id)
+
+    def import_job(self, job_id: str) -> ImportJob:
+        job = self.store.import_job(job_id)
+        if job is None:
+            raise NotFound(f"import {job_id} not found", field="id")
+        return job
+
+    def run_import(self, job_id: str) -> int:
+        """Write every chunk of the job not written yet, each with its mark in one
+        transaction: a chunk a concurrent or earlier run wrote is not written again.
+        Returns the chunks this run wrote."""
+        job = self.import_job(job_id)
+        event = f"{job.kind} imported"
+        wrote = 0
+        for number, chunk in enumerate(job.chunks):
+            if number in job.applied:
+                continue
+
+            def commit(number: int = number, chunk: tuple[Any, ...] = chunk) -> bool:
+                uow = self.store.unit_of_work(writer="api", event=event, at=self.clock())
+                for record in chunk:
+                    if isinstance(record, Product):
+                        uow.set_product(record)
+                    else:
+                        uow.put_supplier(record)
+                uow.mark_chunk_applied(job_id, number)
+                try:
+                    uow.commit()
+                except Conflict as exc:
+                    if "chunk" in exc.failed:
+                        return False  # written by another run
+                    raise
+                return True
+
+            wrote += retrying(commit)
+        return wrote
 
     def _write[T](
         self, changes: list[Change[T]], put: Callable[[UnitOfWork, T], None], *, event: str, stop: Deadline

@@ -693,6 +693,40 @@ class PurchaseOrderItem(_Base):
         return item
 
 
+class ImportJobItem(_Base):
+    """``IMPORT#<id>`` / ``JOB`` (kind, created) and ``CHUNK#<nnnn>`` (its records, as the
+    catalogue stores them, and whether the chunk is applied)."""
+
+    kind = UnicodeAttribute(null=True)
+    created_at = UnicodeAttribute(null=True)
+    chunks = NumberAttribute(null=True)
+    records = JSONAttribute(null=True)
+    applied = BooleanAttribute(null=True)
+    expires_at = TTLAttribute(null=True)
+
+
+def import_pk(job_id: str) -> str:
+    return f"IMPORT#{job_id}"
+
+
+def chunk_sk(number: int) -> str:
+    return f"CHUNK#{number:04d}"
+
+
+def record_json(record: Product | Supplier) -> dict[str, Any]:
+    if isinstance(record, Product):
+        return {"sku": record.sku, **{k: (str(v) if isinstance(v, Decimal) else v)
+                                      for k, v in product_fields(record).items()}}  # fmt: skip
+    return {"supplier_id": record.supplier_id, "name": record.name, "settings": dict(record.settings)}
+
+
+def record_of(kind: str, data: dict[str, Any]) -> Product | Supplier:
+    if kind == "products":
+        price = data.get("purchase_price")
+        return Product(**{**data, "purchase_price": None if price is None else Decimal(price)})
+    return Supplier(data["supplier_id"], data.get("name"), data.get("settings") or {})
+
+
 def po_pk(po_id: str) -> str:
     return f"PO#{po_id}"
 
@@ -710,6 +744,7 @@ MODELS: tuple[type[_Base], ...] = (
     SupplierItem,
     SlotItem,
     PurchaseOrderItem,
+    ImportJobItem,
 )
 
 

@@ -37,6 +37,7 @@ from backorders.adapters.dynamodb.models import (
     CauseMap,
     CommandItem,
     CustomerItem,
+    ImportJobItem,
     LedgerItem,
     LineItem,
     LogItem,
@@ -52,12 +53,16 @@ from backorders.adapters.dynamodb.models import (
     _int,
     backorders_pk,
     bind,
+    chunk_sk,
     fills_pk,
+    import_pk,
     line_sk,
     order_pk,
     plan_sk,
     po_pk,
     product_fields,
+    record_json,
+    record_of,
     shipment_sk,
     sku_pk,
     supplier_pk,
@@ -67,6 +72,7 @@ from backorders.domain.demand import DemandRate
 from backorders.domain.errors import Conflict, Throttled
 from backorders.domain.model import (
     FillMode,
+    ImportJob,
     LedgerEntry,
     LinePolicy,
     Movement,
@@ -222,6 +228,13 @@ class DynamoUnitOfWork:
     def put_supplier(self, supplier: Supplier) -> None:
         """The whole supplier item, as ``DynamoStore.put_supplier`` writes it."""
         self._op("save", SupplierItem.from_domain(supplier), condition=None, label=f"supplier:{supplier.supplier_id}")
+
+    def mark_chunk_applied(self, job_id: str, number: int) -> None:
+        """This chunk of an import job is written by this transaction, and by no other."""
+        item = ImportJobItem(pk=import_pk(job_id), sk=chunk_sk(number))
+        pending = ImportJobItem.applied.does_not_exist() | (ImportJobItem.applied == False)  # noqa: E712
+        condition = ImportJobItem.pk.exists() & pending
+        self._op("update", item, actions=[ImportJobItem.applied.set(True)], condition=condition, label="chunk")
 
     def date_line(self, line: OrderLine, expected_on: str | None, source: str) -> None:
         """The line's expected date, written over the version it was read at."""
@@ -694,6 +707,35 @@ class DynamoStore:
         for item in SupplierItem.catalogue_index.query(SUPPLIERS, condition, page_size=_CATALOGUE_PAGE):
             if isinstance(item, SupplierItem):
                 yield item.to_domain()
+
+    # -------------------------------------------------------------- import jobs
+    @_storage
+    def put_import_job(self, job: ImportJob, *, expires: datetime) -> None:
+        """The job's header and its chunks (a week's TTL: progress stays readable)."""
+        with ImportJobItem.batch_write() as batch:
+            batch.save(ImportJobItem(pk=import_pk(job.job_id), sk="JOB", kind=job.kind, created_at=job.created_at,
+                                     chunks=len(job.chunks), expires_at=expires))  # fmt: skip
+            for number, chunk in enumerate(job.chunks):
+                records = [record_json(record) for record in chunk]
+                batch.save(ImportJobItem(pk=import_pk(job.job_id), sk=chunk_sk(number), records=records,
+                                         applied=False, expires_at=expires))  # fmt: skip
+
+    @_storage
+    def import_job(self, job_id: str) -> ImportJob | None:
+        header: ImportJobItem | None = None
+        raw: list[list[dict[str, Any]]] = []
+        applied: set[int] = set()
+        for item in ImportJobItem.query(import_pk(job_id), consistent_read=True):
+            if item.sk == "JOB":
+                header = item  # sorts after the chunks: read them as its kind says below
+            else:
+                raw.append(list(item.records or []))
+                if item.applied:
+                    applied.add(int(item.sk.removeprefix("CHUNK#")))
+        if header is None:
+            return None
+        chunks = [tuple(record_of(header.kind or "", data) for data in records) for records in raw]
+        return ImportJob(job_id, header.kind or "", header.created_at or "", tuple(chunks), frozenset(applied))
 
     # -------------------------------------------------------------- purchasing
     @_storage
