@@ -12,6 +12,13 @@ assumption: real durations of the same order. Cold starts (init) are not billed 
 SES: 0 emails (notifications are not built yet). Not priced: storage, point-in-time
 recovery, the HTTP API's per-request charge, CloudWatch logs, X-Ray traces; stream
 reads by Lambda are free.
+
+Purchasing: the SKUs come from three suppliers with backorders on (thresholds none,
+fixed cost, MOV; the first one's review is due, so the day's first planner run makes its
+regular order), with purchase prices, minimum and
+maximum stock and some order multiples, so every planner run plans (backorder POs, and
+the regular order at the review). A buyer places every open recommendation at 10:00 and
+15:00 and receives what it placed in full four hours later; each is one API call.
 """
 
 from __future__ import annotations
@@ -23,13 +30,15 @@ import tomllib
 from collections import Counter
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
+from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
 from moto import mock_aws
 
 from backorders.domain.errors import DomainError
-from backorders.domain.model import Movement, MovementKind, Product
+from backorders.domain.model import Movement, MovementKind, Product, Supplier
+from backorders.domain.purchasing import PoStatus
 from localcloud.moto_patches import patched_moto
 from tests.benchmarks.meter import Meter, metered, moto_images
 from tests.benchmarks.report import Row
@@ -40,6 +49,9 @@ DAY = datetime(2026, 11, 23, tzinfo=UTC)
 # A day of 2,000 orders takes ~10 minutes to simulate on moto on a 2-core machine; make
 # bench prices a smaller shop's day in its 5-minute budget (``--day-orders 2000`` for more).
 DEFAULT_ORDERS = 500
+# The services run on the wall clock, not on the simulated day: a review date long past is
+# due at the first planner run, whatever the date the benchmark runs on.
+REVIEW_DUE = "2000-01-01"
 SECONDS = 24 * 3600
 
 
@@ -50,7 +62,7 @@ SECONDS = 24 * 3600
 class Event:
     at: int  # second of the day
     seq: int
-    kind: str  # order | receipt | return | cancel | wave | frequent | daily
+    kind: str  # order | receipt | return | cancel | wave | frequent | daily | place | po receipt
     args: tuple[Any, ...] = ()
 
 
@@ -59,6 +71,8 @@ class Day:
     skus: list[str]
     opening_stock: dict[str, int]
     events: list[Event]
+    suppliers: dict[str, dict[str, Any]] = field(default_factory=dict)
+    products: dict[str, Product] = field(default_factory=dict)
 
     @property
     def order_lines(self) -> int:
@@ -81,7 +95,9 @@ def generate_day(*, seed: int = 2026, orders: int = 2_000, skus: int = 50) -> Da
     popularity; opening stock short of the day's demand for most SKUs; receipts, 1 %
     of lines returned, 2 % of orders cancelled; a warehouse wave every 30 minutes from
     07:00 to 21:00 (ship what was released, release what is pending); the planner's
-    5-minute sweep and its daily run at 06:00."""
+    5-minute sweep and its daily run at 06:00; the buyer placing the open recommendations
+    at 10:00 and 15:00 and receiving them at 14:00 and 19:00; three suppliers and each
+    SKU's purchasing settings (minimum about 10 % of its day's demand, maximum 30 % more)."""
     rng = random.Random(seed)
     names = [f"SKU-{i:02d}" for i in range(skus)]
     weights = [1 / (rank + 1) ** 0.9 for rank in range(skus)]
@@ -121,7 +137,27 @@ def generate_day(*, seed: int = 2026, orders: int = 2_000, skus: int = 50) -> Da
     for at in range(0, SECONDS, 300):
         events.append(Event(at, next(seq), "frequent"))
     events.append(Event(6 * 3600, next(seq), "daily"))
-    return Day(names, opening, sorted(events))
+    for hour in (10, 15):  # the buyer places what is recommended, and receives it four hours later
+        events.append(Event(hour * 3600 + 60, next(seq), "place"))
+        events.append(Event((hour + 4) * 3600 + 60, next(seq), "po receipt"))
+    suppliers = {
+        "sup-0": {"backorders_enabled": True, "threshold_mode": "none", "next_review_date": REVIEW_DUE},
+        "sup-1": {"backorders_enabled": True, "threshold_mode": "fixed_cost", "fixed_order_cost": "25"},
+        "sup-2": {"backorders_enabled": True, "threshold_mode": "mov", "minimum_order_value": "40"},
+    }
+    products = {}
+    for i, name in enumerate(names):
+        minimum = max(1, round(demand[name] * 0.1))
+        products[name] = Product(
+            name,
+            name=name,
+            supplier_id=f"sup-{i % 3}",
+            purchase_price=Decimal(rng.choice(["1.85", "4.20", "9.90"])),
+            min_stock=minimum,
+            max_stock=minimum + max(2, round(demand[name] * 0.3)),
+            order_multiple=6 if i % 5 == 4 else None,
+        )
+    return Day(names, opening, sorted(events), suppliers, products)
 
 
 # ---------------------------------------------------------------------- running it
@@ -136,6 +172,8 @@ class DayResult:
     failures: Counter[str] = field(default_factory=Counter)
     seconds: float = 0.0
     memo_hits: int = 0
+    placed: list[str] = field(default_factory=list)  # purchase orders placed, not received yet
+    purchasing: Counter[str] = field(default_factory=Counter)  # POs recommended, placed, received
 
 
 def _stamp(at: int) -> str:
@@ -149,8 +187,12 @@ def simulate(day: Day) -> DayResult:
         with metered(meter, images=moto_images):
             with meter.paused():  # the catalogue and opening stock are yesterday's
                 shop = Shop(meter)
+                for supplier_id, terms in day.suppliers.items():
+                    supplier = Supplier(supplier_id, supplier_id, terms)
+                    shop.api("setup", lambda s=supplier: shop.svc.catalogue.save_supplier(s))
                 for sku in day.skus:
-                    shop.api("setup", lambda s=sku: shop.svc.catalogue.save_product(Product(s, name=s)))
+                    product = day.products.get(sku) or Product(sku, name=sku)
+                    shop.api("setup", lambda p=product: shop.svc.catalogue.save_product(p))
                     if day.opening_stock[sku] <= 0:
                         continue
                     shop.api(
@@ -202,7 +244,24 @@ def _play(shop: Shop, event: Event, result: DayResult) -> None:
             except DomainError as exc:
                 result.failures[f"release: {type(exc).__name__}"] += 1
     elif event.kind in ("frequent", "daily"):
-        shop.schedule(event.kind)
+        report = shop.schedule(event.kind)
+        result.purchasing["recommended"] += len(report["planning"]["recommended"])
+    elif event.kind == "place":
+        for po in svc.purchase_orders.list(status=PoStatus.RECOMMENDED):
+            try:
+                shop.api("place", lambda p=po.po_id: svc.purchase_orders.place(p))
+            except DomainError as exc:
+                result.failures[f"place: {type(exc).__name__}"] += 1
+                continue
+            result.placed.append(po.po_id)
+            result.purchasing["placed"] += 1
+    elif event.kind == "po receipt":
+        for po_id in result.placed:
+            po = svc.purchase_orders.get(po_id)
+            arrived = {line.sku: line.outstanding for line in po.lines if line.outstanding}
+            shop.api("po receipt", lambda p=po_id, a=arrived: svc.purchase_orders.receive(p, "delivery-1", a))
+            result.purchasing["received"] += 1
+        result.placed.clear()
     else:
         raise ValueError(event.kind)
 
@@ -256,6 +315,11 @@ def describe(result: DayResult, bill: Bill) -> tuple[str, str]:
     measured = f"{_usd(bill.total)}/day, {_usd(bill.total / lines)}/order line"
     by_tag = sorted(meter.by_tag.items(), key=lambda kv: -(kv[1].read * 0.125 + kv[1].total_write * 0.625))
     tags = ", ".join(f"{tag} {u.read:,.0f} RRU + {u.total_write:,.0f} WRU" for tag, u in by_tag)
+    indexes = ", ".join(
+        f"{target.split('/', 1)[1]} {u.index_write:,.0f}"
+        for target, u in sorted(meter.by_target.items(), key=lambda kv: -kv[1].index_write)
+        if "/" in target and u.index_write
+    )
     invocations = ", ".join(
         f"{fn} {n:,} x {lambdas.mean_ms(fn):.0f} ms" for fn, n in sorted(lambdas.invocations.items())
     )
@@ -263,9 +327,12 @@ def describe(result: DayResult, bill: Bill) -> tuple[str, str]:
         f"seeded day: {day.count('order'):,} orders, {lines:,} lines over {len(day.skus)} SKUs, "
         f"{day.count('receipt')} receipts, {day.count('return')} returns, {day.count('cancel')} cancellations, "
         f"{day.count('wave')} warehouse waves (release, then ship at the next wave), "
-        f"{day.count('frequent') + day.count('daily')} planner runs. "
+        f"{day.count('frequent') + day.count('daily')} planner runs; purchasing: {len(day.suppliers)} suppliers, "
+        f"{result.purchasing['recommended']} POs recommended, {result.purchasing['placed']} placed at 10:00 and 15:00, "
+        f"{result.purchasing['received']} received in full four hours later. "
         f"DynamoDB {meter.read_units:,.0f} RRU ({_usd(bill.dynamodb_reads)}) + {meter.write_units:,.0f} WRU "
-        f"of which {meter.index_write_units:,.0f} index writes ({_usd(bill.dynamodb_writes)}); by step: {tags}. "
+        f"of which {meter.index_write_units:,.0f} index writes ({indexes}) ({_usd(bill.dynamodb_writes)}); "
+        f"by step: {tags}. "
         f"Lambda {sum(lambdas.invocations.values()):,} requests ({_usd(bill.lambda_requests)}): {invocations} "
         f"at {result.memory_mb} MB arm64 ({_usd(bill.lambda_duration)}; duration measured in-process against "
         f"moto, assumed close to DynamoDB's latency). SES 0 emails ({_usd(bill.ses)}: notifications not built). "

@@ -208,9 +208,10 @@ class Shop:
         )
 
     def _tag_use_cases(self) -> None:
-        """Name what the allotter function spends: recomputes and pending-shipment syncs."""
+        """Name what the functions spend: recomputes and pending-shipment syncs (allotter),
+        and the purchase planner the planner function runs after its sweep."""
         allotter, shipments, meter = self.svc.allotter, self.svc.shipments, self.meter
-        recompute, sync = allotter.recompute, shipments.sync_pending
+        recompute, sync, plan = allotter.recompute, shipments.sync_pending, self.svc.planner.run
 
         def tagged_recompute(sku: str, *, event: str) -> Any:
             with meter.tag("recompute"):
@@ -220,8 +221,13 @@ class Shop:
             with meter.tag("shipment sync"):
                 return sync(shop, order_id)
 
+        def tagged_plan(**kwargs: Any) -> Any:
+            with meter.tag("purchase planning"):
+                return plan(**kwargs)
+
         allotter.recompute = tagged_recompute  # type: ignore[method-assign]
         shipments.sync_pending = tagged_sync  # type: ignore[method-assign]
+        self.svc.planner.run = tagged_plan  # type: ignore[method-assign]
 
     # -------------------------------------------------------------- the stream
     def _read_stream(self) -> list[dict[str, Any]]:

@@ -11,8 +11,8 @@ harness and never in production code:
 * the clock: ``build``'s default ``clock`` is swapped for :class:`FakeClock` before
   the ``services()`` cache is filled (the handlers then use it everywhere);
 * sleeping: the retry back-off sleeps on the fake clock, with seeded jitter;
-* the record log's random key suffix (``uuid4`` in the store) comes from a seeded
-  generator;
+* the record log's random key suffix (``uuid4`` in the store) and purchase order ids
+  (``uuid4`` in the purchasing service) come from seeded generators;
 * nothing iterates a set or reads the wall clock to decide anything.
 
 Lambda details the handlers cannot see are not emulated (cold starts reset nothing
@@ -142,7 +142,7 @@ class Cloud:
         import planner_handler
         from backorders import bootstrap, config
         from backorders.adapters.dynamodb import store
-        from backorders.services import allotment, commit
+        from backorders.services import allotment, commit, purchasing
 
         stack = self._stack
         saved_env = {name: os.environ.get(name) for name in ENV}
@@ -183,6 +183,8 @@ class Cloud:
         patch(commit, "random", random.Random(f"{self.seed}:jitter"))
         keys = random.Random(f"{self.seed}:uuid")
         patch(store, "uuid", SimpleNamespace(uuid4=lambda: uuid.UUID(int=keys.getrandbits(128), version=4)))
+        po_ids = random.Random(f"{self.seed}:po-ids")
+        patch(purchasing, "uuid", SimpleNamespace(uuid4=lambda: uuid.UUID(int=po_ids.getrandbits(128), version=4)))
         if self.chunk is not None:
             patch(commit, "CHANGES_PER_TRANSACTION", self.chunk)
         patch(auth, "_keyring", None)
@@ -263,6 +265,26 @@ class Cloud:
         for partition in list(table.items.values()):
             for item in list(partition.values()):
                 if not str(item.range_key.value).startswith(skip):
+                    yield item.to_json()["Attributes"]
+
+    def backend_item(self, pk: str, sk: str) -> dict[str, Any] | None:
+        """One item as DynamoDB JSON, straight from moto's store (see ``partition_items``)."""
+        from moto.dynamodb.models import dynamodb_backends
+
+        backend = dynamodb_backends[DEFAULT_ACCOUNT_ID][REGION]
+        found = backend.get_item(self.table, {"pk": {"S": pk}, "sk": {"S": sk}})
+        return found.to_json()["Attributes"] if found is not None else None
+
+    def partition_items(self, prefix: str) -> Iterator[dict[str, Any]]:
+        """The items of the partitions whose key starts with ``prefix`` (``"PO#"``), as
+        DynamoDB JSON, straight from moto's store (the storage-boundary checks run this
+        inside a Lambda's call, so it must neither fault nor recurse)."""
+        from moto.dynamodb.models import dynamodb_backends
+
+        table = dynamodb_backends[DEFAULT_ACCOUNT_ID][REGION].get_table(self.table)
+        for key, partition in list(table.items.items()):
+            if str(key.value).startswith(prefix):
+                for item in list(partition.values()):
                     yield item.to_json()["Attributes"]
 
     def sent_emails(self) -> list[Any]:

@@ -20,6 +20,9 @@ probabilities it
   production, replayed deterministically;
 * checks, after every write that touches a SKU balance, that ``available`` is still
   ``on_hand - allotted >= 0`` ("never negative, not even for a moment");
+* lets an ``observe`` hook see every DynamoDB call a Lambda makes, before it and, when it
+  succeeds, its answer (``invariants.OrderingWatch`` records what each planning read saw
+  and checks every purchase order placement against it);
 * fails SES sends (``ses_failure``). Notifications are not built yet, so nothing
   sends mail today; the switch is here so the notifier issue only has to turn it on.
 
@@ -104,6 +107,9 @@ class StorageFaults:
         self.domain_table = ""  # set by the harness; other tables (idempotency) are bookkeeping
         self.violations: list[str] = []
         self.interleave_with: Callable[[str], None] | None = None  # set by the harness
+        # set by the harness: called before each DynamoDB call of a Lambda; what it returns
+        # is called with the answer once the call succeeded
+        self.observe: Callable[[str, dict[str, Any]], Callable[[Any], None] | None] | None = None
         # one-shot faults for regression tests: a throttle before a call, a crash after a write
         self.throttle_when: Callable[[str, dict[str, Any]], bool] | None = None
         self.crash_when: Callable[[str, dict[str, Any]], bool] | None = None
@@ -193,7 +199,12 @@ class StorageFaults:
         return result
 
     def _checked(self, client: Any, service: str, operation: str, params: dict[str, Any]) -> Any:
+        seen = None
+        if service == "dynamodb" and self.observe is not None and self.actor is not None and not self._depth:
+            seen = self.observe(operation, params)
         result = self._original(client, operation, params)
+        if seen is not None:
+            seen(result)
         if service == "dynamodb" and operation in WRITE_OPERATIONS:
             self._check_balances(client, operation, params)
         return result

@@ -6,14 +6,21 @@
   adjustment, priority change, forced backorder, new product) and hands it to the network;
 * ``deliver``: the network delivers a request it held back, a duplicate, or a retry;
 * ``warehouse``: the warehouse reads an order and releases or ships a shipment;
+* ``buyer``: the buyer runs the planner, places, receives or cancels a purchase order, or
+  changes a product's purchasing settings (:mod:`buyer`), through the network;
 * ``stream``: one allotter invocation with a batch of the table stream;
-* ``planner``: a scheduled planner run (the allotment sweep);
+* ``planner``: a scheduled planner run (the allotment sweep, then the purchase planner):
+  mostly the frequent job, sometimes the daily one, sometimes delivered twice;
 * ``idle``: time passes.
 
 Faults (see :mod:`faults`, :mod:`stream`, :mod:`webshop`) fire with seeded
 probabilities, and the invariants (:mod:`invariants`) are checked after every step.
-At the end of the day faults stop, everything in flight is delivered, the stream is
-drained, the planner runs, the stream is drained again, and the end-of-day checks run.
+Concurrent Lambdas meet at the storage boundary (``StorageFaults.interleave_with``):
+while the allotter is between storage calls a pending webshop or buyer request is
+delivered; while the API or the planner is, one allotter batch runs, or a pending
+request is delivered (a buyer's placement while a planner plans), or a second planner
+runs. At the end of the day faults stop, everything in flight is delivered, the stream
+is drained, the planner runs, the stream is drained again, and the end-of-day checks run.
 
 A failure raises :class:`SimulationFailure` with the seed, the step, the problems, the
 last steps of the trace and the command that replays it.
@@ -24,16 +31,20 @@ from __future__ import annotations
 import hashlib
 import json
 import random
+from collections import Counter
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
 from tests.simulation import invariants
+from tests.simulation.buyer import Buyer
 from tests.simulation.cloud import Cloud
 from tests.simulation.faults import FaultPlan, SimulatedCrash
 from tests.simulation.stream import StreamDriver
 from tests.simulation.webshop import Webshop
 
-ACTIONS = {"event": 10, "deliver": 5, "warehouse": 4, "stream": 7, "planner": 0.4, "idle": 0.6}
+ACTIONS = {"event": 10, "deliver": 5, "warehouse": 4, "buyer": 6, "stream": 7, "planner": 1.5, "idle": 0.6}
+# What runs while the API or the planner is between storage calls: (what, weight).
+MEANWHILE = {"stream": 6, "request": 3, "planner": 1}
 # Changes per allotter transaction (production: 40). Scaled down on some seeds so that
 # recomputes commit in several transactions and a crash can fall between them.
 CHUNK_KNOB = (None, None, 3, 1)
@@ -74,6 +85,7 @@ class RunResult:
     acknowledged: int = 0
     orders: int = 0
     known_bugs: list[str] = field(default_factory=list)
+    purchasing: dict[str, Any] = field(default_factory=dict)
     trace: list[str] = field(default_factory=list)
 
     def summary(self) -> str:
@@ -81,8 +93,8 @@ class RunResult:
             f"seed {self.seed}: {self.steps} steps clean, {self.requests} webshop writes "
             f"({self.acknowledged} acknowledged, {self.orders} orders), "
             f"statuses {dict(sorted(self.statuses.items()))}, "
-            f"storage {self.storage_faults}, network {self.network_faults}, stream {self.stream}, chunk {self.chunk}"
-            + (f", met known {', '.join(self.known_bugs)}" if self.known_bugs else "")
+            f"storage {self.storage_faults}, network {self.network_faults}, stream {self.stream}, chunk {self.chunk}, "
+            f"purchasing {self.purchasing}" + (f", met known {', '.join(self.known_bugs)}" if self.known_bugs else "")
         )
 
 
@@ -94,7 +106,12 @@ def run(seed: int, steps: int = 150, plan: FaultPlan | None = None) -> RunResult
     actions: dict[str, int] = {}
     with Cloud(seed, plan, chunk=chunk) as cloud:
         shop = Webshop(cloud, random.Random(f"{seed}:webshop"), random.Random(f"{seed}:network"), plan)
+        buyer = Buyer(cloud, shop, random.Random(f"{seed}:buyer"))
         stream = StreamDriver(cloud, random.Random(f"{seed}:stream"), plan)
+        watch = invariants.OrderingWatch(cloud)
+        cloud.faults.observe = watch.observe
+        schedules = random.Random(f"{seed}:planner")
+        meanwhile = random.Random(f"{seed}:meanwhile")
         busy = False
 
         def interleave(actor: str) -> None:
@@ -104,7 +121,16 @@ def run(seed: int, steps: int = 150, plan: FaultPlan | None = None) -> RunResult
                 return
             busy = True
             try:
-                line = shop.deliver_one() if actor == "allotter" else stream.pump()
+                if actor == "allotter":
+                    line = shop.deliver_one()
+                else:
+                    what = meanwhile.choices(list(MEANWHILE), weights=list(MEANWHILE.values()))[0]
+                    if what == "planner":
+                        line = _planner(cloud, schedules)
+                    elif what == "request":
+                        line = shop.deliver_one()
+                    else:
+                        line = stream.pump()
                 if line:
                     trace.append(f"      meanwhile ({actor} between storage calls): {line}")
             finally:
@@ -113,11 +139,12 @@ def run(seed: int, steps: int = 150, plan: FaultPlan | None = None) -> RunResult
         cloud.faults.interleave_with = interleave
 
         def check(step: int | str, *, final: bool = False) -> None:
-            problems = list(cloud.faults.violations)
+            problems = list(cloud.faults.violations) + watch.take_problems()
             cloud.faults.violations.clear()
             with cloud.faults.suspended():
                 snap = invariants.snapshot(cloud)
                 problems += invariants.check_state(snap, shop)
+                problems += invariants.check_purchasing(snap, shop, buyer)
                 problems += invariants.check_replays(shop)
                 problems += invariants.check_emails(cloud)
                 if final:
@@ -125,9 +152,13 @@ def run(seed: int, steps: int = 150, plan: FaultPlan | None = None) -> RunResult
                     problems += invariants.check_pending_shipments(snap)
                     problems += invariants.check_answered(shop)
                     problems += invariants.check_acknowledged(snap, shop)
+                    problems += invariants.check_planning(snap)
+                    problems += watch.check_ceiling(snap)
+            shop.known_bugs |= watch.known
             if problems:
                 raise SimulationFailure(seed, step, steps, problems, trace)
 
+        buyer.open_desk()
         shop.open_shop()
         stream.drain()
         check("opening")
@@ -138,7 +169,7 @@ def run(seed: int, steps: int = 150, plan: FaultPlan | None = None) -> RunResult
             choices = [a for a in ACTIONS if a != "deliver" or shop.due()]
             action = rng.choices(choices, weights=[ACTIONS[a] for a in choices])[0]
             actions[action] = actions.get(action, 0) + 1
-            trace.append(f"[{step}] {action}: {_act(action, shop, stream, cloud)}")
+            trace.append(f"[{step}] {action}: {_act(action, shop, buyer, stream, cloud, schedules)}")
             check(step)
 
         # the end of the day: faults off, everything delivered, the allotter settles
@@ -157,7 +188,8 @@ def run(seed: int, steps: int = 150, plan: FaultPlan | None = None) -> RunResult
             problem = f"with every fault off the allotter gave up on {len(given_up)} failing record(s) of {skus}"
             raise SimulationFailure(seed, "end of day", steps, [problem], trace)
         with cloud.faults.suspended():
-            digest = _digest(trace, invariants.snapshot(cloud))
+            snap = invariants.snapshot(cloud)
+            digest = _digest(trace, snap)
         return RunResult(
             seed=seed,
             steps=steps,
@@ -176,21 +208,28 @@ def run(seed: int, steps: int = 150, plan: FaultPlan | None = None) -> RunResult
             acknowledged=sum(1 for r in shop.requests if r.acked),
             orders=len(shop.orders),
             known_bugs=sorted(shop.known_bugs),
+            purchasing={
+                "planning reads": watch.planning_reads,
+                "lines placed": watch.placed_lines,
+                **dict(sorted(Counter(po["po_status"] for po in snap.pos.values()).items())),
+            },
             trace=trace,
         )
 
 
-def _act(action: str, shop: Webshop, stream: StreamDriver, cloud: Cloud) -> str:
+def _act(action: str, shop: Webshop, buyer: Buyer, stream: StreamDriver, cloud: Cloud, schedules: random.Random) -> str:
     if action == "event":
         return shop.event()
     if action == "deliver":
         return shop.deliver_one() or "nothing due"
     if action == "warehouse":
         return shop.warehouse()
+    if action == "buyer":
+        return buyer.act()
     if action == "stream":
         return stream.pump() or "stream idle"
     if action == "planner":
-        return _planner(cloud)
+        return _planner(cloud, schedules)
     return "time passes"
 
 
@@ -199,18 +238,35 @@ def _sku_of(record: dict[str, Any]) -> str:
     return str(image.get("sku", {}).get("S", "?"))
 
 
-def _planner(cloud: Cloud) -> str:
-    try:
-        return f"planner {cloud.planner('frequent')}"
-    except SimulatedCrash:
-        return "planner crashed"
-    except Exception as exc:  # the schedule runs again later
-        return f"planner failed: {type(exc).__name__}: {exc}"
+def _planner(cloud: Cloud, schedules: random.Random | None = None) -> str:
+    """One scheduled planner invocation (``schedules`` None: the frequent job, once).
+    EventBridge may deliver a schedule twice: then the same job runs again at once."""
+    job, times = "frequent", 1
+    if schedules is not None:
+        job = "daily" if schedules.random() < 0.15 else "frequent"
+        times = 2 if schedules.random() < 0.2 else 1
+    said = []
+    for _ in range(times):
+        try:
+            said.append(_ran(job, cloud.planner(job)))
+        except SimulatedCrash:
+            said.append(f"planner ({job}) crashed")
+        except Exception as exc:  # the schedule runs again later
+            said.append(f"planner ({job}) failed: {type(exc).__name__}: {exc}")
+    return "; then delivered again: ".join(said)
+
+
+def _ran(job: str, report: dict[str, Any]) -> str:
+    planned = report["planning"]
+    kinds = ("recommended", "updated", "withdrawn", "reviewed", "deferred")
+    changed = ", ".join(f"{k} {planned[k]}" for k in kinds if planned[k]) or "changed nothing"
+    return f"planner ({job}): sweep of {report['skus']} SKU(s) changed {report['changed']}; planning {changed}"
 
 
 def _digest(trace: list[str], snap: invariants.Snapshot) -> str:
     state = {
         "skus": snap.skus,
+        "pos": snap.pos,
         "ledger": {k: sorted(v, key=lambda e: e["sk"]) for k, v in snap.ledger.items()},
         "orders": {"/".join(k): v for k, v in snap.orders.items()},
         "lines": {"/".join(k): v for k, v in snap.lines.items()},

@@ -145,3 +145,75 @@ def test_a_line_reopened_by_a_quantity_change_has_the_orders_priority(cloud: Clo
     line = next(ln for ln in seen["lines"] if ln["line"] == 1)
     assert line["backordered"] + line["allotted"] == 2
     assert (seen["priority"], line["priority"]) == (3, 3), (seen["priority"], line)
+
+
+# ---------------------------------------------------------------------------------------
+# Purchasing. The catalogue: one supplier with backorders on and a review today, one
+# product with a minimum of 4 and a maximum of 10, and an order that backorders 3 units
+# (stock position -3). The first planner run recommends a backorder PO of 7 (up to the
+# minimum) and, at the review, a regular PO of 13 (up to the maximum).
+@pytest.fixture
+def purchasing() -> Iterator[Cloud]:
+    import random
+
+    from tests.simulation.stream import StreamDriver
+
+    with Cloud(0, FaultPlan.none()) as running:
+        supplier = {"backorders_enabled": True, "next_review_date": "2026-11-23", "lead_time_days": 3}
+        assert running.api("PUT", "/v1/suppliers/acme", supplier).ok
+        product = {"supplier_id": "acme", "purchase_price": "2.00", "min_stock": 4, "max_stock": 10}
+        assert running.api("PUT", "/v1/products/BOOK", product).ok
+        order = ORDER | {"id": "B1", "lines": [{"line": 1, "sku": "BOOK", "quantity": 3}]}
+        assert running.api("POST", "/v1/orders", order).status == 201
+        StreamDriver(running, random.Random(0), FaultPlan.none()).drain()
+        assert running.api("POST", "/v1/planning/run").ok
+        yield running
+
+
+def _recommended(cloud: Cloud) -> dict[str, dict]:
+    seen = cloud.api("GET", "/v1/purchase-orders?status=recommended")
+    return {po["kind"]: po for po in seen.body["purchase_orders"]}
+
+
+# Bug 5 (seed 1 step 10 at 100 steps, once the buyer's cancels were replay-checked): a PO
+# cancel applied once (its answer lost, or the request delivered twice) and delivered
+# again is answered 409 "purchase order ... is cancelled and cannot be cancelled", so the
+# buyer's client takes an applied cancel for refused. Decision 17: every write is
+# idempotent by its natural key or absolute; cancelling a PO is absolute, as cancelling an
+# order is (bug 1: a re-delivered cancel is answered 200 "unchanged").
+@pytest.mark.xfail(strict=True, reason="bug 5: a re-delivered PO cancel is answered 409")
+def test_a_redelivered_po_cancel_is_answered_2xx(purchasing: Cloud) -> None:
+    po_id = _recommended(purchasing)["backorder"]["id"]
+    _crash_after_next_domain_transaction(purchasing)
+    assert purchasing.api("POST", f"/v1/purchase-orders/{po_id}/cancel").crashed  # applied, answer lost
+    again = purchasing.api("POST", f"/v1/purchase-orders/{po_id}/cancel")
+    assert again.ok, (again.status, again.body)
+    assert again.body["status"] == "cancelled"
+
+
+# Bug 6 (seed 8 step 32 at 200 steps: PEAR, whose backorder PO of 5 and regular PO of 5
+# were recommended by one run, both planned against incoming 0; the backorder PO was
+# placed and received in two receipts, then the regular one was placed): a recommendation
+# planned before another PO of its SKU was placed *and received* can still be placed. Its
+# lines are checked against the SKU's ``incoming`` (``incoming_seen``), and a receipt
+# takes the units off incoming again, so incoming is back at what the line saw while the
+# stock on order it did not see has arrived: the SKU is ordered twice for the same
+# shortage. A regular recommendation is revised only at the next review, so it stays open
+# and placeable all that time. Here: backorder 7 (to the minimum 4) and regular 13 (to the
+# maximum 10); the backorder PO is placed and received; placing the regular one brings
+# the projected position to 4 + 13 = 17, 7 above the maximum. Placing it while the 7 were
+# still incoming was refused, as decision 55 says.
+@pytest.mark.xfail(strict=True, reason="bug 6: incoming_seen cannot see a PO placed and received meanwhile")
+def test_a_recommendation_planned_before_another_po_was_placed_and_received_cannot_be_placed(
+    purchasing: Cloud,
+) -> None:
+    recommended = _recommended(purchasing)
+    backorder, regular = recommended["backorder"]["id"], recommended["regular"]["id"]
+    assert [(ln["sku"], ln["quantity"]) for ln in recommended["backorder"]["lines"]] == [("BOOK", 7)]
+    assert [(ln["sku"], ln["quantity"]) for ln in recommended["regular"]["lines"]] == [("BOOK", 13)]
+    assert purchasing.api("POST", f"/v1/purchase-orders/{backorder}/place", {}).ok
+    assert purchasing.api("POST", f"/v1/purchase-orders/{regular}/place", {}).status == 409  # 7 incoming since
+    receipt = {"id": "r1", "lines": [{"sku": "BOOK", "quantity": 7}]}
+    assert purchasing.api("POST", f"/v1/purchase-orders/{backorder}/receipts", receipt).ok  # incoming 0 again
+    again = purchasing.api("POST", f"/v1/purchase-orders/{regular}/place", {})
+    assert again.status == 409, f"placed: {again.body and again.body.get('lines')}, 13 on top of the 7 received"

@@ -120,6 +120,7 @@ class Webshop:
         self.status_counts: dict[int, int] = {}
         self.known_bugs: set[str] = set()  # open production bugs this run ran into
         self.gift_share = GIFT_SHARE
+        self.product_settings: dict[str, dict[str, Any]] = {}  # purchasing settings per SKU (the buyer's)
 
     # ------------------------------------------------------------ setting up the day
     def open_shop(self) -> None:
@@ -128,7 +129,7 @@ class Webshop:
         gift = {"name": "Gift card", "tracked": False}
         self._must(self.cloud.api("PUT", f"/v1/products/{UNTRACKED_SKU}", gift))
         for sku in SKUS:
-            self._must(self.cloud.api("PUT", f"/v1/products/{sku}", {"name": sku.title(), "supplier_id": "s1"}))
+            self._must(self.cloud.api("PUT", f"/v1/products/{sku}", self.product_body(sku)))
             units = self.rng.randint(0, 12)
             if units:
                 body = {"id": f"open-{sku}", "sku": sku, "kind": "count", "quantity": units}
@@ -136,6 +137,11 @@ class Webshop:
                 self.movements[(sku, body["id"])] = body
                 request = self._new("count", "POST", "/v1/stock/movements", body)
                 request.final = Response(201, None)
+
+    def product_body(self, sku: str) -> dict[str, Any]:
+        """What ``PUT /v1/products/{sku}`` sends: its name and purchasing settings (a PUT
+        replaces them all)."""
+        return {"name": sku.title(), **self.product_settings.get(sku, {"supplier_id": "s1"})}
 
     def _must(self, response: Response) -> None:
         assert response.ok, f"setting up the shop failed: {response.status} {response.body}"
@@ -264,7 +270,7 @@ class Webshop:
         if LATE_SKU in self.catalogue:
             return self._receipt()
         self.catalogue.append(LATE_SKU)
-        return self._new("product", "PUT", f"/v1/products/{LATE_SKU}", {"name": "Quince", "supplier_id": "s1"})
+        return self._new("product", "PUT", f"/v1/products/{LATE_SKU}", self.product_body(LATE_SKU))
 
     # ------------------------------------------------------------ the warehouse
     def warehouse(self) -> str:
