@@ -39,9 +39,11 @@ purchasing (the buyer's and the planner's side; see :func:`check_purchasing`,
 from __future__ import annotations
 
 import json
+import math
 from collections import defaultdict
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
+from datetime import datetime
 from decimal import Decimal
 from typing import Any
 
@@ -565,17 +567,44 @@ def rule_quantity(kind: str, item: dict[str, Any], *, more_incoming: int = 0) ->
     return 0 if target is None else round_up(target - projected(item), item.get("order_multiple"))
 
 
-def needs_attention(item: dict[str, Any]) -> bool:
+LISTING_HORIZON_DAYS = 90  # PRODUCT.md: stock that lasts less than this at the demand rate is watched
+DEMAND_WINDOW_DAYS = 28  # template.yaml's DemandWindowDays default (the simulation keeps it)
+
+
+def needs_attention(item: dict[str, Any], demand_per_day: float = 0.0) -> bool:
     """Whether the planning index must list the SKU: a product with a supplier, tracked and
     known, with a negative stock position or (not phased out) a projected position at or
-    below its minimum."""
+    below its minimum, or one that ``demand_per_day`` uses up within the listing horizon."""
     if not item.get("supplier_id") or item.get("tracked") is False or not item.get("known"):
         return False
     if stock_position(item) < 0:
         return True
     if item.get("phased_out"):
         return False
-    return item.get("min_stock") is not None and projected(item) <= int(item["min_stock"])
+    floor = int(item.get("min_stock") or 0)
+    if item.get("min_stock") is not None and projected(item) <= floor:
+        return True
+    return demand_per_day > 0 and projected(item) - floor < demand_per_day * LISTING_HORIZON_DAYS
+
+
+def demand_bounds(item: dict[str, Any], now: datetime) -> tuple[float, float]:
+    """The demand rates the SKU's listing may have been decided with: the allotter lists a
+    SKU with its rate decayed to the moment it writes, which is at or after the rating
+    (``demand_at``) and before ``now``. So: from the rate decayed to ``now`` up to the
+    rate as rated."""
+    rate = float(item.get("demand_rate") or 0)
+    if rate <= 0 or not item.get("demand_at"):
+        return 0.0, 0.0
+    rated_at = datetime.fromisoformat(str(item["demand_at"]).replace("Z", "+00:00"))
+    days = max(0.0, (now - rated_at).total_seconds() / 86400)
+    return rate * math.exp(-days / DEMAND_WINDOW_DAYS), rate
+
+
+def listing_allowed(item: dict[str, Any], now: datetime) -> set[bool]:
+    """Whether the SKU may be listed: {True} must, {False} must not, both: it depends on
+    the moment the allotter last wrote it (between the two demand bounds)."""
+    low, high = demand_bounds(item, now)
+    return {needs_attention(item, low), needs_attention(item, high)}
 
 
 def units_on_pos(pos: Iterable[dict[str, Any]]) -> tuple[dict[str, int], dict[str, int]]:
@@ -901,11 +930,12 @@ def _item(raw: dict[str, Any]) -> dict[str, Any]:
     return item
 
 
-def check_planning(snap: Snapshot) -> list[str]:
+def check_planning(snap: Snapshot, now: datetime) -> list[str]:
     """At the end of the day (stream drained, a last planner run, faults off):
 
     - every SKU is listed in the ``planning`` index, under its supplier, exactly when it
-      needs attention (:func:`needs_attention`);
+      needs attention (:func:`needs_attention`, with its demand rate as of the
+      allotter's last write: :func:`listing_allowed`);
     - each supplier's open backorder recommendation is what the rules ask for now: for a
       supplier with backorders on, the SKUs of its that can be ordered (tracked, with a
       purchase price) each with :func:`rule_quantity` > 0, planned against their current
@@ -915,11 +945,12 @@ def check_planning(snap: Snapshot) -> list[str]:
     problems = []
     for sku, item in sorted(snap.skus.items()):
         listed = item.get("plan_sk", "").partition("#")[0] if item.get("plan_pk") else None
-        want = item.get("supplier_id") if needs_attention(item) else None
-        if listed != want:
+        allowed = {item.get("supplier_id") if attention else None for attention in listing_allowed(item, now)}
+        if listed not in allowed:
             problems.append(
-                f"{sku}: listed for planning under {listed}, should be {want} (stock position "
-                f"{stock_position(item)}, projected {projected(item)}, min {item.get('min_stock')})"
+                f"{sku}: listed for planning under {listed}, should be {' or '.join(map(str, allowed))} (stock "
+                f"position {stock_position(item)}, projected {projected(item)}, min {item.get('min_stock')}, "
+                f"demand {item.get('demand_rate')}/day)"
             )
     for supplier_id, terms in sorted(snap.suppliers.items()):
         lines: dict[str, tuple[int, int]] = {}

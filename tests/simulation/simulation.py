@@ -152,7 +152,7 @@ def run(seed: int, steps: int = 150, plan: FaultPlan | None = None) -> RunResult
                     problems += invariants.check_pending_shipments(snap)
                     problems += invariants.check_answered(shop)
                     problems += invariants.check_acknowledged(snap, shop)
-                    problems += invariants.check_planning(snap)
+                    problems += invariants.check_planning(snap, cloud.clock.now)
                     problems += watch.check_ceiling(snap)
             shop.known_bugs |= watch.known
             if problems:
