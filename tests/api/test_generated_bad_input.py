@@ -120,9 +120,9 @@ def seed(api: Any) -> None:
     reply = api("POST", "/v1/orders/813/shipments/1/release")
     assert reply.status == 200, reply.body
     # PO-1 placed, PO-2 the open recommendation (planned against PO-1's incoming units)
-    for po_id, incoming in (("PO-1", 0), ("PO-2", 5)):
+    for po_id, incoming in (("PO-1", 0), ("PO-2", 5)):  # 5 incoming, 5 purchased
         at = api.svc.clock()
-        line = PoLine("TEXTBOOK", 5, Decimal("10"), incoming_seen=incoming)
+        line = PoLine("TEXTBOOK", 5, Decimal("10"), incoming_seen=incoming, purchased_seen=incoming)
         uow = api.svc.store.unit_of_work(writer="test", event="seed", at=at)
         uow.put_purchase_order(recommend(po_id, Proposal("acme", PoKind.BACKORDER, (line,), "none"), at))
         uow.set_open_recommendation("acme", PoKind.BACKORDER, po_id, was=None)

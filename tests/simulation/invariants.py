@@ -248,32 +248,22 @@ def check_state(snap: Snapshot, shop: Webshop) -> list[str]:
 # it (RunResult.known_bugs) instead of failing, so the seeds keep exploring; when the fix
 # lands, its regression test passes, strict xfail fails the suite, and the entry goes.
 KNOWN_BUGS: dict[str, str] = {
-    "bug 5": "a re-delivered PO cancel (its answer lost, or sent twice) is answered 409 'is cancelled and "
-    "cannot be cancelled' although the first delivery cancelled it",
-    "bug 6": "a recommendation planned before another PO of its SKU was placed and then received can still be "
-    "placed: incoming is back at what the line was planned against, so the incoming_seen guard passes and the "
-    "SKU is ordered twice for the same shortage (OrderingWatch: units received in between cover the difference)",
     # Fixed so far (their regression tests now guard the fixes):
     # bug 1: a re-delivered line cancel answered 422 'units to cancel must be positive';
     # bug 2: a partial cancel whose Lambda died between its cancel and its Powertools
     #        idempotency record kept answering 500 for that Idempotency-Key;
     # bug 3: an untracked product was never allotted (the available >= n guard);
-    # bug 4: a line reopened by a quantity change kept the priority it had when closed.
+    # bug 4: a line reopened by a quantity change kept the priority it had when closed;
+    # bug 5: a re-delivered PO cancel answered 409 'is cancelled and cannot be cancelled';
+    # bug 6: a recommendation planned before another PO of its SKU was placed and then
+    #        received could still be placed (incoming was back at what it was planned
+    #        against): the SKU was ordered twice for the same shortage.
 }
 
 
 def known_bug(request: Any, response: Any = None) -> str | None:
     """The open bug in ``KNOWN_BUGS`` that explains this symptom, if any. Add a rule
     here with its entry, matching the symptom as narrowly as the regression test does."""
-    body = response.body if response is not None and isinstance(response.body, dict) else {}
-    if (
-        "bug 5" in KNOWN_BUGS
-        and request.kind == "po_cancel"
-        and response is not None
-        and response.status == 409
-        and str(body.get("message", "")).endswith("is cancelled and cannot be cancelled")
-    ):
-        return "bug 5"
     return None
 
 
@@ -631,7 +621,8 @@ def check_purchasing(snap: Snapshot, shop: Webshop, buyer: Buyer) -> list[str]:
     - at most one open recommendation (status ``recommended``) per supplier and kind, and
       it is the one the supplier's slot names (a slot names only a recommended PO);
     - per SKU: ``incoming`` on the balance == the sum over placed and partly received POs
-      of ``max(0, quantity - received)``;
+      of ``max(0, quantity - received)``, and ``purchased`` == what the POs ordered
+      (:func:`units_on_pos`), which a receipt does not bring back down;
     - per PO: its status says what its lines say (received: every line received in full;
       partly received: a receipt booked, a line short; placed: no receipt yet; recommended
       and withdrawn: never placed, nothing received), every line orders at least one unit,
@@ -665,6 +656,11 @@ def check_purchasing(snap: Snapshot, shop: Webshop, buyer: Buyer) -> list[str]:
         incoming = int((snap.skus.get(sku) or {}).get("incoming") or 0)
         if incoming != outstanding[sku]:
             problems.append(f"{sku}: incoming {incoming} but placed POs have {outstanding[sku]} outstanding")
+    bought, _ = units_on_pos(snap.pos.values())
+    for sku in sorted(set(snap.skus) | set(bought)):
+        purchased = int((snap.skus.get(sku) or {}).get("purchased") or 0)
+        if purchased != bought[sku]:
+            problems.append(f"{sku}: purchased {purchased} but POs have ordered {bought[sku]} (units_on_pos)")
 
     placed_by_buyer = {
         r.path.split("/")[3]
@@ -816,7 +812,6 @@ class OrderingWatch:
         self.last_placed: dict[str, Placement] = {}
         self.problems: list[str] = []
         self.known: set[str] = set()  # KNOWN_BUGS met
-        self.known_skus: set[str] = set()  # SKUs a known bug ordered twice
         self.planning_reads = 0
         self.placed_lines = 0
 
@@ -883,11 +878,7 @@ class OrderingWatch:
                     f"({on_pos[sku]} on POs now), with which the rules ask for {wanted}: "
                     f"{recommended - wanted} unit(s) ordered twice"
                 )
-                if "bug 6" in KNOWN_BUGS and received[sku] - read.received >= more:
-                    self.known.add("bug 6")  # placed and received in between: incoming looks unchanged
-                    self.known_skus.add(sku)
-                else:
-                    self.problems.append(problem)
+                self.problems.append(problem)
 
     def take_problems(self) -> list[str]:
         problems, self.problems = self.problems, []
@@ -910,9 +901,6 @@ class OrderingWatch:
             stock_without_pos = projected(item) - last.read.on_pos
             allowed = target + max(0, multiple - 1) - stock_without_pos + max(0, last.placed - last.recommended)
             if units <= allowed:
-                continue
-            if sku in self.known_skus:
-                self.known.add("bug 6")
                 continue
             problems.append(
                 f"{sku}: {units} unit(s) on POs, above the {allowed} its last placement (PO {last.po_id}, "

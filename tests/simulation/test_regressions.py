@@ -181,7 +181,6 @@ def _recommended(cloud: Cloud) -> dict[str, dict]:
 # buyer's client takes an applied cancel for refused. Decision 17: every write is
 # idempotent by its natural key or absolute; cancelling a PO is absolute, as cancelling an
 # order is (bug 1: a re-delivered cancel is answered 200 "unchanged").
-@pytest.mark.xfail(strict=True, reason="bug 5: a re-delivered PO cancel is answered 409")
 def test_a_redelivered_po_cancel_is_answered_2xx(purchasing: Cloud) -> None:
     po_id = _recommended(purchasing)["backorder"]["id"]
     _crash_after_next_domain_transaction(purchasing)
@@ -203,7 +202,6 @@ def test_a_redelivered_po_cancel_is_answered_2xx(purchasing: Cloud) -> None:
 # maximum 10); the backorder PO is placed and received; placing the regular one brings
 # the projected position to 4 + 13 = 17, 7 above the maximum. Placing it while the 7 were
 # still incoming was refused, as decision 55 says.
-@pytest.mark.xfail(strict=True, reason="bug 6: incoming_seen cannot see a PO placed and received meanwhile")
 def test_a_recommendation_planned_before_another_po_was_placed_and_received_cannot_be_placed(
     purchasing: Cloud,
 ) -> None:

@@ -30,6 +30,7 @@ from backorders.domain.purchasing import (
     needs_attention,
     place,
     preponed_review,
+    purchased_change,
     receive,
     recommend,
     regular_proposal,
@@ -192,6 +193,24 @@ def test_cancelling_a_placed_po_takes_what_is_outstanding_off_incoming():
     placed = place(recommendation(), at=AT, today=date(2026, 12, 2), lead_time_days=5)
     partly = receive(placed, "r-1", {"BOOK": 4}, AT)
     assert incoming_change(partly, cancel(partly, AT)) == {"BOOK": -3}
+
+
+def test_cancelling_a_cancelled_po_again_changes_nothing():
+    cancelled = cancel(recommendation(), AT)
+    assert cancel(cancelled, AT) is cancelled
+
+
+def test_purchased_counts_what_pos_bought_and_a_receipt_does_not_bring_it_back_down():
+    # incoming returns to its old value once a PO placed meanwhile is received; purchased
+    # does not, so a recommendation planned before that PO cannot be placed (decision 64)
+    recommended = recommendation()
+    placed = place(recommended, at=AT, today=date(2026, 12, 2), lead_time_days=5)
+    received = receive(placed, "r-1", {"BOOK": 7}, AT)
+    assert purchased_change(recommended, placed) == incoming_change(recommended, placed) == {"BOOK": 7}
+    assert (purchased_change(placed, received), incoming_change(placed, received)) == ({}, {"BOOK": -7})
+    partly = receive(placed, "r-1", {"BOOK": 4}, AT)
+    assert purchased_change(partly, cancel(partly, AT)) == {"BOOK": -3}  # it keeps the 4 it brought
+    assert purchased_change(recommended, cancel(recommended, AT)) == {}
 
 
 # ------------------------------------------------------------------ expected dates

@@ -178,6 +178,7 @@ class SkuBalance:
     tracked: bool = True
     version: int = 0
     incoming: int = 0  # units on placed purchase orders not received yet
+    purchased: int = 0  # units placed POs ever bought (a receipt keeps it, a cancel takes off the rest)
     attention: str | None = None  # the supplier it is listed under for planning (None: not listed)
     dated: str | None = None  # what its waiting lines' expected dates were last computed from
     ordered: int = 0  # every unit ever ordered (new lines), which demand is measured from

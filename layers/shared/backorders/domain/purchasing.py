@@ -152,6 +152,7 @@ class PoLine:
     unit_price: Decimal
     received: int = 0
     incoming_seen: int = 0  # the SKU's incoming this line was planned against
+    purchased_seen: int = 0  # and the units its placed POs had bought by then
 
     @property
     def value(self) -> Decimal:
@@ -214,7 +215,13 @@ def regular_quantity(position: Position) -> int:
 def _proposal(terms: Terms, kind: PoKind, quantities: Iterable[tuple[Position, int]]) -> Proposal | None:
     wanted = sorted(((p, q) for p, q in quantities if q > 0), key=lambda pq: (pq[0].projected, pq[0].product.sku))
     lines = tuple(
-        PoLine(p.product.sku, q, p.product.purchase_price or Decimal(0), incoming_seen=p.balance.incoming)
+        PoLine(
+            p.product.sku,
+            q,
+            p.product.purchase_price or Decimal(0),
+            incoming_seen=p.balance.incoming,
+            purchased_seen=p.balance.purchased,
+        )
         for p, q in wanted[:MAX_PO_LINES]
     )  # the most urgent first; the rest waits for the next PO
     if not lines:
@@ -364,6 +371,17 @@ class PurchaseOrder:
             return {}
         return {line.sku: line.outstanding for line in self.lines if line.outstanding}
 
+    @property
+    def bought(self) -> dict[str, int]:
+        """What this PO has bought of each SKU: a placed one every unit it orders (a
+        receipt changes nothing here), a cancelled one what it received before (up to
+        what it ordered; more is stock, not an order), a recommendation nothing."""
+        if self.status in OPEN_STATUSES or self.status is PoStatus.RECEIVED:
+            return {line.sku: line.quantity for line in self.lines}
+        if self.status is PoStatus.CANCELLED:
+            return {line.sku: min(line.received, line.quantity) for line in self.lines if line.received}
+        return {}
+
     def noted(self, at: str, what: str, **more: Any) -> tuple[Mapping[str, Any], ...]:
         return (*self.history, {"at": at, "event": what, **more})
 
@@ -440,6 +458,10 @@ def move(po: PurchaseOrder, expected: date, at: str) -> PurchaseOrder:
 
 
 def cancel(po: PurchaseOrder, at: str) -> PurchaseOrder:
+    """Cancel a recommendation or a placed PO. Cancelling a cancelled one again is no
+    change (a re-delivered request is answered as the first was)."""
+    if po.status is PoStatus.CANCELLED:
+        return po
     if po.status not in (PoStatus.RECOMMENDED, *OPEN_STATUSES):
         raise Conflict(f"purchase order {po.po_id} is {po.status.value} and cannot be cancelled", field="status")
     return _moved(po, PoStatus.CANCELLED, at, "cancelled")
@@ -448,6 +470,15 @@ def cancel(po: PurchaseOrder, at: str) -> PurchaseOrder:
 def incoming_change(before: PurchaseOrder, after: PurchaseOrder) -> dict[str, int]:
     """How a PO's change moves its SKUs' incoming (placing adds, receiving and cancelling take away)."""
     was, now = before.incoming, after.incoming
+    return {sku: delta for sku in sorted(set(was) | set(now)) if (delta := now.get(sku, 0) - was.get(sku, 0))}
+
+
+def purchased_change(before: PurchaseOrder, after: PurchaseOrder) -> dict[str, int]:
+    """How a PO's change moves its SKUs' ``purchased`` (placing adds, cancelling takes off
+    what was not received, receiving changes nothing). Unlike incoming, it does not come
+    back to an earlier value when stock on order arrives, so a recommendation planned
+    before another PO was placed and received can tell (decision 64)."""
+    was, now = before.bought, after.bought
     return {sku: delta for sku in sorted(set(was) | set(now)) if (delta := now.get(sku, 0) - was.get(sku, 0))}
 
 

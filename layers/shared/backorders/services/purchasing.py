@@ -41,6 +41,7 @@ from backorders.domain.purchasing import (
     move,
     place,
     preponed_review,
+    purchased_change,
     receive,
     recommend,
     regular_proposal,
@@ -226,7 +227,7 @@ class Planner:
                 uow.put_purchase_order(revised)
                 outcome = "updated", current.po_id
             for line in proposal.lines if proposal else ():
-                uow.expect_incoming(line.sku, line.incoming_seen)
+                uow.expect_incoming(line.sku, line.incoming_seen, line.purchased_seen)
             uow.commit()
             return outcome
 
@@ -275,7 +276,7 @@ class PurchaseOrders:
             uow = self._change(po, placed, at)
             uow.set_open_recommendation(po.supplier_id, po.kind, None, was=po.po_id)
             for line in po.lines:  # placed against the incoming it was planned with, or not at all
-                uow.expect_incoming(line.sku, line.incoming_seen)
+                uow.expect_incoming(line.sku, line.incoming_seen, line.purchased_seen)
             self._commit(uow, po)
             return placed
 
@@ -320,6 +321,8 @@ class PurchaseOrders:
         def attempt() -> PurchaseOrder:
             at, po = self.clock(), self.get(po_id)
             cancelled = cancel(po, at)
+            if cancelled is po:  # cancelled already: a re-delivery
+                return po
             uow = self._change(po, cancelled, at)
             if po.status is PoStatus.RECOMMENDED:
                 uow.set_open_recommendation(po.supplier_id, po.kind, None, was=po.po_id)
@@ -331,8 +334,9 @@ class PurchaseOrders:
     def _change(self, before: PurchaseOrder, after: PurchaseOrder, at: str) -> UnitOfWork:
         uow = self.store.unit_of_work(writer="api", event=f"purchase order {before.po_id} {after.status}", at=at)
         uow.put_purchase_order(after)
-        for sku, delta in incoming_change(before, after).items():
-            uow.touch_sku(sku, incoming=delta)
+        incoming, purchased = incoming_change(before, after), purchased_change(before, after)
+        for sku in sorted(set(incoming) | set(purchased)):
+            uow.touch_sku(sku, incoming=incoming.get(sku, 0), purchased=purchased.get(sku, 0))
         return uow
 
     def _commit(self, uow: UnitOfWork, po: PurchaseOrder) -> None:

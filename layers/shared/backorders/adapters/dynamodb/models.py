@@ -203,6 +203,7 @@ class SkuItem(PlanPartItem, discriminator="SKU"):
     locked = NumberAttribute(default=0)
     backordered = NumberAttribute(default=0)
     incoming = NumberAttribute(null=True)  # units on placed POs not received yet
+    purchased = NumberAttribute(null=True)  # units placed POs ever bought (decision 64)
     dated = UnicodeAttribute(null=True)  # what the waiting lines' expected dates were computed from
     ordered = NumberAttribute(null=True)  # units ever ordered (domain.demand)
     demand_rate = NumberAttribute(null=True)  # units a day, as of demand_at
@@ -238,6 +239,7 @@ class SkuItem(PlanPartItem, discriminator="SKU"):
             tracked=bool(self.tracked) if self.tracked is not None else True,
             version=int(self.version),
             incoming=int(self.incoming or 0),
+            purchased=int(self.purchased or 0),
             attention=self.plan_sk.partition("#")[0] if self.plan_pk and self.plan_sk else None,
             dated=self.dated,
             ordered=int(self.ordered or 0),
@@ -622,6 +624,7 @@ class PoLineMap(MapAttribute[str, Any]):
     received = NumberAttribute(default=0)
     unit_price = DecimalAttribute()
     incoming_seen = NumberAttribute(default=0)
+    purchased_seen = NumberAttribute(default=0)
 
 
 class PurchaseOrderItem(_Base):
@@ -650,7 +653,12 @@ class PurchaseOrderItem(_Base):
             created_at=self.created_at,
             lines=tuple(
                 PoLine(
-                    line.sku, int(line.quantity), line.unit_price, int(line.received or 0), int(line.incoming_seen or 0)
+                    line.sku,
+                    int(line.quantity),
+                    line.unit_price,
+                    int(line.received or 0),
+                    int(line.incoming_seen or 0),
+                    int(line.purchased_seen or 0),
                 )
                 for line in self.lines
             ),
@@ -679,6 +687,7 @@ class PurchaseOrderItem(_Base):
                     received=line.received,
                     unit_price=line.unit_price,
                     incoming_seen=line.incoming_seen,
+                    purchased_seen=line.purchased_seen,
                 )
                 for line in po.lines
             ],

@@ -22,6 +22,7 @@ from dataclasses import dataclass, field, replace
 from datetime import datetime
 from typing import Any, Unpack, cast
 
+from pynamodb.attributes import NumberAttribute
 from pynamodb.connection import Connection
 from pynamodb.exceptions import PynamoDBException, TransactWriteError, UpdateError
 from pynamodb.expressions.condition import Condition
@@ -105,6 +106,7 @@ class _SkuDelta:
     locked: int = 0
     backordered: int = 0
     incoming: int = 0
+    purchased: int = 0
     ordered: int = 0
     expect_version: int | None = None
     set_fields: dict[str, Any] = field(default_factory=dict)
@@ -174,7 +176,7 @@ class DynamoUnitOfWork:
         self.at = at
         self._ops: list[tuple[str, Any, dict[str, Any]]] = []
         self._skus: dict[str, _SkuDelta] = defaultdict(_SkuDelta)
-        self._incoming_checks: dict[str, int] = {}
+        self._incoming_checks: dict[str, tuple[int, int]] = {}
         self._labels: list[str] = []
 
     # -------------------------------------------------------------- lines
@@ -210,12 +212,14 @@ class DynamoUnitOfWork:
         *,
         on_hand: int = 0,
         incoming: int = 0,
+        purchased: int = 0,
         expect_version: int | None = None,
         must_exist: bool = False,
     ) -> None:
         delta = self._skus[sku]
         delta.on_hand += on_hand
         delta.incoming += incoming
+        delta.purchased += purchased
         if expect_version is not None:
             delta.expect_version = expect_version
         delta.must_exist = delta.must_exist or must_exist
@@ -255,10 +259,11 @@ class DynamoUnitOfWork:
         marker = {"plan_pk": PLAN, "plan_sk": plan_sk(supplier_id, f"2#{sku}")} if supplier_id else {}
         self._skus[sku].set_fields.update({"plan_pk": None, "plan_sk": None, **marker})
 
-    def expect_incoming(self, sku: str, incoming: int) -> None:
-        """Commit only if the SKU's incoming is still ``incoming`` (what a PO line was
-        planned against): a PO placed meanwhile makes the commit fail, never double."""
-        self._incoming_checks[sku] = incoming
+    def expect_incoming(self, sku: str, incoming: int, purchased: int) -> None:
+        """Commit only if the SKU's incoming and purchased are still what a PO line was
+        planned against: a PO placed meanwhile (received or not) makes the commit fail,
+        never order twice."""
+        self._incoming_checks[sku] = (incoming, purchased)
 
     # -------------------------------------------------------------- purchase orders
     def put_purchase_order(self, po: PurchaseOrder) -> None:
@@ -365,12 +370,13 @@ class DynamoUnitOfWork:
         for sku, delta in self._skus.items():
             item, update = self._sku_update(sku, delta)
             if sku in self._incoming_checks:  # one item, one operation: the check joins the update
-                check = _incoming_is(self._incoming_checks.pop(sku))
+                check = _on_order_is(*self._incoming_checks.pop(sku))
                 update["condition"] = check if update["condition"] is None else update["condition"] & check
             ops.append(("update", item, update))
             labels.append(f"sku:{sku}")
-        for sku, incoming in self._incoming_checks.items():
-            ops.append(("check", SkuItem(pk=sku_pk(sku), sk="SKU"), {"condition": _incoming_is(incoming)}))
+        for sku, (incoming, purchased) in self._incoming_checks.items():
+            check = _on_order_is(incoming, purchased)
+            ops.append(("check", SkuItem(pk=sku_pk(sku), sk="SKU"), {"condition": check}))
             labels.append(f"incoming:{sku}")
         if len(ops) > MAX_TRANSACTION_ITEMS:
             raise ValueError(f"transaction of {len(ops)} items exceeds {MAX_TRANSACTION_ITEMS}")
@@ -421,6 +427,8 @@ class DynamoUnitOfWork:
             actions.append(getattr(SkuItem, name).add(value))
         if delta.incoming:
             actions.append(SkuItem.incoming.add(delta.incoming))
+        if delta.purchased:
+            actions.append(SkuItem.purchased.add(delta.purchased))
         if delta.ordered:
             actions.append(SkuItem.ordered.add(delta.ordered))
         for name, value in delta.set_fields.items():
@@ -443,10 +451,16 @@ class DynamoUnitOfWork:
         return item, {"actions": actions, "condition": condition}
 
 
-def _incoming_is(incoming: int) -> Condition:
-    return (
-        (SkuItem.incoming.does_not_exist() | (SkuItem.incoming == 0)) if incoming == 0 else SkuItem.incoming == incoming
-    )
+def _on_order_is(incoming: int, purchased: int) -> Condition:
+    """The SKU's incoming and purchased counters are these (a counter never written is 0)."""
+
+    def counter_is(attribute: NumberAttribute, value: int) -> Condition:
+        never_written: Condition = attribute.does_not_exist() | (attribute == 0)
+        exactly: Condition = attribute == value
+        return never_written if value == 0 else exactly
+
+    both: Condition = counter_is(SkuItem.incoming, incoming) & counter_is(SkuItem.purchased, purchased)
+    return both
 
 
 class DynamoStore:
