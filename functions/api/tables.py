@@ -17,12 +17,16 @@ def _cell(value: Any) -> Any:
     return ("true" if value else "false") if isinstance(value, bool) else value
 
 
+def wants_csv(headers: Mapping[str, str]) -> bool:
+    return "text/csv" in headers.get("accept", "")
+
+
 def table_response(
     headers: Mapping[str, str], key: str, rows: Iterable[Mapping[str, Any]], columns: Sequence[str]
 ) -> Response[str]:
     """``{key: [rows], "count": n}`` as JSON, or the rows as CSV with ``columns``."""
     found = list(rows)
-    if "text/csv" in headers.get("accept", ""):
+    if wants_csv(headers):
         out = io.StringIO()
         writer = csv.DictWriter(out, fieldnames=list(columns), lineterminator="\n")
         writer.writeheader()

@@ -4,6 +4,8 @@ incoming; receipts raise stock, which the allotter hands to the oldest backorder
 
 from __future__ import annotations
 
+import csv
+import io
 from datetime import date, timedelta
 from typing import Any
 
@@ -144,6 +146,30 @@ def test_cancelling_a_placed_po_takes_its_units_off_incoming(api):
     api("POST", f"/v1/purchase-orders/{po_id}/place", {})
     assert api("POST", f"/v1/purchase-orders/{po_id}/cancel").body["status"] == "cancelled"
     assert api.svc.store.balance("TEXTBOOK").incoming == 0
+
+
+def test_cancelling_a_cancelled_po_again_answers_it_unchanged(api):
+    catalogue(api)
+    backorder(api, "812", 3)
+    po_id = plan(api)["recommended"][0]
+    assert api("POST", f"/v1/purchase-orders/{po_id}/cancel").status == 200
+    stored = api.items()
+    again = api("POST", f"/v1/purchase-orders/{po_id}/cancel")
+    assert (again.status, again.body["status"]) == (200, "cancelled")
+    assert api.items() == stored
+
+
+def test_purchase_orders_are_listed_as_csv_one_row_per_line(api):
+    catalogue(api)
+    backorder(api, "812", 3)
+    po_id = plan(api)["recommended"][0]
+    reply = api("GET", "/v1/purchase-orders", query={"supplier": "acme"}, headers={"Accept": "text/csv"})
+    assert reply.headers["content-type"].startswith("text/csv")
+    (row,) = csv.DictReader(io.StringIO(reply.body))
+    assert (row["id"], row["kind"], row["status"], row["sku"], row["quantity"], row["value"]) == (
+        po_id, "backorder", "recommended", "TEXTBOOK", "7", "70.00",
+    )  # fmt: skip
+    assert (row["po_value"], row["threshold_passed"], row["outstanding"]) == ("70.00", "fixed_cost 25", "7")
 
 
 def test_a_recommendation_planned_before_another_po_was_placed_cannot_be_placed(api):

@@ -5,17 +5,26 @@ from __future__ import annotations
 from datetime import date
 from typing import Annotated, Any, Literal
 
+from aws_lambda_powertools.event_handler import Response
 from aws_lambda_powertools.event_handler.openapi.params import Body, Path, Query
 from aws_lambda_powertools.event_handler.router import APIGatewayHttpRouter
 
 from backorders.adapters.metrics import plan_counts, publish
 from backorders.bootstrap import services
 from backorders.domain.purchasing import PoKind, PoStatus, PurchaseOrder
+from http_errors import json_response
 from schemas import Identifier, MoveIn, PlaceIn, ReceiptIn
+from tables import table_response, wants_csv
 
 router = APIGatewayHttpRouter()
 
 Status = Literal["recommended", "placed", "partly_received", "received", "withdrawn", "cancelled"]
+
+# GET /v1/purchase-orders as CSV: one row per PO line, the PO's columns repeated
+PO_LINE_COLUMNS = (
+    "id", "supplier_id", "kind", "status", "created_at", "threshold_passed", "expected_arrival", "placed_at",
+    "po_value", "sku", "quantity", "received", "outstanding", "unit_price", "value",
+)  # fmt: skip
 
 
 def po_json(po: PurchaseOrder) -> dict[str, Any]:
@@ -56,11 +65,24 @@ def list_purchase_orders(
     status: Annotated[Status | None, Query()] = None,
     supplier: Annotated[Identifier | None, Query()] = None,
     kind: Annotated[Literal["backorder", "regular", "emergency"] | None, Query()] = None,
-) -> dict[str, Any]:
+) -> Response[str]:
+    """JSON, or with ``Accept: text/csv`` a CSV of their lines (``PO_LINE_COLUMNS``)."""
     found = services().purchase_orders.list(
         status=PoStatus(status) if status else None, supplier=supplier, kind=PoKind(kind) if kind else None
     )
-    return {"purchase_orders": [po_json(po) for po in found], "count": len(found)}
+    headers = router.current_event.headers
+    if wants_csv(headers):
+        return table_response(headers, "lines", _line_rows(found), PO_LINE_COLUMNS)
+    return json_response(200, {"purchase_orders": [po_json(po) for po in found], "count": len(found)})
+
+
+def _line_rows(pos: list[PurchaseOrder]) -> list[dict[str, Any]]:
+    rows = []
+    for po in pos:
+        header = po_json(po)
+        head = {name: header[name] for name in PO_LINE_COLUMNS[:8]} | {"po_value": header["value"]}
+        rows += [head | line for line in header["lines"]]
+    return rows
 
 
 @router.get("/v1/purchase-orders/<po_id>")
