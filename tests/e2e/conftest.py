@@ -3,7 +3,8 @@ real), started once per test module and talked to over HTTP only.
 
 The module's cloud gets the shop ``shop-e2e`` (its API key) and, when the module asks
 for it, the demo catalogue of ``make run`` (``infra/demo.py``), both before the
-first API call (a key issued later works too: an unknown key reloads the key ring, at
+first API call; its schedules fire only when a test fires them, unless the module sets
+``SCHEDULE_SPEED`` (a key issued later works too: an unknown key reloads the key ring, at
 most every 5 seconds, decision 25).
 """
 
@@ -160,8 +161,13 @@ _stacks = itertools.count(1)
 
 
 @pytest.fixture(scope="module")
-def cloud(tmp_path_factory: pytest.TempPathFactory, live_stream_reads: LiveStreamReads) -> Iterator[LocalCloud]:
+def cloud(
+    tmp_path_factory: pytest.TempPathFactory, live_stream_reads: LiveStreamReads, request: pytest.FixtureRequest
+) -> Iterator[LocalCloud]:
+    """The module's cloud; with ``SCHEDULE_SPEED = n`` in the module, its schedules fire on
+    their own, n times faster (``--schedule-speed``), else only when a test fires them."""
     _forget_cached_services()
+    speed = getattr(request.module, "SCHEDULE_SPEED", None)
     running = LocalCloud(
         template=TEMPLATE,
         # a stack name of its own, as every stack on AWS has: its table is a new table (pynamodb
@@ -172,7 +178,8 @@ def cloud(tmp_path_factory: pytest.TempPathFactory, live_stream_reads: LiveStrea
         moto_port=0,
         fast=True,
         poll_interval=0.05,  # fast mode polls every 10 ms: an idle cloud would keep a CPU busy
-        schedules=False,  # no timers: tests fire the schedules themselves
+        schedules=speed is not None,
+        schedule_speed=speed or 1.0,
     ).start()
     try:
         yield running
