@@ -21,6 +21,8 @@ catalogue service's UpdateItem 45 ms (moto's request handling and expression par
 100,000 SKUs take seconds. Copies carry no ledger entries (the planner reads none) and
 make no stream records (nothing reads the stream here).
 
+A first planner run then recommends and dates every waiting line (its dating pass,
+metered apart and reported beside the figure), and its recommendations are cancelled.
 The catalogue is first grown to 10,000 SKUs and measured, then to 100,000 and measured
 again: each time ``Planner.run`` (what ``POST /v1/planning/run`` and both schedules run
 after the allotment sweep) twice, metered (``meter.py``). The first run recommends one PO
@@ -129,6 +131,15 @@ class Catalogue:
             result = svc.allotter.recompute(_sku(i), event="bench setup")
             assert result.backordered_after == 2, result
         self.size = backordered
+        # The first run also dates every waiting line (the planner's dating pass, once per
+        # change of a SKU's balance or arrivals); in production the replan queue runs it for
+        # each supplier soon after its lines go on backorder. Metered apart, then the buyer
+        # cancels its recommendations, so both sizes are measured from the same state.
+        with metered(images=moto_images) as self.dating:
+            report = svc.planner.run()
+        assert report.dated == backordered, report.as_dict()
+        for po_id in report.recommended:
+            svc.purchase_orders.cancel(po_id)
 
     def grow(self, size: int) -> None:
         """In-stock SKUs up to ``size`` in all."""
@@ -174,6 +185,7 @@ class Catalogue:
         with metered(images=moto_images) as steady:
             again = svc.planner.run()
         assert not (again.recommended or again.updated or again.withdrawn), again.as_dict()
+        assert report.dated == 0, report.as_dict()  # dated once, before (the balances did not change)
         for po_id in report.recommended:  # the buyer cancels them: the next size's first run recommends again
             svc.purchase_orders.cancel(po_id)
         return Measured(self.size, self.backordered, first, steady, len(report.recommended))
@@ -195,7 +207,8 @@ def run(*, quick: bool = False) -> list[Row]:
         catalogue.grow(big_n)
         big = catalogue.measure()
     worst, ratio = big.per_sku(big.worst), big.worst.items_read / small.worst.items_read
-    ok = worst <= TARGET and ratio <= RATIO
+    ok = max(worst, small.per_sku(small.worst)) <= TARGET and ratio <= RATIO
+    dating = catalogue.dating
     steady_supplier_items = big.steady.items_read - BACKORDERED
     detail = (
         f"{BACKORDERED:,} backordered SKUs ({BACKORDERED / big_n:.0%} of {big_n:,}, {BACKORDERED / small_n:.0%} of "
@@ -208,7 +221,12 @@ def run(*, quick: bool = False) -> list[Row]:
         f"run's items are the suppliers' ({steady_supplier_items / SUPPLIERS:g} per supplier with an open "
         f"recommendation), so 1.2 items per backordered SKU holds while suppliers with an open recommendation "
         f"are at most {0.2 / (steady_supplier_items / SUPPLIERS):.0%} of the backordered SKUs. Built in "
-        f"{built:.0f} s (1,000 backordered SKUs through the services), grown by copies in seconds."
+        f"{built:.0f} s (1,000 backordered SKUs through the services), grown by copies in seconds. Not in "
+        f"the figure: the run before, which also dated the {BACKORDERED:,} SKUs' waiting lines (each SKU read "
+        f"again strongly consistent, its waiting lines, and one transaction writing their dates): "
+        f"{dating.items_read:,} items ({dating.items_read / BACKORDERED:.2f} per backordered SKU), "
+        f"{dating.read_units:g} RRU, {dating.write_units:g} WRU; it is paid once per change of a SKU's "
+        f"balance or arrivals, whatever the catalogue's size."
     )
     return [
         Row(
