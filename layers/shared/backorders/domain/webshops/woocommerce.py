@@ -1,0 +1,95 @@
+"""WooCommerce's webhooks (REST v3 order payloads, as WooCommerce documents them):
+``order.created``, ``order.updated`` (an order), ``order.deleted`` (its id), and the
+unsigned ping WooCommerce sends when a webhook is saved.
+
+Statuses map as WooCommerce's own stock handling does (decision 65): ``processing`` and
+``on-hold`` are orders (WooCommerce reduces stock for them), ``completed`` an order whose
+lines were all sent, ``cancelled`` a cancelled order, ``refunded`` an order refunded in
+full (what comes back to stock is what the shop restocked, which the order payload does
+not say: the refund's own lines do), and ``pending``, ``failed``, ``checkout-draft`` and
+``draft`` are no orders yet. ``*_gmt`` times carry no zone and are UTC.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping
+from datetime import datetime
+from typing import Any
+
+from backorders.domain.model import Customer
+from backorders.domain.webshops.common import (
+    HeldLine,
+    Platform,
+    ShopLine,
+    ShopOrder,
+    Unmappable,
+    platform_id,
+    price,
+    sku_of,
+    when,
+    whole,
+    why_held,
+)
+
+TOPICS = frozenset({"order.created", "order.updated", "order.deleted"})
+PLACED = frozenset({"processing", "on-hold", "completed", "refunded"})
+NOT_YET = frozenset({"pending", "failed", "checkout-draft", "draft"})
+CANCELLED = frozenset({"cancelled", "trash"})
+_PING = re.compile(rb"webhook_id=\d+")
+
+
+def is_ping(body: bytes) -> bool:
+    """The form-encoded ``webhook_id=<n>`` WooCommerce sends, unsigned, on saving a webhook."""
+    return _PING.fullmatch(body.strip()) is not None
+
+
+def order(payload: Mapping[str, Any], *, now: datetime) -> ShopOrder:
+    """The snapshot an order payload (webhooks and ``wc/v3/orders``) gives."""
+    order_id = platform_id(payload.get("id"), "order id")
+    status = str(payload.get("status") or "")
+    if status not in PLACED | NOT_YET | CANCELLED:
+        raise Unmappable(f"status {status!r} is not one WooCommerce documents")
+    lines: list[ShopLine] = []
+    held: list[HeldLine] = []
+    raw_lines = payload.get("line_items") or []
+    if not isinstance(raw_lines, list) or not all(isinstance(item, Mapping) for item in raw_lines):
+        raise Unmappable("line_items is not a list of objects")
+    for n, raw in enumerate(raw_lines, 1):
+        line_id = platform_id(raw.get("id"), f"line_items[{n}].id")
+        units = whole(raw.get("quantity"), f"line_items[{n}].quantity")
+        sku = sku_of(raw.get("sku"))
+        if sku is None:
+            held.append(HeldLine(line_id, units, why_held(raw.get("sku"))))
+            continue
+        lines.append(ShopLine(line_id, sku, max(0, units), price(raw.get("price"), f"line_items[{n}].price")))
+    created = when(payload.get("date_created_gmt"), "date_created_gmt", now=now, utc_if_bare=True)
+    modified = payload.get("date_modified_gmt") or payload.get("date_created_gmt")
+    return ShopOrder(
+        platform=Platform.WOOCOMMERCE,
+        order_id=order_id,
+        number=str(payload.get("number") or order_id),
+        entered_at=created,
+        updated_at=when(modified, "date_modified_gmt", now=now, utc_if_bare=True),
+        customer=_customer(payload, order_id),
+        lines=tuple(lines),
+        held=tuple(held),
+        cancelled=status in CANCELLED,
+        placed=status not in NOT_YET,
+        completed=status == "completed",
+    )
+
+
+def deleted(payload: Mapping[str, Any]) -> str:
+    """The id of the order an ``order.deleted`` delivery names."""
+    return platform_id(payload.get("id"), "order id")
+
+
+def _customer(payload: Mapping[str, Any], order_id: str) -> Customer:
+    billing = payload.get("billing") if isinstance(payload.get("billing"), Mapping) else {}
+    assert isinstance(billing, Mapping)
+    raw_id = payload.get("customer_id")
+    customer_id = platform_id(raw_id, "customer_id") if raw_id not in (None, 0, "0", "") else f"guest-{order_id}"
+    name = " ".join(str(part) for part in (billing.get("first_name"), billing.get("last_name")) if part) or None
+    email = billing.get("email")
+    return Customer(customer_id, str(email) if email else None, name)
