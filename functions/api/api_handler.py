@@ -16,13 +16,14 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 import auth
 import http_errors
 import request_gate
-from routes import admin, bulk, orders, purchasing, reports, skus, stock
+from routes import admin, bulk, integrations, orders, purchasing, reports, skus, stock
 
 logger = Logger()
 app = request_gate.ApiResolver(enable_validation=True, json_body_deserializer=request_gate.parse_json)
 app.use(middlewares=[request_gate.declared_query_parameters_only])
-for router in (orders.router, stock.router, skus.router, admin.router, bulk.router, purchasing.router, reports.router):
-    app.include_router(router)
+ROUTERS = (orders, stock, skus, admin, bulk, purchasing, reports, integrations)
+for module in ROUTERS:
+    app.include_router(module.router)
 http_errors.register(app)
 
 

@@ -26,6 +26,7 @@ from pydantic import (
 
 from backorders.domain import inputs
 from backorders.domain.model import Product, Supplier
+from backorders.domain.webshops.integrations import ShopifyIntegration, WooCommerceIntegration
 
 Identifier = Annotated[StrictStr, AfterValidator(inputs.identifier)]
 Money = Annotated[Decimal, AfterValidator(inputs.money)]
@@ -189,3 +190,38 @@ class CustomerSettingsIn(_Body):
 class FillIn(_Body):
     skus: Annotated[list[Identifier], Field(max_length=100)] | None = None
     only_complete_orders: StrictBool = False
+
+
+# ------------------------------------------------------------------ webshop integrations (decision 66)
+# A secret as the platforms issue them: printable ASCII without spaces. Error messages never
+# repeat a value, so a refused secret is not echoed either.
+Secret = Annotated[StrictStr, Field(min_length=8, max_length=512, pattern=r"^[!-~]+$")]
+ShopDomain = Annotated[StrictStr, Field(max_length=100, pattern=r"^[a-z0-9][a-z0-9-]*\.myshopify\.com$")]
+# https, or http for a site on this machine (the catch-up's tests run a stand-in server)
+SiteUrl = Annotated[
+    StrictStr,
+    Field(
+        max_length=200,
+        pattern=r"^(https://[A-Za-z0-9.-]+(:[0-9]{1,5})?|http://(localhost|127\.0\.0\.1)(:[0-9]{1,5})?)(/[!-~]*)?$",
+    ),
+]
+
+
+class ShopifyIntegrationIn(_Body):
+    shop_domain: ShopDomain
+    webhook_secret: Secret
+    admin_api_token: Secret | None = None
+
+    def to_domain(self) -> ShopifyIntegration:
+        return ShopifyIntegration(self.shop_domain, self.webhook_secret, self.admin_api_token)
+
+
+class WooCommerceIntegrationIn(_Body):
+    site_url: SiteUrl
+    webhook_secret: Secret
+    consumer_key: Secret | None = None
+    consumer_secret: Secret | None = None
+
+    def to_domain(self) -> WooCommerceIntegration:
+        return WooCommerceIntegration(self.site_url.rstrip("/"), self.webhook_secret, self.consumer_key,
+                                      self.consumer_secret)  # fmt: skip

@@ -217,6 +217,7 @@ def api(account: AwsAccount, monkeypatch: pytest.MonkeyPatch) -> Api:
     """The API function, with an empty table for each test."""
     monkeypatch.setenv("TABLE_NAME", account.table)
     monkeypatch.setenv("API_KEYS_SECRET_ARN", account.secret_arn)
+    monkeypatch.setenv("INTEGRATION_SECRETS_PREFIX", f"{account.table}/integrations/")
     monkeypatch.setenv("AWS_DEFAULT_REGION", REGION)
     monkeypatch.setenv("AWS_REGION", REGION)
     for variable in ("AWS_ENDPOINT_URL", "AWS_ENDPOINT_URL_DYNAMODB"):

@@ -245,6 +245,22 @@ EXAMPLES: dict[str, Example] = {
         (("po_id", "PO-1"),), {"id": "r-1", "lines": [{"sku": "TEXTBOOK", "quantity": 2}]}
     ),
     "POST /v1/purchase-orders/<po_id>/cancel": Example((("po_id", "PO-2"),)),
+    "PUT /v1/shop/integrations/shopify": Example(
+        body={
+            "shop_domain": "acme-books.myshopify.com",
+            "webhook_secret": "shpss_0123456789abcdef",
+            "admin_api_token": "shpat_0123456789abcdef",
+        }
+    ),
+    "PUT /v1/shop/integrations/woocommerce": Example(
+        body={
+            "site_url": "https://shop.example.org",
+            "webhook_secret": "wc-secret-0123456789",
+            "consumer_key": "ck_0123456789abcdef",
+            "consumer_secret": "cs_0123456789abcdef",
+        }
+    ),
+    "GET /v1/shop/integrations": Example(),
 }
 
 

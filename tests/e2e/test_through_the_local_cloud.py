@@ -414,3 +414,13 @@ def _ignored_sku_item(sku: str) -> dict[str, Any]:
     """A SKU item the allotter's own writer wrote: its record passes the stream filter
     but asks for nothing."""
     return {"pk": {"S": f"SKU#{sku}"}, "sk": {"S": "SKU"}, "sku": {"S": sku}, "writer": {"S": "allotter"}}
+
+
+def test_a_shops_integration_is_stored_as_the_stacks_own_secret(e2e):
+    body = {"shop_domain": "e2e-shop.myshopify.com", "webhook_secret": "shpss_e2e-secret-4711"}
+    saved = e2e.api.ok("PUT", "/v1/shop/integrations/shopify", body)
+    assert saved["shopify"]["webhook_secret"] is True and "shpss_e2e-secret-4711" not in json.dumps(saved)
+    names = [s["Name"] for s in e2e.cloud.client("secretsmanager").list_secrets()["SecretList"]]
+    assert f"{e2e.cloud.template.stack_name}/integrations/shop-e2e/shopify" in names  # INTEGRATION_SECRETS_PREFIX
+    shown = e2e.api.ok("GET", "/v1/shop/integrations")
+    assert (shown["shopify"]["configured"], shown["woocommerce"]["configured"]) == (True, False)

@@ -12,11 +12,13 @@ from datetime import UTC, date, datetime
 from functools import lru_cache
 
 from backorders.adapters.dynamodb.store import DynamoStore
+from backorders.adapters.integration_secrets import IntegrationSecrets
 from backorders.adapters.replan_queue import ReplanQueue
 from backorders.config import Settings, settings
 from backorders.services.allotment import Allotter
 from backorders.services.catalogue import CatalogueService
 from backorders.services.fill import FillService
+from backorders.services.integrations import IntegrationService
 from backorders.services.orders import OrderService
 from backorders.services.purchasing import Planner, PurchaseOrders
 from backorders.services.queries import QueryService
@@ -48,6 +50,7 @@ class Services:
     planner: Planner
     purchase_orders: PurchaseOrders
     replan: ReplanQueue | None  # None without PLAN_QUEUE_URL: planning waits for the schedules
+    integrations: IntegrationService
     clock: Callable[[], str]
 
 
@@ -76,6 +79,11 @@ def build(config: Settings, *, clock: Callable[[], str] = utc_now) -> Services:
         planner=Planner(store, clock=clock, today=today, window_days=config.demand_window_days),
         purchase_orders=PurchaseOrders(store, clock=clock, today=today),
         replan=queue,
+        integrations=IntegrationService(
+            IntegrationSecrets(config.integration_secrets_prefix, region=config.region)
+            if config.integration_secrets_prefix
+            else None
+        ),
         clock=clock,
     )
 

@@ -15,6 +15,7 @@ class Settings:
     sender_email: str = ""
     demand_window_days: float = 28.0  # the time constant of the SKUs' demand rates (domain.demand)
     plan_queue_url: str = ""  # "replan supplier X" requests; empty: planning waits for the schedules
+    integration_secrets_prefix: str = ""  # the stack's name prefix of the shops' integration secrets
     endpoint_url: str | None = None  # set locally (moto); None on AWS
 
     @classmethod
@@ -29,6 +30,7 @@ class Settings:
             api_keys_secret_arn=e.get("API_KEYS_SECRET_ARN", ""),
             sender_email=e.get("SENDER_EMAIL", ""),
             plan_queue_url=e.get("PLAN_QUEUE_URL", ""),
+            integration_secrets_prefix=e.get("INTEGRATION_SECRETS_PREFIX", ""),
             demand_window_days=float(e.get("DEMAND_WINDOW_DAYS") or 28),
             endpoint_url=e.get("AWS_ENDPOINT_URL_DYNAMODB") or e.get("AWS_ENDPOINT_URL") or None,
         )
