@@ -1,8 +1,8 @@
 """No request is a 5xx, and a refused request writes nothing (PRODUCT.md, "Tenancy,
 identifiers and input": "A 5xx means a bug in the service, never in the request").
 
-Every route of the app (``tests.support.routes``: as ``api_handler.app`` declares them)
-gets requests generated from one valid example of it:
+Every route of the app (``tests.support.routes``: as ``api_handler.app`` declares them,
+the API's public description too) gets requests generated from one valid example of it:
 path parameters from wild text, JSON bodies with fields dropped, added, retyped, nested deep,
 repeated or written twice, CSV files (of the imports) with cells, columns and rows
 changed, bodies that are not JSON, not CSV or not UTF-8, odd Content-Types and base64
@@ -205,6 +205,11 @@ EXAMPLES: dict[str, Example] = {
         (("po_id", "PO-1"),), {"id": "r-1", "lines": [{"sku": "TEXTBOOK", "quantity": 2}]}
     ),
     "POST /v1/purchase-orders/<po_id>/cancel": Example((("po_id", "PO-2"),)),
+    # the API's description (public: no key needed, api_docs)
+    "GET /openapi.json": Example(),
+    "GET /docs": Example(),
+    "GET /docs/swagger-ui-bundle.min.js": Example(),
+    "GET /docs/swagger-ui.min.css": Example(),
 }
 
 
