@@ -23,7 +23,7 @@ from typing import Any
 
 import pytest
 import schemathesis
-from hypothesis import HealthCheck, event, given, settings
+from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from schemathesis import GenerationMode
 
@@ -66,7 +66,6 @@ def test_no_generated_request_is_a_5xx_and_a_refused_one_writes_nothing(e2e: Any
         e2e.settle()
         before = table_items(e2e)
         response = case.call(base_url=e2e.cloud.api_url, headers={"Authorization": f"Bearer {e2e.api.key}"}, timeout=30)
-        event(f"status {response.status_code}")  # --hypothesis-show-statistics
         request = f"{case.method} {response.request.url} {response.request.body!r:.300}"
         assert response.status_code < 500, f"{response.status_code} for {request}: {response.text[:300]}"
         if response.status_code >= 400:
