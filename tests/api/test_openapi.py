@@ -1,4 +1,4 @@
-"""The API describes itself (decision 66): ``/openapi.json`` is generated from the routes
+"""The API describes itself (decision 67): ``/openapi.json`` is generated from the routes
 (every route of the app is in it, with its path and query parameters and its body), and
 Swagger UI at ``/docs`` works offline (its page names no other host; the script and
 style sheet it links are served by the API itself). Both are public: no API key."""

@@ -1,4 +1,4 @@
-"""schemathesis against the local cloud's own ``/openapi.json`` (decision 67): requests
+"""schemathesis against the local cloud's own ``/openapi.json`` (decision 68): requests
 generated from the document, those that fit it and those that do not, sent over HTTP
 with a shop's key to the whole stack. For every request:
 
