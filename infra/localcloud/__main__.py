@@ -122,6 +122,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         if args.seed and not stop.is_set():
             _seed(cloud, args.seed)
         print(f"localcloud: HTTP API     {cloud.api_url}")
+        print(f"localcloud: API docs     {cloud.api_url}/docs  (OpenAPI document: {cloud.api_url}/openapi.json)")
         print(f"localcloud: moto         {cloud.moto_url}  (AWS_ENDPOINT_URL for boto3 / the AWS CLI)")
         print(f"localcloud: table        {cloud.table_name('Table') if 'Table' in cloud.provisioned.tables else '-'}")
         print(f"localcloud: mail         {cloud.state_dir / 'mail'}  ({cloud.api_url}/_local/emails)")

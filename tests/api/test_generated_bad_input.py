@@ -1,9 +1,9 @@
 """No request is a 5xx, and a refused request writes nothing (PRODUCT.md, "Tenancy,
 identifiers and input": "A 5xx means a bug in the service, never in the request").
 
-Every route of the app (``api_handler.app``, its static and dynamic routes after the
-routers are included) gets requests generated from one valid example of it: path
-parameters from wild text, JSON bodies with fields dropped, added, retyped, nested deep,
+Every route of the app (``tests.support.routes``: as ``api_handler.app`` declares them,
+the API's public description too) gets requests generated from one valid example of it:
+path parameters from wild text, JSON bodies with fields dropped, added, retyped, nested deep,
 repeated or written twice, CSV files (of the imports) with cells, columns and rows
 changed, bodies that are not JSON, not CSV or not UTF-8, odd Content-Types and base64
 flags, oversized bodies, unknown and ill-typed query parameters, other methods,
@@ -42,11 +42,9 @@ from hypothesis import HealthCheck, event, given, settings
 from hypothesis import strategies as st
 from moto.core import DEFAULT_ACCOUNT_ID
 from moto.dynamodb.models import dynamodb_backends
-from pydantic import BaseModel
 
 import api_handler
 import catalogue_csv
-import request_gate
 from backorders.domain.model import ImportJob, Product
 from backorders.domain.purchasing import PoKind, PoLine, Proposal, recommend
 from localcloud.moto_patches import patched_moto
@@ -54,47 +52,9 @@ from tests.api.conftest import OTHER_SHOP, REGION, SHOP
 from tests.support import bad_input
 from tests.support.bad_input import BadRequest, to_json
 from tests.support.events import http_event, movement_body, order_body, order_line
+from tests.support.routes import RouteShape, app_routes
 
 REQUESTS_PER_ROUTE = int(os.environ.get("BAD_INPUT_EXAMPLES", "75"))
-
-# ------------------------------------------------------------------ the routes, from the app
-
-
-@dataclass(frozen=True, slots=True)
-class RouteShape:
-    """What the app declares for one route: method, path rule, path parameters (name:
-    whether it is a number), query parameters and the body model (or that it takes a
-    CSV file instead)."""
-
-    method: str
-    path: str
-    path_params: tuple[tuple[str, bool], ...]
-    query_params: tuple[str, ...]
-    body_model: type[BaseModel] | None
-    takes_csv: bool = False
-
-    @property
-    def key(self) -> str:
-        return f"{self.method} {self.path}"
-
-
-def app_routes() -> list[RouteShape]:
-    shapes = []
-    for route in [*api_handler.app._static_routes, *api_handler.app._dynamic_routes]:
-        dependant = route.dependant
-        bodies = [param.type_ for param in dependant.body_params]
-        shapes.append(
-            RouteShape(
-                method=route.method.upper(),
-                path=route.path,
-                path_params=tuple((param.name, param.type_ is int) for param in dependant.path_params),
-                query_params=tuple(param.alias for param in dependant.query_params),
-                body_model=bodies[0] if bodies else None,
-                takes_csv=route.method.upper() == "POST" and route.path in request_gate.CSV_UPLOADS,
-            )
-        )
-    return sorted(shapes, key=lambda shape: shape.key)
-
 
 ROUTES = app_routes()
 
@@ -261,6 +221,11 @@ EXAMPLES: dict[str, Example] = {
         }
     ),
     "GET /v1/shop/integrations": Example(),
+    # the API's description (public: no key needed, api_docs)
+    "GET /openapi.json": Example(),
+    "GET /docs": Example(),
+    "GET /docs/swagger-ui-bundle.min.js": Example(),
+    "GET /docs/swagger-ui.min.css": Example(),
 }
 
 

@@ -77,6 +77,13 @@ def test_the_build_ships_this_trees_code(build: Path) -> None:
         assert not mismatch and not errors, f"{built} differs from {source}: {mismatch + errors}"
 
 
+def test_the_layer_holds_swagger_uis_assets_that_docs_serves(build: Path) -> None:
+    """/docs links Swagger UI's script and style sheet from powertools' own copy (decision 67)."""
+    swagger_ui = _code_dirs(build)["SharedLayer"] / "python" / "aws_lambda_powertools" / "event_handler" / "openapi"
+    for name in ("swagger-ui-bundle.min.js", "swagger-ui.min.css"):
+        assert (swagger_ui / "swagger_ui" / name).stat().st_size > 100_000, name
+
+
 def test_the_layer_holds_the_locked_versions_for_arm64(build: Path) -> None:
     layer = _code_dirs(build)["SharedLayer"] / "python"
     pinned = {

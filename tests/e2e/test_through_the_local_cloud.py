@@ -14,12 +14,15 @@ racing each other are the simulation's business (its interleaving and conflict f
 
 from __future__ import annotations
 
+import gzip
+import http.client
 import json
 import random
 import threading
 from collections import Counter
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
+from urllib.parse import urlsplit
 
 import pytest
 from botocore.exceptions import ClientError
@@ -408,6 +411,34 @@ def test_a_transaction_cancelled_while_the_allotter_is_busy_does_not_hide_later_
 def _stream_source(e2e: Any) -> dict[str, Any]:
     """The allotter's event source mapping, as template.yaml declares it."""
     return dict(e2e.cloud.template.functions["AllotterFunction"].events["TableStream"].properties)
+
+
+# ------------------------------------------------------------------ the API's description
+
+
+def test_the_openapi_document_and_swagger_ui_are_served_without_a_key_over_http(e2e):
+    parts = urlsplit(e2e.cloud.api_url)
+    answers = {}
+    for path in ("/openapi.json", "/docs", "/docs/swagger-ui-bundle.min.js", "/docs/swagger-ui.min.css"):
+        connection = http.client.HTTPConnection(parts.hostname or "127.0.0.1", parts.port, timeout=30)
+        try:
+            connection.request("GET", path, headers={"Accept-Encoding": "gzip"})  # no Authorization
+            response = connection.getresponse()
+            raw = response.read()
+            encoding = response.getheader("Content-Encoding")
+            answers[path] = (
+                response.status,
+                response.getheader("Content-Type"),
+                gzip.decompress(raw) if encoding else raw,
+            )
+        finally:
+            connection.close()
+    assert {path: status for path, (status, _, _) in answers.items()} == dict.fromkeys(answers, 200)
+    spec = json.loads(answers["/openapi.json"][2])
+    assert "/v1/orders/{order_id}" in spec["paths"]
+    assert answers["/docs"][1] == "text/html"
+    assert answers["/docs/swagger-ui-bundle.min.js"][1].startswith("text/javascript")
+    assert answers["/docs/swagger-ui.min.css"][1].startswith("text/css")
 
 
 def _ignored_sku_item(sku: str) -> dict[str, Any]:

@@ -11,6 +11,7 @@ from aws_lambda_powertools.event_handler import Response
 from aws_lambda_powertools.event_handler.openapi.params import Path, Query
 from aws_lambda_powertools.event_handler.router import APIGatewayHttpRouter
 
+from api_docs import CSV_BODY
 from backorders.bootstrap import services
 from backorders.domain.model import Product, Supplier
 from backorders.services.catalogue import Imported, ImportReport, Page
@@ -72,13 +73,13 @@ def _imported(rows: int, report: ImportReport) -> Response[str]:
     return json_response(200, {"status": "incomplete" if report.left else "imported", "rows": rows, **report.as_dict()})
 
 
-@router.post("/v1/imports/products")
+@router.post("/v1/imports/products", openapi_extensions=CSV_BODY)
 def import_products() -> Response[str]:
     rows = [Imported(r.body.to_domain(r.key), r.given) for r in PRODUCTS.read(router.current_event.body or "")]
     return _imported(len(rows), services().catalogue.import_products(rows, out_of_time=_out_of_time))
 
 
-@router.post("/v1/imports/suppliers")
+@router.post("/v1/imports/suppliers", openapi_extensions=CSV_BODY)
 def import_suppliers() -> Response[str]:
     rows = [Imported(r.body.to_domain(r.key), r.given) for r in SUPPLIERS.read(router.current_event.body or "")]
     return _imported(len(rows), services().catalogue.import_suppliers(rows, out_of_time=_out_of_time))
