@@ -597,13 +597,12 @@ def listing_allowed(item: dict[str, Any], now: datetime) -> set[bool]:
     return {needs_attention(item, low), needs_attention(item, high)}
 
 
-def units_on_pos(pos: Iterable[dict[str, Any]]) -> tuple[dict[str, int], dict[str, int]]:
+def units_on_pos(pos: Iterable[dict[str, Any]]) -> dict[str, int]:
     """Per SKU, the units purchase orders brought or will bring, each line counted up to
-    what it orders (received or still incoming; over-receipts are stock, not orders), and of
-    those the units received. Recommended and withdrawn POs order nothing; a cancelled one
-    keeps what it received before it was cancelled."""
+    what it orders (received or still incoming; over-receipts are stock, not orders).
+    Recommended and withdrawn POs order nothing; a cancelled one keeps what it received
+    before it was cancelled."""
     ordered: dict[str, int] = defaultdict(int)
-    received: dict[str, int] = defaultdict(int)
     for po in pos:
         status = po["po_status"]
         if status in ("recommended", "withdrawn"):
@@ -611,8 +610,7 @@ def units_on_pos(pos: Iterable[dict[str, Any]]) -> tuple[dict[str, int], dict[st
         for line in po.get("lines") or ():
             got = min(int(line.get("received") or 0), int(line["quantity"]))
             ordered[line["sku"]] += got if status == "cancelled" else int(line["quantity"])
-            received[line["sku"]] += got
-    return ordered, received
+    return ordered
 
 
 def check_purchasing(snap: Snapshot, shop: Webshop, buyer: Buyer) -> list[str]:
@@ -656,7 +654,7 @@ def check_purchasing(snap: Snapshot, shop: Webshop, buyer: Buyer) -> list[str]:
         incoming = int((snap.skus.get(sku) or {}).get("incoming") or 0)
         if incoming != outstanding[sku]:
             problems.append(f"{sku}: incoming {incoming} but placed POs have {outstanding[sku]} outstanding")
-    bought, _ = units_on_pos(snap.pos.values())
+    bought = units_on_pos(snap.pos.values())
     for sku in sorted(set(snap.skus) | set(bought)):
         purchased = int((snap.skus.get(sku) or {}).get("purchased") or 0)
         if purchased != bought[sku]:
@@ -752,7 +750,6 @@ class PlanningRead:
     seq: int  # its place among the planning reads of the run
     item: dict[str, Any]
     on_pos: int
-    received: int
 
     def describe(self) -> str:
         return f"planning read #{self.seq} (projected {projected(self.item)}, {self.on_pos} on POs)"
@@ -788,9 +785,8 @@ class OrderingWatch:
     since the read. The line fails when d > 0 and ``rule(r's item with d more incoming) <
     recommended``: it orders units that another PO placed since r already covers (a
     rounding up to the order multiple that absorbs d is no double order). The service
-    guards this with ``incoming_seen``, which a PO placed *and received* in between gets
-    past (incoming is back where it was, U is not): such a d is open bug 6, counted as
-    known while it is open.
+    guards this with ``incoming_seen`` and ``purchased_seen``: a PO placed *and received*
+    in between brings incoming back where it was, but not purchased (bug 6, decision 64).
 
     **(b) at the end of the day** (:meth:`check_ceiling`), for each SKU with units on POs:
     ``U_end <= T + (m - 1) - (P_r - U_r) + e`` for its last placed line, with r that
@@ -830,21 +826,19 @@ class OrderingWatch:
                 placing.append((_item(before), _item(put["Item"])))
         if not placing:
             return None
-        on_pos, received = units_on_pos(_item(i) for i in self.cloud.partition_items("PO#"))
-        return lambda _: self._placed(placing, on_pos, received)
+        on_pos = units_on_pos(_item(i) for i in self.cloud.partition_items("PO#"))
+        return lambda _: self._placed(placing, on_pos)
 
     def _read(self, response: Any) -> None:
         self.planning_reads += 1
-        on_pos, received = units_on_pos(_item(i) for i in self.cloud.partition_items("PO#"))
+        on_pos = units_on_pos(_item(i) for i in self.cloud.partition_items("PO#"))
         for raw in response.get("Items", []):
             if raw.get("sk", {}).get("S") == "SKU":
                 item = _item(raw)
                 sku = item["sku"]
-                self.reads[sku].append(PlanningRead(self.planning_reads, item, on_pos[sku], received[sku]))
+                self.reads[sku].append(PlanningRead(self.planning_reads, item, on_pos[sku]))
 
-    def _placed(
-        self, placing: list[tuple[dict[str, Any], dict[str, Any]]], on_pos: dict[str, int], received: dict[str, int]
-    ) -> None:
+    def _placed(self, placing: list[tuple[dict[str, Any], dict[str, Any]]], on_pos: dict[str, int]) -> None:
         for before, after in placing:
             po_id, kind = before["po_id"], before["kind"]
             placed = {ln["sku"]: int(ln["quantity"]) for ln in after["lines"]}
@@ -887,7 +881,7 @@ class OrderingWatch:
     def check_ceiling(self, snap: Snapshot) -> list[str]:
         """(b) above, at the end of the day."""
         problems = []
-        on_pos, _ = units_on_pos(snap.pos.values())
+        on_pos = units_on_pos(snap.pos.values())
         for sku, units in sorted(on_pos.items()):
             if units <= 0:
                 continue

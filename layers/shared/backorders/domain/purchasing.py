@@ -469,8 +469,7 @@ def cancel(po: PurchaseOrder, at: str) -> PurchaseOrder:
 
 def incoming_change(before: PurchaseOrder, after: PurchaseOrder) -> dict[str, int]:
     """How a PO's change moves its SKUs' incoming (placing adds, receiving and cancelling take away)."""
-    was, now = before.incoming, after.incoming
-    return {sku: delta for sku in sorted(set(was) | set(now)) if (delta := now.get(sku, 0) - was.get(sku, 0))}
+    return _per_sku_change(before.incoming, after.incoming)
 
 
 def purchased_change(before: PurchaseOrder, after: PurchaseOrder) -> dict[str, int]:
@@ -478,7 +477,10 @@ def purchased_change(before: PurchaseOrder, after: PurchaseOrder) -> dict[str, i
     what was not received, receiving changes nothing). Unlike incoming, it does not come
     back to an earlier value when stock on order arrives, so a recommendation planned
     before another PO was placed and received can tell (decision 64)."""
-    was, now = before.bought, after.bought
+    return _per_sku_change(before.bought, after.bought)
+
+
+def _per_sku_change(was: Mapping[str, int], now: Mapping[str, int]) -> dict[str, int]:
     return {sku: delta for sku in sorted(set(was) | set(now)) if (delta := now.get(sku, 0) - was.get(sku, 0))}
 
 

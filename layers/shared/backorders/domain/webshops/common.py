@@ -89,11 +89,10 @@ def price(value: object, what: str) -> Decimal:
 def when(value: object, what: str, *, now: datetime, utc_if_bare: bool = False) -> str:
     """A platform's time in the service's UTC form; ``utc_if_bare``: a time without a
     zone is UTC (WooCommerce's ``*_gmt`` fields)."""
-    text = str(value) if isinstance(value, str) else value
-    if utc_if_bare and isinstance(text, str) and text and not _has_zone(text):
-        text = text + "Z"
+    if utc_if_bare and isinstance(value, str) and value and not _has_zone(value):
+        value = value + "Z"
     try:
-        return business_time(text, now=now)
+        return business_time(value, now=now)
     except ValueError as exc:
         raise Unmappable(f"{what} {exc}") from None
 
@@ -186,3 +185,28 @@ def why_held(value: object) -> str:
     if isinstance(value, str) and value.strip():
         return f"SKU {value!r} is not a valid identifier"
     return "no SKU"
+
+
+def read_line(raw: Mapping[str, Any], n: int, quantity: object, *, untracked: bool = False) -> ShopLine | HeldLine:
+    """The ``n``-th line item (``id``, ``sku``, ``price``) ordering ``quantity``: a line,
+    or held with its reason when it has no SKU the service can use."""
+    line_id = platform_id(raw.get("id"), f"line_items[{n}].id")
+    units = whole(quantity, f"line_items[{n}].quantity")
+    sku = sku_of(raw.get("sku"))
+    if sku is None:
+        return HeldLine(line_id, units, why_held(raw.get("sku")))
+    return ShopLine(line_id, sku, max(0, units), price(raw.get("price"), f"line_items[{n}].price"), untracked)
+
+
+def objects(value: object, what: str) -> list[Mapping[str, Any]]:
+    """A payload's list of objects (none: empty)."""
+    if value is None:
+        return []
+    if not isinstance(value, list) or not all(isinstance(item, Mapping) for item in value):
+        raise Unmappable(f"{what} is not a list of objects")
+    return value
+
+
+def mapping(value: object) -> Mapping[str, Any]:
+    """A payload's object, or an empty one when it is absent or not an object."""
+    return value if isinstance(value, Mapping) else {}

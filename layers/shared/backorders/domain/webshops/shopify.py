@@ -26,12 +26,12 @@ from backorders.domain.webshops.common import (
     ShopLine,
     ShopOrder,
     Unmappable,
+    mapping,
+    objects,
     platform_id,
-    price,
-    sku_of,
+    read_line,
     when,
     whole,
-    why_held,
 )
 
 ORDER_TOPICS = frozenset({"orders/create", "orders/updated", "orders/cancelled"})
@@ -77,19 +77,11 @@ class Fulfillment:
 def order(payload: Mapping[str, Any], *, now: datetime) -> ShopOrder:
     """The snapshot an order payload (``orders/*`` and the Admin API's ``orders.json``) gives."""
     order_id = platform_id(payload.get("id"), "order id")
-    lines: list[ShopLine] = []
-    held: list[HeldLine] = []
-    for n, raw in enumerate(_list(payload.get("line_items"), "line_items"), 1):
-        line_id = platform_id(raw.get("id"), f"line_items[{n}].id")
-        units = whole(raw["current_quantity"] if raw.get("current_quantity") is not None else raw.get("quantity"),
-                      f"line_items[{n}].quantity")  # fmt: skip
-        sku = sku_of(raw.get("sku"))
-        if sku is None:
-            held.append(HeldLine(line_id, units, why_held(raw.get("sku"))))
-            continue
-        untracked = bool(raw.get("gift_card")) or raw.get("requires_shipping") is False
-        unit_price = price(raw.get("price"), f"line_items[{n}].price")
-        lines.append(ShopLine(line_id, sku, max(0, units), unit_price, untracked))
+    found = [
+        read_line(raw, n, raw["current_quantity"] if raw.get("current_quantity") is not None else raw.get("quantity"),
+                  untracked=bool(raw.get("gift_card")) or raw.get("requires_shipping") is False)
+        for n, raw in enumerate(objects(payload.get("line_items"), "line_items"), 1)
+    ]  # fmt: skip
     created = when(payload.get("created_at"), "created_at", now=now)
     return ShopOrder(
         platform=Platform.SHOPIFY,
@@ -98,8 +90,8 @@ def order(payload: Mapping[str, Any], *, now: datetime) -> ShopOrder:
         entered_at=created,
         updated_at=when(payload.get("updated_at") or payload.get("created_at"), "updated_at", now=now),
         customer=_customer(payload, order_id),
-        lines=tuple(lines),
-        held=tuple(held),
+        lines=tuple(line for line in found if isinstance(line, ShopLine)),
+        held=tuple(line for line in found if isinstance(line, HeldLine)),
         cancelled=payload.get("cancelled_at") is not None,
         completed=payload.get("fulfillment_status") == "fulfilled",
     )
@@ -107,7 +99,7 @@ def order(payload: Mapping[str, Any], *, now: datetime) -> ShopOrder:
 
 def refund(payload: Mapping[str, Any], *, now: datetime) -> Refund:
     lines = []
-    for n, raw in enumerate(_list(payload.get("refund_line_items"), "refund_line_items"), 1):
+    for n, raw in enumerate(objects(payload.get("refund_line_items"), "refund_line_items"), 1):
         kind = raw.get("restock_type")
         try:
             restock = Restock(str(kind))
@@ -126,7 +118,7 @@ def refund(payload: Mapping[str, Any], *, now: datetime) -> Refund:
 def fulfillment(payload: Mapping[str, Any]) -> Fulfillment:
     lines = tuple(
         (platform_id(raw.get("id"), f"line_items[{n}].id"), whole(raw.get("quantity"), f"line_items[{n}].quantity"))
-        for n, raw in enumerate(_list(payload.get("line_items"), "line_items"), 1)
+        for n, raw in enumerate(objects(payload.get("line_items"), "line_items"), 1)
     )
     return Fulfillment(
         platform_id(payload.get("id"), "fulfillment id"),
@@ -156,21 +148,11 @@ def restocks(refund: Refund, shipped: Mapping[str, int]) -> tuple[dict[str, int]
 
 
 def _customer(payload: Mapping[str, Any], order_id: str) -> Customer:
-    raw = payload.get("customer") if isinstance(payload.get("customer"), Mapping) else {}
-    assert isinstance(raw, Mapping)
+    raw = mapping(payload.get("customer"))
     customer_id = platform_id(raw["id"], "customer.id") if raw.get("id") is not None else f"guest-{order_id}"
-    address = payload.get("billing_address") if isinstance(payload.get("billing_address"), Mapping) else {}
-    assert isinstance(address, Mapping)
+    address = mapping(payload.get("billing_address"))
     first = raw.get("first_name") or address.get("first_name")
     last = raw.get("last_name") or address.get("last_name")
     name = " ".join(str(part) for part in (first, last) if part) or None
     email = payload.get("email") or payload.get("contact_email") or raw.get("email")
     return Customer(customer_id, str(email) if email else None, name)
-
-
-def _list(value: object, what: str) -> list[Mapping[str, Any]]:
-    if value is None:
-        return []
-    if not isinstance(value, list) or not all(isinstance(item, Mapping) for item in value):
-        raise Unmappable(f"{what} is not a list of objects")
-    return value

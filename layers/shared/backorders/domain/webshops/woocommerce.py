@@ -24,12 +24,11 @@ from backorders.domain.webshops.common import (
     ShopLine,
     ShopOrder,
     Unmappable,
+    mapping,
+    objects,
     platform_id,
-    price,
-    sku_of,
+    read_line,
     when,
-    whole,
-    why_held,
 )
 
 TOPICS = frozenset({"order.created", "order.updated", "order.deleted"})
@@ -50,19 +49,10 @@ def order(payload: Mapping[str, Any], *, now: datetime) -> ShopOrder:
     status = str(payload.get("status") or "")
     if status not in PLACED | NOT_YET | CANCELLED:
         raise Unmappable(f"status {status!r} is not one WooCommerce documents")
-    lines: list[ShopLine] = []
-    held: list[HeldLine] = []
-    raw_lines = payload.get("line_items") or []
-    if not isinstance(raw_lines, list) or not all(isinstance(item, Mapping) for item in raw_lines):
-        raise Unmappable("line_items is not a list of objects")
-    for n, raw in enumerate(raw_lines, 1):
-        line_id = platform_id(raw.get("id"), f"line_items[{n}].id")
-        units = whole(raw.get("quantity"), f"line_items[{n}].quantity")
-        sku = sku_of(raw.get("sku"))
-        if sku is None:
-            held.append(HeldLine(line_id, units, why_held(raw.get("sku"))))
-            continue
-        lines.append(ShopLine(line_id, sku, max(0, units), price(raw.get("price"), f"line_items[{n}].price")))
+    found = [
+        read_line(raw, n, raw.get("quantity"))
+        for n, raw in enumerate(objects(payload.get("line_items"), "line_items"), 1)
+    ]
     created = when(payload.get("date_created_gmt"), "date_created_gmt", now=now, utc_if_bare=True)
     modified = payload.get("date_modified_gmt") or payload.get("date_created_gmt")
     return ShopOrder(
@@ -72,8 +62,8 @@ def order(payload: Mapping[str, Any], *, now: datetime) -> ShopOrder:
         entered_at=created,
         updated_at=when(modified, "date_modified_gmt", now=now, utc_if_bare=True),
         customer=_customer(payload, order_id),
-        lines=tuple(lines),
-        held=tuple(held),
+        lines=tuple(line for line in found if isinstance(line, ShopLine)),
+        held=tuple(line for line in found if isinstance(line, HeldLine)),
         cancelled=status in CANCELLED,
         placed=status not in NOT_YET,
         completed=status == "completed",
@@ -86,8 +76,7 @@ def deleted(payload: Mapping[str, Any]) -> str:
 
 
 def _customer(payload: Mapping[str, Any], order_id: str) -> Customer:
-    billing = payload.get("billing") if isinstance(payload.get("billing"), Mapping) else {}
-    assert isinstance(billing, Mapping)
+    billing = mapping(payload.get("billing"))
     raw_id = payload.get("customer_id")
     customer_id = platform_id(raw_id, "customer_id") if raw_id not in (None, 0, "0", "") else f"guest-{order_id}"
     name = " ".join(str(part) for part in (billing.get("first_name"), billing.get("last_name")) if part) or None
