@@ -1,7 +1,8 @@
 """Allotter function: consumes the table stream.
 
 Level-triggered: a batch is reduced to the set of SKUs whose supply or demand changed
-and the set of orders whose allotment changed; each SKU is recomputed once and each
+and the set of orders whose allotment changed (and the webhook deliveries stored, each
+applied first: ``services.webshop_sync``); each SKU is recomputed once and each
 order's pending shipment synced once, from current state. Duplicated, reordered or
 retried records are therefore harmless. A SKU or order that fails marks exactly the
 records that pointed at it as failed (ReportBatchItemFailures). Suppliers whose SKUs moved
@@ -35,6 +36,13 @@ def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, A
     wanted = Triggers.collect(triggers_of(DynamoDBRecord(r)) for r in records)
     failed: set[tuple[str, str]] = set()
     counts: Counter[Metric] = Counter()
+    for shop, key in sorted(wanted.deliveries):  # first: what they write comes back on the stream
+        try:
+            done = svc.webshop_sync.apply(shop, key)
+            logger.info("webhook delivery applied", extra={"shop": shop, "delivery": key, "outcome": done})
+        except Exception:
+            logger.exception("webhook delivery failed", extra={"shop": shop, "delivery": key})
+            failed.add(("delivery", f"{shop}#{key}"))
     for sku, causes in sorted(wanted.skus.items()):
         try:
             result = svc.allotter.recompute(sku, event=causes)

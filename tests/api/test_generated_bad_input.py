@@ -221,6 +221,7 @@ EXAMPLES: dict[str, Example] = {
         }
     ),
     "GET /v1/shop/integrations": Example(),
+    "GET /v1/webhooks/rejected": Example(),
     # the API's description (public: no key needed, api_docs)
     "GET /openapi.json": Example(),
     "GET /docs": Example(),

@@ -42,8 +42,10 @@ def http_event(
     api_key: str | None = None,
     request_id: str | None = None,
     now: datetime | None = None,
+    route_key: str = "$default",
+    path_parameters: Mapping[str, str] | None = None,
 ) -> dict[str, Any]:
-    """What API Gateway (HTTP API, ``$default`` route, payload 2.0) sends the function
+    """What API Gateway (HTTP API, ``$default`` route unless ``route_key``, payload 2.0) sends the function
     for one request, built by the local cloud's gateway code.
 
     ``path`` is the request target as a client puts it on the wire: percent-encoded
@@ -87,6 +89,8 @@ def http_event(
         api_id="test",
         request_id=request_id or uuid.uuid4().hex,
         now=now or datetime.now(UTC),
+        route_key=route_key,
+        path_parameters=path_parameters,
     )
 
 

@@ -30,3 +30,19 @@ def put_woocommerce(body: Annotated[WooCommerceIntegrationIn, Body()]) -> dict[s
 def get_integrations() -> dict[str, Any]:
     shop = str(router.context["shop"])
     return {"shop": shop, **services().integrations.show(shop)}
+
+
+@router.get("/v1/webhooks/rejected")
+def get_rejected_webhooks() -> dict[str, Any]:
+    """Genuine deliveries the service could not apply, and lines it holds (no usable SKU),
+    newest first, with the reason (decision 69)."""
+    shop = str(router.context["shop"])
+    rejected = services().webhooks.rejected(shop)
+    return {
+        "shop": shop,
+        "rejected": [
+            {"received_at": r.received_at, "platform": r.platform.value, "topic": r.topic, "delivery": r.key,
+             "order_id": r.order_id, "reason": r.reason}
+            for r in rejected
+        ],
+    }  # fmt: skip

@@ -12,9 +12,10 @@ from datetime import UTC, date, datetime
 from functools import lru_cache
 
 from backorders.adapters.dynamodb.store import DynamoStore
-from backorders.adapters.integration_secrets import IntegrationSecrets
+from backorders.adapters.integration_secrets import CachedIntegrations, IntegrationSecrets
 from backorders.adapters.replan_queue import ReplanQueue
 from backorders.config import Settings, settings
+from backorders.domain.webshops.common import Platform
 from backorders.services.allotment import Allotter
 from backorders.services.catalogue import CatalogueService
 from backorders.services.fill import FillService
@@ -27,6 +28,8 @@ from backorders.services.shipments import ShipmentService
 from backorders.services.shops import ShopService
 from backorders.services.stock import StockService
 from backorders.services.sweep import Sweep
+from backorders.services.webhooks import WebhookReceiver
+from backorders.services.webshop_sync import WebshopSync
 
 
 def utc_now() -> str:
@@ -51,6 +54,8 @@ class Services:
     purchase_orders: PurchaseOrders
     replan: ReplanQueue | None  # None without PLAN_QUEUE_URL: planning waits for the schedules
     integrations: IntegrationService
+    webhooks: WebhookReceiver
+    webshop_sync: WebshopSync
     clock: Callable[[], str]
 
 
@@ -60,6 +65,13 @@ def build(config: Settings, *, clock: Callable[[], str] = utc_now) -> Services:
     allotter = Allotter(store, clock=clock, window_days=config.demand_window_days)
 
     queue = ReplanQueue(config.plan_queue_url, region=config.region) if config.plan_queue_url else None
+    secrets = (
+        IntegrationSecrets(config.integration_secrets_prefix, region=config.region)
+        if config.integration_secrets_prefix
+        else None
+    )
+    stock = StockService(store, clock=clock)
+    shipments = ShipmentService(store, clock=clock)
 
     def today() -> date:  # the service's day: UTC, from the same clock
         return date.fromisoformat(clock()[:10])
@@ -67,8 +79,8 @@ def build(config: Settings, *, clock: Callable[[], str] = utc_now) -> Services:
     return Services(
         store=store,
         orders=orders,
-        stock=StockService(store, clock=clock),
-        shipments=ShipmentService(store, clock=clock),
+        stock=stock,
+        shipments=shipments,
         allotter=allotter,
         queries=QueryService(store, clock=clock),
         reports=ReportService(store, clock=clock),
@@ -79,13 +91,18 @@ def build(config: Settings, *, clock: Callable[[], str] = utc_now) -> Services:
         planner=Planner(store, clock=clock, today=today, window_days=config.demand_window_days),
         purchase_orders=PurchaseOrders(store, clock=clock, today=today),
         replan=queue,
-        integrations=IntegrationService(
-            IntegrationSecrets(config.integration_secrets_prefix, region=config.region)
-            if config.integration_secrets_prefix
-            else None
-        ),
+        integrations=IntegrationService(secrets, marks=store, clock=clock),
+        webhooks=WebhookReceiver(store, CachedIntegrations(secrets) if secrets else _NoIntegrations(), clock=clock),
+        webshop_sync=WebshopSync(store, orders, stock, shipments, clock=clock),
         clock=clock,
     )
+
+
+class _NoIntegrations:
+    """No INTEGRATION_SECRETS_PREFIX: no shop has an integration, so every delivery is refused."""
+
+    def load(self, shop: str, platform: Platform, *, recheck: bool = False) -> None:
+        return None
 
 
 @lru_cache(maxsize=1)

@@ -6,6 +6,8 @@ created on a shop's first PUT and replaced by the next; nothing of it is ever lo
 from __future__ import annotations
 
 import json
+import time
+from collections.abc import Callable
 from typing import Any
 
 from backorders.domain.errors import Throttled
@@ -67,3 +69,37 @@ class IntegrationSecrets:
                 raise Throttled("the secret store is busy, retry") from exc
             raise
         return from_values(platform, json.loads(raw))
+
+
+class CachedIntegrations:
+    """The integrations as the webhook receiver reads them: each shop's kept for
+    ``max_age`` seconds per warm function (one Secrets Manager call per shop and minute at
+    most, and none on the 5-second path of most deliveries). A PUT is seen by the
+    receiver within ``max_age``; an absent integration is cached too, so that forged
+    deliveries for shops that do not exist cost no secret reads."""
+
+    def __init__(
+        self, secrets: IntegrationSecrets, *, max_age: float = 60.0, clock: Callable[[], float] = time.monotonic
+    ) -> None:
+        self.secrets, self.max_age, self.clock = secrets, max_age, clock
+        self._kept: dict[tuple[str, Platform], tuple[float, Integration | None]] = {}
+
+    def forget(self) -> None:
+        self._kept.clear()
+
+    RECHECK_AFTER = 10.0  # seconds: a failed signature reads the secret again, at most this often
+
+    def load(self, shop: str, platform: Platform, *, recheck: bool = False) -> Integration | None:
+        """The shop's integration; ``recheck``: a signature just failed against it, so read
+        it again if it was kept over ``RECHECK_AFTER`` seconds (a secret the shop has just
+        replaced then works at once; forged deliveries cost a read per 10 seconds at most)."""
+        now = self.clock()
+        kept = self._kept.get((shop, platform))
+        fresh_enough = self.RECHECK_AFTER if recheck else self.max_age
+        if kept is not None and now - kept[0] < fresh_enough:
+            return kept[1]
+        integration = self.secrets.load(shop, platform)
+        if len(self._kept) >= 1000:  # a bound for a function that sees many shops
+            self._kept.clear()
+        self._kept[(shop, platform)] = (now, integration)
+        return integration

@@ -260,6 +260,30 @@ class NewLine:
 
 
 @dataclass(frozen=True, slots=True)
+class HeldShopLine:
+    """A webshop line the service could not order (no usable SKU): kept on the order with
+    its reason, so it is reported, never dropped."""
+
+    line_id: str
+    quantity: int
+    reason: str
+
+
+@dataclass(frozen=True, slots=True)
+class WebshopRef:
+    """Where an order came from when a webshop platform sent it (decision 69): the
+    platform, the shop's own order number (for display), the platform's time of the state
+    last applied (an older one never overwrites it) and the service's line number of each
+    platform line id."""
+
+    platform: str
+    number: str
+    updated_at: str
+    line_ids: Mapping[str, int] = field(default_factory=dict)
+    held: tuple[HeldShopLine, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
 class Order:
     shop: str
     order_id: str
@@ -271,6 +295,7 @@ class Order:
     lines: tuple[NewLine, ...] = field(default_factory=tuple)
     fingerprint: str = ""
     version: int = 0
+    webshop: WebshopRef | None = None  # None: sent through the native API
 
 
 @dataclass(frozen=True, slots=True)

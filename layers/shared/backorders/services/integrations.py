@@ -3,10 +3,12 @@ shown back without their secrets."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Protocol
 
 from backorders.domain.webshops.common import Platform
-from backorders.domain.webshops.integrations import Integration, shown
+from backorders.domain.webshops.integrations import Integration, platform_of, shown
+from backorders.services.ports import CatchUpMarks
 
 
 class IntegrationStore(Protocol):
@@ -15,8 +17,9 @@ class IntegrationStore(Protocol):
 
 
 class IntegrationService:
-    def __init__(self, store: IntegrationStore | None) -> None:
+    def __init__(self, store: IntegrationStore | None, *, marks: CatchUpMarks, clock: Callable[[], str]) -> None:
         self.store = store  # None: the deployment sets no INTEGRATION_SECRETS_PREFIX
+        self.marks, self.clock = marks, clock
 
     def _store(self) -> IntegrationStore:
         if self.store is None:  # the template always sets it: a deployment bug, not the shop's
@@ -25,6 +28,8 @@ class IntegrationService:
 
     def save(self, shop: str, integration: Integration) -> dict[str, object]:
         self._store().save(shop, integration)
+        # the catch-up reads the platform from the first save on (a later save keeps that time)
+        self.marks.mark_configured(shop, platform_of(integration), self.clock())
         return shown(integration)
 
     def show(self, shop: str) -> dict[str, dict[str, object]]:

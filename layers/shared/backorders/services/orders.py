@@ -4,15 +4,15 @@ transaction; the allotter picks the change up from the stream."""
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from dataclasses import dataclass
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 from typing import Literal, Protocol
 
 from backorders.domain import orders as rules
 from backorders.domain.allotment import LineChange
 from backorders.domain.errors import Conflict, InvalidInput, NotFound
-from backorders.domain.model import Order, OrderLine
+from backorders.domain.model import LinePolicy, NewLine, Order, OrderLine
 from backorders.services.commit import retrying
 from backorders.services.ports import Orders, OrderView, Settings, Writes
 
@@ -34,6 +34,23 @@ class Command:
 
     key: str
     fingerprint: str
+
+
+@dataclass(frozen=True, slots=True)
+class Revision:
+    """Changes to an order decided from what it is now (``OrderService.revise``): line
+    changes, new lines (queued from ``entered_at``), header fields, and record-log notes."""
+
+    changes: tuple[LineChange, ...] = ()
+    added: tuple[NewLine, ...] = ()
+    entered_at: str | None = None  # when the added lines entered (None: the order's time)
+    order_fields: Mapping[str, object] = field(default_factory=dict)
+    notes: tuple[str, ...] = ()
+    command: Command | None = None
+
+    @property
+    def writes_nothing(self) -> bool:
+        return not (self.changes or self.added or self.order_fields or self.command)
 
 
 @dataclass(frozen=True, slots=True)
@@ -147,6 +164,56 @@ class OrderService:
             return changes
 
         return retrying(attempt)
+
+    def revise(self, shop: str, order_id: str, plan: Callable[[OrderView], Revision], *, event: str) -> Revision:
+        """Write what ``plan`` decides from the order as stored, in one transaction pinned
+        to the order's version (a concurrent revision makes it read and decide again).
+        Added lines take the order's priority and line policy and queue from the
+        revision's ``entered_at``, like any new demand."""
+
+        def attempt() -> Revision:
+            view = self.view(shop, order_id)
+            revision = plan(view)
+            if revision.writes_nothing:
+                return revision
+            uow = self.store.unit_of_work(writer="api", event=event, at=self.clock(), shop=shop)
+            for change in revision.changes:
+                uow.change_line(change)
+                uow.log(
+                    f"line {change.after.line_no} ({change.after.sku}): {event}",
+                    sku=change.after.sku,
+                    shop=shop,
+                    order_id=order_id,
+                    line_no=change.after.line_no,
+                    delta=change.delta,
+                )
+            if revision.added:
+                policy = view.lines[0].policy if view.lines else self._policy(view.order)
+                entered = replace(view.order, entered_at=revision.entered_at or view.order.entered_at)
+                for line in rules.lines_of(replace(entered, lines=revision.added), policy):
+                    uow.add_line(line)
+                    uow.touch_sku(line.sku)
+                    uow.log(
+                        f"line {line.line_no} ({line.sku}) added with {line.quantity} unit(s): {event}",
+                        sku=line.sku,
+                        shop=shop,
+                        order_id=order_id,
+                        line_no=line.line_no,
+                    )
+            for note in revision.notes:
+                uow.log(note, shop=shop, order_id=order_id)
+            uow.update_order(shop, order_id, view.order.version, **revision.order_fields)
+            if revision.command is not None:
+                expires = _days_from(self.clock(), COMMAND_DAYS)
+                uow.add_command(shop, order_id, revision.command.key, revision.command.fingerprint, expires=expires)
+            uow.commit()
+            return revision
+
+        return retrying(attempt)
+
+    def _policy(self, order: Order) -> LinePolicy:
+        shop = self.store.shop_settings(order.shop)
+        return rules.resolve_policy(order, self.store.customer_policy(order.shop, order.customer.id), shop)
 
     def cancel(
         self,

@@ -33,6 +33,8 @@ from backorders.domain.model import (
 )
 from backorders.domain.purchasing import PoKind, Position, PoStatus, PurchaseOrder
 from backorders.domain.record_log import Event, Fill, LogAbout, LogEntry
+from backorders.domain.webshops.common import Platform
+from backorders.domain.webshops.deliveries import Delivery, Status
 
 
 @dataclass(frozen=True, slots=True)
@@ -191,3 +193,42 @@ class JobQueue(Protocol):
     """Hands an import job to the background worker (the planner function)."""
 
     def start_import(self, job_id: str) -> None: ...
+
+
+@dataclass(frozen=True, slots=True)
+class Rejection:
+    """A genuine delivery the service could not apply, or a line it holds, with why."""
+
+    received_at: str
+    platform: Platform
+    topic: str
+    key: str
+    reason: str
+    order_id: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class CatchUpMark:
+    """A shop's integration as the catch-up sees it: when it was configured and up to
+    when the platform's orders have been read."""
+
+    shop: str
+    platform: Platform
+    configured_at: str
+    seen_until: str | None = None
+
+
+class Deliveries(Protocol):
+    """Webhook deliveries, stored once each (decision 69)."""
+
+    def put_delivery(self, delivery: Delivery, *, expires: datetime) -> bool: ...  # False: stored before
+    def delivery(self, shop: str, key: str) -> Delivery | None: ...
+    def settle_delivery(self, delivery: Delivery, status: Status, reason: str | None = None) -> None: ...
+    def put_rejection(self, shop: str, rejection: Rejection, *, expires: datetime) -> None: ...
+    def rejections(self, shop: str, *, limit: int) -> list[Rejection]: ...
+
+
+class CatchUpMarks(Protocol):
+    def mark_configured(self, shop: str, platform: Platform, at: str) -> None: ...
+    def catch_up_marks(self) -> Iterator[CatchUpMark]: ...
+    def set_seen_until(self, shop: str, platform: Platform, until: str) -> None: ...

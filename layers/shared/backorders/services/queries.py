@@ -117,6 +117,17 @@ class QueryService:
             "ship_type": order.ship_type.value,
             "line_policy": order.policy.value if order.policy else None,
             "customer": {"id": order.customer.id},
+            "webshop": None
+            if order.webshop is None
+            else {
+                "platform": order.webshop.platform,
+                "number": order.webshop.number,
+                "updated_at": order.webshop.updated_at,
+                "lines": {line_id: no for line_id, no in order.webshop.line_ids.items()},
+                "held": [
+                    {"line_id": h.line_id, "quantity": h.quantity, "reason": h.reason} for h in order.webshop.held
+                ],
+            },
             "lines": [line_state(ln) for ln in sorted(view.lines, key=lambda ln: ln.line_no)],
             "shipments": [
                 {

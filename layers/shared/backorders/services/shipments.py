@@ -4,8 +4,9 @@ its units; a shipped confirmation lowers on_hand and allotted together."""
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, replace
+from datetime import datetime, timedelta
 from typing import Literal, Protocol
 
 from backorders.domain.allotment import LineChange
@@ -154,6 +155,50 @@ class ShipmentService:
         uow.commit()
         return ShipmentResult("shipped", replace(shipped, version=shipment.version + 1))
 
+    # -------------------------------------------------------------- shipped by the shop
+    def ship_outside(self, shop: str, order_id: str, units: Mapping[int, int], *, ref: str) -> dict[int, int]:
+        """The shop shipped ``units`` of these lines itself (a Shopify fulfillment, a
+        WooCommerce order completed): each ships from the line's allotted units that no
+        released shipment holds, up to what the service has allotted; on_hand and
+        allotted go down together, with a ledger entry per SKU. ``ref`` names the
+        shipment once: a replay ships nothing. Returns the units shipped per line."""
+        return retrying(lambda: self._ship_outside(shop, order_id, units, ref))
 
-def _units(content: dict[int, int]) -> str:
+    def _ship_outside(self, shop: str, order_id: str, units: Mapping[int, int], ref: str) -> dict[int, int]:
+        view = self.store.order_view(shop, order_id, with_log=False)
+        key = f"shipped:{ref}"
+        if view is None or key in view.commands:
+            return {}
+        lines = {ln.line_no: ln for ln in view.lines}
+        taken = {no: min(n, lines[no].movable) for no, n in units.items() if no in lines}
+        taken = {no: n for no, n in taken.items() if n > 0}
+        event = f"order {order_id} shipped by the shop ({ref})"
+        uow = self.store.unit_of_work(writer="api", event=event, at=self.clock(), shop=shop)
+        per_sku: dict[str, int] = defaultdict(int)
+        for line_no, n in taken.items():
+            line = lines[line_no]
+            uow.change_line(LineChange(line, replace(line, shipped=line.shipped + n, allotted=line.allotted - n)))
+            per_sku[line.sku] += n
+        balances = self.store.balances(per_sku)
+        for sku, n in per_sku.items():
+            on_hand = balances[sku].on_hand if sku in balances else 0
+            uow.add_ledger(Movement(f"{key}:{shop}:{order_id}", sku, MovementKind.SHIPMENT, n), -n, on_hand - n)
+        short = {no: n - taken.get(no, 0) for no, n in units.items() if n > taken.get(no, 0)}
+        uow.log(
+            f"the shop shipped {_units(taken)} itself ({ref})"
+            + (f"; {_units(short)} had no allotted units here and stay as they are" if short else ""),
+            shop=shop,
+            order_id=order_id,
+        )
+        uow.add_command(shop, order_id, key, ref, expires=_far(self.clock()))
+        uow.commit()
+        return taken
+
+
+def _far(now: str) -> datetime:
+    """When a shipped-by-the-shop mark may be forgotten: a year on (deliveries are long gone)."""
+    return datetime.fromisoformat(now.replace("Z", "+00:00")) + timedelta(days=365)
+
+
+def _units(content: Mapping[int, int]) -> str:
     return ", ".join(f"line {n}: {u}" for n, u in sorted(content.items())) or "nothing"

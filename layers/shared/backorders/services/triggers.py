@@ -7,6 +7,7 @@ images as Python values, as powertools' ``DynamoDBRecord`` deserializes them).
 - a SKU balance whose projected position or planning settings changed where planning
   looks (listed before or after: ``needs_attention``) -> replan its supplier (and the old
   one, if the product moved), through the replan queue.
+- a webhook delivery stored (its insert) -> apply it (``services.webshop_sync``).
 The service's own writes (``writer`` "allotter", "sweep" for its bookkeeping, "planner"
 for expected dates) do not trigger recomputes of their own SKU: a recompute commits a state it computed from
 what it read, and one that fails is retried from its trigger.
@@ -57,9 +58,14 @@ class Triggers:
     skus: dict[str, list[Cause]] = field(default_factory=dict)  # sku -> why it is recomputed
     orders: set[tuple[str, str]] = field(default_factory=set)
     suppliers: set[str] = field(default_factory=set)  # to replan
+    deliveries: set[tuple[str, str]] = field(default_factory=set)  # (shop, delivery sort key) to apply
 
     def keys(self) -> set[tuple[str, str]]:
-        return {("sku", s) for s in self.skus} | {("order", f"{shop}#{oid}") for shop, oid in self.orders}
+        return (
+            {("sku", s) for s in self.skus}
+            | {("order", f"{shop}#{oid}") for shop, oid in self.orders}
+            | {("delivery", f"{shop}#{sk}") for shop, sk in self.deliveries}
+        )
 
     def add(self, sku: str, cause: Cause) -> None:
         if not sku:
@@ -78,6 +84,7 @@ class Triggers:
                     out.add(sku, cause)
             out.orders |= t.orders
             out.suppliers |= t.suppliers
+            out.deliveries |= t.deliveries
         return out
 
 
@@ -92,7 +99,10 @@ def triggers_of(record: StreamChange) -> Triggers:
     sk = str(images.keys.get("sk") or "")
     by_service = new.get("writer") in SERVICE_WRITERS
     text = new.get("last_event") or "a change"
-    if sk == "SKU":
+    if sk.startswith("DELIVERY#"):
+        if not old:  # stored just now; settling it (applied, rejected) asks for nothing
+            out.deliveries.add((str(new.get("shop") or ""), sk))
+    elif sk == "SKU":
         if not by_service:
             out.add(new.get("sku") or "", Cause(text, new.get("event_shop") or None))
         out.suppliers |= suppliers_to_replan(old, new)

@@ -15,6 +15,8 @@ Keys (one table, see docs/data-model.md):
     SUPPLIER#<id>        SUPPLIER            supplier settings (planning index: PLAN; catalogue index: SUPPLIERS)
     SUPPLIER#<id>        OPEN#<kind>         the supplier's open recommendation of a kind
     PO#<id>              PO                  purchase order: lines, status, history (purchase_orders index)
+    WEBHOOK#<shop>       DELIVERY#<p>#<key>  a webhook delivery, stored once; REJECTED#... what could not be applied
+    INTEGRATIONS         <shop>#<platform>   a configured webshop integration, for the catch-up
 
 The items of an order's partition (header, lines, shipments, commands, log) carry an
 ``item_type`` discriminator, so that one query of the partition returns each item as its
@@ -35,6 +37,7 @@ from typing import Any, ClassVar
 
 from pynamodb.attributes import (
     Attribute,
+    BinaryAttribute,
     BooleanAttribute,
     DiscriminatorAttribute,
     JSONAttribute,
@@ -53,6 +56,7 @@ from pynamodb.models import Model
 from backorders.domain.demand import DemandRate
 from backorders.domain.model import (
     Customer,
+    HeldShopLine,
     LedgerEntry,
     LinePolicy,
     MovementKind,
@@ -64,6 +68,7 @@ from backorders.domain.model import (
     ShipType,
     SkuBalance,
     Supplier,
+    WebshopRef,
 )
 from backorders.domain.purchasing import PoKind, PoLine, PoStatus, PurchaseOrder
 from backorders.domain.record_log import Cause, LogEntry
@@ -472,6 +477,7 @@ class OrderItem(OrderPartItem, discriminator="ORDER"):
     next_shipment_no = NumberAttribute(default=1)
     version = VersionAttribute()
     created_at = UnicodeAttribute()
+    webshop = JSONAttribute(null=True)  # WebshopRef: the platform the order came from (decision 69)
 
     @classmethod
     def from_domain(cls, order: Order, *, at: str) -> OrderItem:
@@ -491,6 +497,7 @@ class OrderItem(OrderPartItem, discriminator="ORDER"):
             line_count=len(order.lines),
             next_shipment_no=1,
             created_at=at,
+            webshop=webshop_values(order.webshop),
         )
 
     def to_domain(self) -> Order:
@@ -504,7 +511,29 @@ class OrderItem(OrderPartItem, discriminator="ORDER"):
             policy=LinePolicy(self.policy) if self.policy else None,
             fingerprint=self.fingerprint,
             version=int(self.version or 0),
+            webshop=webshop_ref(self.webshop),
         )
+
+
+def webshop_values(ref: WebshopRef | None) -> dict[str, Any] | None:
+    if ref is None:
+        return None
+    return {
+        "platform": ref.platform, "number": ref.number, "updated_at": ref.updated_at,
+        "line_ids": dict(ref.line_ids), "held": [[h.line_id, h.quantity, h.reason] for h in ref.held],
+    }  # fmt: skip
+
+
+def webshop_ref(values: dict[str, Any] | None) -> WebshopRef | None:
+    if not values:
+        return None
+    return WebshopRef(
+        platform=str(values["platform"]),
+        number=str(values["number"]),
+        updated_at=str(values["updated_at"]),
+        line_ids={str(k): int(v) for k, v in (values.get("line_ids") or {}).items()},
+        held=tuple(HeldShopLine(str(i), int(q), str(r)) for i, q, r in values.get("held") or []),
+    )
 
 
 class ShipmentItem(OrderPartItem, discriminator="SHIPMENT"):
@@ -740,6 +769,58 @@ def po_pk(po_id: str) -> str:
     return f"PO#{po_id}"
 
 
+class DeliveryItem(_Base):
+    """``WEBHOOK#<shop>`` / ``DELIVERY#<platform>#<key>``: a genuine webhook delivery (or an
+    order the catch-up read), its body zlib-compressed; its insert is the stream record the
+    allotter applies it from. Kept ``DELIVERY_DAYS`` to tell duplicates."""
+
+    shop = UnicodeAttribute()
+    platform = UnicodeAttribute()
+    key = UnicodeAttribute()
+    topic = UnicodeAttribute()
+    body = BinaryAttribute(legacy_encoding=False)
+    received_at = UnicodeAttribute()
+    event_id = UnicodeAttribute(null=True)
+    triggered_at = UnicodeAttribute(null=True)
+    status = UnicodeAttribute()
+    reason = UnicodeAttribute(null=True)
+    expires_at = TTLAttribute()
+
+
+class RejectionItem(_Base):
+    """``WEBHOOK#<shop>`` / ``REJECTED#<received_at>#<platform>#<key>``: a delivery the
+    service could not apply, or a line it holds (GET /v1/webhooks/rejected)."""
+
+    platform = UnicodeAttribute()
+    topic = UnicodeAttribute()
+    key = UnicodeAttribute()
+    received_at = UnicodeAttribute()
+    reason = UnicodeAttribute()
+    order_id = UnicodeAttribute(null=True)
+    expires_at = TTLAttribute()
+
+
+class CatchUpItem(_Base):
+    """``INTEGRATIONS`` / ``<shop>#<platform>``: a configured integration and up to when the
+    catch-up has read its orders. One small partition: one item per shop and platform."""
+
+    shop = UnicodeAttribute()
+    platform = UnicodeAttribute()
+    configured_at = UnicodeAttribute()
+    seen_until = UnicodeAttribute(null=True)
+
+
+def webhook_pk(shop: str) -> str:
+    return f"WEBHOOK#{shop}"
+
+
+def delivery_sk(platform: str, key: str) -> str:
+    return f"DELIVERY#{platform}#{key}"
+
+
+INTEGRATIONS = "INTEGRATIONS"
+
+
 MODELS: tuple[type[_Base], ...] = (
     SkuItem,
     LedgerItem,
@@ -754,6 +835,9 @@ MODELS: tuple[type[_Base], ...] = (
     SlotItem,
     PurchaseOrderItem,
     ImportJobItem,
+    DeliveryItem,
+    RejectionItem,
+    CatchUpItem,
 )
 
 

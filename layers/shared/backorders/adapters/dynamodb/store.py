@@ -13,18 +13,16 @@ Storage errors leave this module as domain errors (``Conflict``, ``Throttled``).
 
 from __future__ import annotations
 
-import functools
-import inspect
 import uuid
 from collections import defaultdict
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field, replace
 from datetime import datetime
-from typing import Any, Unpack, cast
+from typing import Any, Unpack
 
 from pynamodb.attributes import NumberAttribute
 from pynamodb.connection import Connection
-from pynamodb.exceptions import PynamoDBException, TransactWriteError, UpdateError
+from pynamodb.exceptions import TransactWriteError, UpdateError
 from pynamodb.expressions.condition import Condition
 from pynamodb.expressions.update import Action
 from pynamodb.transactions import TransactWrite
@@ -67,7 +65,11 @@ from backorders.adapters.dynamodb.models import (
     shipment_sk,
     sku_pk,
     supplier_pk,
+    webshop_values,
 )
+from backorders.adapters.dynamodb.storage import THROTTLE_CODES as _THROTTLE_CODES
+from backorders.adapters.dynamodb.storage import storage as _storage
+from backorders.adapters.dynamodb.webhooks import WebhookTables
 from backorders.domain.allotment import LineChange
 from backorders.domain.demand import DemandRate
 from backorders.domain.errors import Conflict, Throttled
@@ -91,12 +93,6 @@ from backorders.services.ports import OrderView, PlanningGroup
 
 MAX_TRANSACTION_ITEMS = 100
 _CATALOGUE_PAGE = 1000  # catalogue index entries per query page (about 150 bytes each)
-_THROTTLE_CODES = {
-    "ThrottlingException",
-    "ProvisionedThroughputExceededException",
-    "RequestLimitExceeded",
-    "ThrottlingError",
-}
 
 
 @dataclass(slots=True)
@@ -115,48 +111,6 @@ class _SkuDelta:
     @property
     def available(self) -> int:
         return self.on_hand - self.allotted
-
-
-def _map_error(exc: Exception, what: str) -> Exception:
-    code = getattr(exc, "cause_response_code", None)
-    if code in _THROTTLE_CODES:
-        return Throttled(f"{what}: storage is busy, retry")
-    return exc
-
-
-def _storage[**P, R](method: Callable[P, R]) -> Callable[P, R]:
-    """A store call whose throttling leaves as ``Throttled`` (the API answers 429, a
-    retry may follow); a generator's, too, while it is being read. Every public method
-    of ``DynamoStore`` has it (tests/integration/test_throttling.py checks each)."""
-    what = method.__name__.strip("_").replace("_", " ")  # "order view: storage is busy, retry"
-
-    def throttled(exc: PynamoDBException) -> Exception | None:
-        error = _map_error(exc, what)
-        return None if error is exc else error
-
-    if inspect.isgeneratorfunction(method):
-
-        @functools.wraps(method)
-        def generator(*args: P.args, **kwargs: P.kwargs) -> Iterator[Any]:
-            try:
-                yield from cast(Iterator[Any], method(*args, **kwargs))
-            except PynamoDBException as exc:
-                if (error := throttled(exc)) is None:
-                    raise
-                raise error from exc
-
-        return cast(Callable[P, R], generator)
-
-    @functools.wraps(method)
-    def read(*args: P.args, **kwargs: P.kwargs) -> R:
-        try:
-            return method(*args, **kwargs)
-        except PynamoDBException as exc:
-            if (error := throttled(exc)) is None:
-                raise
-            raise error from exc
-
-    return read
 
 
 class DynamoUnitOfWork:
@@ -317,7 +271,8 @@ class DynamoUnitOfWork:
     def update_order(self, shop: str, order_id: str, version: int, **fields: object) -> None:
         # pynamodb conditions the update on the version read and bumps it
         item = OrderItem(pk=order_pk(shop, order_id), sk="ORDER", version=version)
-        actions: list[Action] = [getattr(OrderItem, name).set(value) for name, value in fields.items()]
+        values = {name: webshop_values(v) if name == "webshop" else v for name, v in fields.items()}  # type: ignore[arg-type]
+        actions: list[Action] = [getattr(OrderItem, name).set(value) for name, value in values.items()]
         self._op("update", item, actions=actions, condition=None, label="order")
 
     def put_shipment(self, shipment: Shipment, *, expect_version: int | None) -> None:
@@ -463,7 +418,7 @@ def _on_order_is(incoming: int, purchased: int) -> Condition:
     return both
 
 
-class DynamoStore:
+class DynamoStore(WebhookTables):
     """Reads return domain objects; writes go through ``unit_of_work``. Implements the
     ports of ``backorders.services.ports``."""
 
