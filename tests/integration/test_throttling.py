@@ -80,7 +80,7 @@ WRITES: dict[str, tuple[Call, Read]] = {
         lambda s: s.put_rejection(
             SHOP, Rejection("2026-12-02", Platform.SHOPIFY, "orders/create", "k", "why"), expires=LATER
         ),
-    ),  # fmt: skip
+    ),
     "mark_configured": (dynamodb("UpdateItem"), lambda s: s.mark_configured(SHOP, Platform.SHOPIFY, "2026-12-02")),
     "set_seen_until": (dynamodb("UpdateItem"), lambda s: s.set_seen_until(SHOP, Platform.SHOPIFY, "2026-12-02")),
 }

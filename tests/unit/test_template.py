@@ -129,10 +129,15 @@ def test_stream_mapping_reports_item_failures_with_bounded_retries(resources: di
 _DAILY_CRON = re.compile(r"^cron\(\d{1,2} \d{1,2} [*?] \* [*?] \*\)$")
 
 
-def test_one_rate_and_one_daily_cron_schedule(resources: dict[str, Any]) -> None:
-    expressions = [props["ScheduleExpression"] for _, _, props in _events(resources, "ScheduleV2", "Schedule")]
+def test_the_planner_has_one_rate_and_one_daily_cron_schedule_and_the_catch_up_a_rate(
+    resources: dict[str, Any],
+) -> None:
+    planner = {k: v for k, v in resources.items() if k == "PlannerFunction"}
+    expressions = [props["ScheduleExpression"] for _, _, props in _events(planner, "ScheduleV2", "Schedule")]
     rates = [e for e in expressions if e.startswith("rate(")]
     crons = [e for e in expressions if e.startswith("cron(")]
+    catch_up = {k: v for k, v in resources.items() if k == "CatchUpFunction"}
+    assert [props["ScheduleExpression"] for _, _, props in _events(catch_up, "ScheduleV2")] == ["rate(15 minutes)"]
     assert len(expressions) == 2, expressions
     assert len(rates) == 1, expressions
     assert len(crons) == 1, expressions

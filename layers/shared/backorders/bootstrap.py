@@ -14,10 +14,12 @@ from functools import lru_cache
 from backorders.adapters.dynamodb.store import DynamoStore
 from backorders.adapters.integration_secrets import CachedIntegrations, IntegrationSecrets
 from backorders.adapters.replan_queue import ReplanQueue
+from backorders.adapters.shop_platforms import reader_for
 from backorders.config import Settings, settings
 from backorders.domain.webshops.common import Platform
 from backorders.services.allotment import Allotter
 from backorders.services.catalogue import CatalogueService
+from backorders.services.catch_up import CatchUp
 from backorders.services.fill import FillService
 from backorders.services.integrations import IntegrationService
 from backorders.services.orders import OrderService
@@ -56,6 +58,7 @@ class Services:
     integrations: IntegrationService
     webhooks: WebhookReceiver
     webshop_sync: WebshopSync
+    catch_up: CatchUp
     clock: Callable[[], str]
 
 
@@ -94,6 +97,7 @@ def build(config: Settings, *, clock: Callable[[], str] = utc_now) -> Services:
         integrations=IntegrationService(secrets, marks=store, clock=clock),
         webhooks=WebhookReceiver(store, CachedIntegrations(secrets) if secrets else _NoIntegrations(), clock=clock),
         webshop_sync=WebshopSync(store, orders, stock, shipments, clock=clock),
+        catch_up=CatchUp(store, secrets or _NoIntegrations(), reader_for, clock=clock),
         clock=clock,
     )
 
