@@ -60,6 +60,7 @@ class ShopReport:
     read: int = 0
     stored: int = 0
     error: str | None = None
+    skipped: bool = False  # no catch-up credentials: the shop gets webhooks only
 
 
 @dataclass(slots=True)
@@ -72,6 +73,7 @@ class CatchUpReport:
             "read": sum(s.read for s in self.shops),
             "stored": sum(s.stored for s in self.shops),
             "failed": [f"{s.shop}/{s.platform}: {s.error}" for s in self.shops if s.error],
+            "webhooks_only": [f"{s.shop}/{s.platform}" for s in self.shops if s.skipped],
         }
 
 
@@ -98,7 +100,7 @@ class CatchUp:
         integration = self.integrations.load(mark.shop, mark.platform)
         reader = self.readers(integration) if integration is not None else None
         if reader is None:
-            report.error = "no catch-up credentials"
+            report.skipped = True
             return report
         started = self.clock()
         since = _text(_moment(mark.seen_until or mark.configured_at) - OVERLAP)
