@@ -388,3 +388,46 @@ def test_customer_emails_names_and_addresses_never_reach_the_logs(hooks, api, ca
     for value in personal:
         assert value not in logs, value
     assert json.dumps(order_of(api, SHOPIFY_ORDER)).count("@") == 0  # the order view shows the customer's id only
+
+
+def restocked(data: dict[str, Any], at: str, status: str, **units: int) -> dict[str, Any]:
+    """The order as WooCommerce sends it after refunds that restocked ``units`` of some
+    lines: the running total it keeps in each line's ``_restock_refunded_items`` meta."""
+    out = copy.deepcopy(data) | {"status": status, "date_modified_gmt": at}
+    for line in out["line_items"]:
+        if line["sku"] in units:
+            line["meta_data"] = [*line.get("meta_data", []), {"id": 9000 + line["id"],
+                                 "key": "_restock_refunded_items", "value": str(units[line["sku"]])}]  # fmt: skip
+    return out
+
+
+def test_a_woocommerce_refund_restocks_only_what_the_shop_restocked(hooks, api):
+    receive(api, "WOO-SINGLE-1", 2, "po-4")
+    data = payload("woocommerce-order-created.json")
+    hooks.woo("order.created", data)
+    api.deliver_stream()
+    hooks.woo("order.updated", data | {"status": "completed", "date_modified_gmt": "2026-12-01T09:00:00"})
+    api.deliver_stream()
+    assert api("GET", "/v1/skus/WOO-SINGLE-1").body["on_hand"] == 0  # both shipped
+    # one of the two shipped ones refunded and restocked, the order still completed
+    hooks.woo("order.updated", restocked(data, "2026-12-01T10:00:00", "completed", **{"WOO-SINGLE-1": 1}))
+    api.deliver_stream()
+    assert api("GET", "/v1/skus/WOO-SINGLE-1").body["on_hand"] == 1
+    # then all of it refunded, nothing more restocked: the unshipped line is released, no stock comes back
+    hooks.woo("order.updated", restocked(data, "2026-12-01T11:00:00", "refunded", **{"WOO-SINGLE-1": 1}))
+    api.deliver_stream()
+    order = order_of(api, "727")
+    assert api("GET", "/v1/skus/WOO-SINGLE-1").body["on_hand"] == 1
+    assert units(order, "cancelled") == {"WOO-SINGLE-1": 0, "SHIP-IDEA-BLACK-M": 1}
+    assert units(order, "shipped") == {"WOO-SINGLE-1": 2, "SHIP-IDEA-BLACK-M": 0}
+
+
+def test_a_woocommerce_refund_restocking_units_not_yet_shipped_releases_them(hooks, api):
+    data = payload("woocommerce-order-created.json")
+    hooks.woo("order.created", data)
+    api.deliver_stream()
+    hooks.woo("order.updated", restocked(data, "2026-12-01T10:00:00", "processing", **{"WOO-SINGLE-1": 1}))
+    api.deliver_stream()
+    order = order_of(api, "727")
+    assert units(order, "cancelled")["WOO-SINGLE-1"] == 1 and units(order, "backordered")["WOO-SINGLE-1"] == 1
+    assert api("GET", "/v1/skus/WOO-SINGLE-1").body["on_hand"] == 0

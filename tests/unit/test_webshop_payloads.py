@@ -194,7 +194,7 @@ def test_a_woocommerce_order_becomes_a_snapshot_its_gmt_times_are_utc():
         ("processing", True, False, False),
         ("on-hold", True, False, False),
         ("completed", True, False, True),
-        ("refunded", True, False, False),
+        ("refunded", True, True, False),  # refunded in full: its open units are released (decision 71)
         ("cancelled", True, True, False),
         ("pending", False, False, False),
         ("failed", False, False, False),
@@ -237,3 +237,11 @@ def test_a_snapshot_creates_the_native_order_of_its_orderable_lines():
         (1, "IPOD2008PINK", 1), (2, "IPOD2008BLACK", 3), (3, "GIFT-25", 1),
     ]  # fmt: skip
     assert new_order(snapshot, "shop-1", numbers).fingerprint == order.fingerprint  # a replay is a duplicate
+
+
+def test_a_woocommerce_line_says_how_many_refunded_units_the_shop_restocked():
+    payload = read_json(raw("woocommerce-order-created.json"))
+    payload["line_items"][0]["meta_data"] = [{"id": 1, "key": "_reduced_stock", "value": "2"},
+                                             {"id": 2, "key": "_restock_refunded_items", "value": "1"}]  # fmt: skip
+    lines = woocommerce.order(payload, now=NOW).lines
+    assert [(line.sku, line.restocked) for line in lines] == [("WOO-SINGLE-1", 1), ("SHIP-IDEA-BLACK-M", 0)]

@@ -281,6 +281,7 @@ class WebshopRef:
     updated_at: str
     line_ids: Mapping[str, int] = field(default_factory=dict)
     held: tuple[HeldShopLine, ...] = ()
+    restocked: Mapping[str, int] = field(default_factory=dict)  # platform line id -> units restocked, applied
 
 
 @dataclass(frozen=True, slots=True)

@@ -12,9 +12,9 @@ from typing import Literal, Protocol
 from backorders.domain import orders as rules
 from backorders.domain.allotment import LineChange
 from backorders.domain.errors import Conflict, InvalidInput, NotFound
-from backorders.domain.model import LinePolicy, NewLine, Order, OrderLine
+from backorders.domain.model import LinePolicy, Movement, NewLine, Order, OrderLine
 from backorders.services.commit import retrying
-from backorders.services.ports import Orders, OrderView, Settings, Writes
+from backorders.services.ports import Balances, Orders, OrderView, Settings, Writes
 
 COMMAND_DAYS = 7  # how long a relative command's idempotency key is remembered
 
@@ -24,7 +24,7 @@ def _days_from(now: str, days: int) -> datetime:
     return datetime.fromisoformat(now.replace("Z", "+00:00")) + timedelta(days=days)
 
 
-class OrderStore(Writes, Orders, Settings, Protocol):
+class OrderStore(Writes, Orders, Settings, Balances, Protocol):
     """What order intake and edits read (the order, shop and customer settings) and write."""
 
 
@@ -47,10 +47,11 @@ class Revision:
     order_fields: Mapping[str, object] = field(default_factory=dict)
     notes: tuple[str, ...] = ()
     command: Command | None = None
+    returns: tuple[Movement, ...] = ()  # units back on hand (a webshop's restocked refunds)
 
     @property
     def writes_nothing(self) -> bool:
-        return not (self.changes or self.added or self.order_fields or self.command)
+        return not (self.changes or self.added or self.order_fields or self.command or self.returns)
 
 
 @dataclass(frozen=True, slots=True)
@@ -202,6 +203,11 @@ class OrderService:
                     )
             for note in revision.notes:
                 uow.log(note, shop=shop, order_id=order_id)
+            on_hand = {sku: b.on_hand for sku, b in self.store.balances({m.sku for m in revision.returns}).items()}
+            for movement in revision.returns:
+                on_hand[movement.sku] = on_hand.get(movement.sku, 0) + movement.quantity
+                uow.add_ledger(movement, movement.quantity, on_hand[movement.sku])
+                uow.touch_sku(movement.sku, on_hand=movement.quantity)
             uow.update_order(shop, order_id, view.order.version, **revision.order_fields)
             if revision.command is not None:
                 expires = _days_from(self.clock(), COMMAND_DAYS)

@@ -26,7 +26,7 @@ from typing import Protocol
 from backorders.domain import orders as rules
 from backorders.domain.allotment import LineChange
 from backorders.domain.errors import Conflict, DomainError
-from backorders.domain.model import HeldShopLine, Movement, MovementKind, WebshopRef
+from backorders.domain.model import HeldShopLine, Movement, MovementKind, OrderLine, WebshopRef
 from backorders.domain.orders import fingerprint
 from backorders.domain.webshops import shopify, sync, woocommerce
 from backorders.domain.webshops.common import Platform, ShopOrder, Unmappable, line_numbers, new_order, read_json
@@ -121,6 +121,9 @@ class WebshopSync:
     def _create(self, shop: str, snapshot: ShopOrder) -> str:
         if not snapshot.placed or snapshot.cancelled:
             return "nothing: not an order (yet)"
+        # units the shop refunded and restocked before the service saw the order are no demand
+        lines = tuple(replace(line, quantity=max(0, line.quantity - line.restocked)) for line in snapshot.lines)
+        snapshot = replace(snapshot, lines=lines)
         if not any(line.quantity > 0 for line in snapshot.lines):
             return "nothing: no line the service keeps stock for"
         numbers = line_numbers({}, [line.line_id for line in snapshot.lines])
@@ -138,12 +141,16 @@ class WebshopSync:
                 f"line {no}: the shop no longer orders {units} unit(s) that have shipped or are in a released shipment"
                 for no, units in sorted(outcome.stuck.items())
             )
+            before = {line.line_no: line for line in view.lines}
+            after = before | {b.line_no: a for b, a in outcome.changed}
+            returns = _restocks(snapshot, ref, outcome.numbers, after)
             return Revision(
-                changes=tuple(LineChange(before, after) for before, after in outcome.changed),
+                changes=tuple(LineChange(before[no], a) for no, a in sorted(after.items()) if a != before[no]),
                 added=outcome.added,
                 entered_at=snapshot.updated_at,
                 order_fields={"webshop": self._ref(snapshot, outcome.numbers)},
                 notes=notes,
+                returns=returns,
             )
 
         revision = self.orders.revise(shop, snapshot.order_id, plan, event=f"the shop updated order {snapshot.number}")
@@ -234,12 +241,39 @@ class WebshopSync:
             updated_at=snapshot.updated_at,
             line_ids=dict(numbers),
             held=tuple(HeldShopLine(h.line_id, h.quantity, h.reason) for h in snapshot.held),
+            restocked={line.line_id: line.restocked for line in snapshot.lines if line.restocked},
         )
 
     def _reject(self, delivery: Delivery, reason: str, *, order_id: str | None = None, key: str | None = None) -> None:
         rejection = Rejection(delivery.received_at, delivery.platform, delivery.topic, key or delivery.key, reason,
                               order_id)  # fmt: skip
         self.store.put_rejection(delivery.shop, rejection, expires=days_after(self.clock(), REJECTION_DAYS))
+
+
+def _restocks(
+    snapshot: ShopOrder, ref: WebshopRef, numbers: Mapping[str, int], lines: dict[int, OrderLine]
+) -> tuple[Movement, ...]:
+    """What the units a shop restocked since the state last applied do (WooCommerce's
+    running ``restocked`` per line, decision 71): first they release the line's open units
+    (refunded before they shipped: ``lines`` is changed in place), the rest come back on
+    hand (refunded after they shipped), at most as many as shipped. A movement's id
+    names the running total it brings the line to, so each increase is booked once."""
+    returns = []
+    for shop_line in snapshot.lines:
+        more = shop_line.restocked - ref.restocked.get(shop_line.line_id, 0)
+        line = lines.get(numbers.get(shop_line.line_id, 0))
+        if more <= 0 or line is None:
+            continue
+        released = min(more, rules.open_units(line))
+        if released:
+            lines[line.line_no] = line = rules.cancel(line, released)
+        back = min(more - released, line.shipped)
+        if back:
+            movement_id = (
+                f"{snapshot.platform.value}-restock:{snapshot.order_id}:{shop_line.line_id}:{shop_line.restocked}"
+            )
+            returns.append(Movement(movement_id, line.sku, MovementKind.RETURN, back, note="restocked refund"))
+    return tuple(returns)
 
 
 def _ref_of(view: OrderView) -> WebshopRef:

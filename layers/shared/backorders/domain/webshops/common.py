@@ -113,6 +113,7 @@ class ShopLine:
     quantity: int
     unit_price: Decimal
     untracked: bool = False
+    restocked: int = 0  # units the shop says it put back in stock after refunds (WooCommerce)
 
 
 @dataclass(frozen=True, slots=True)

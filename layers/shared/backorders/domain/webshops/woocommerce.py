@@ -5,8 +5,9 @@ unsigned ping WooCommerce sends when a webhook is saved.
 Statuses map as WooCommerce's own stock handling does (decision 65): ``processing`` and
 ``on-hold`` are orders (WooCommerce reduces stock for them), ``completed`` an order whose
 lines were all sent, ``cancelled`` a cancelled order, ``refunded`` an order refunded in
-full (what comes back to stock is what the shop restocked, which the order payload does
-not say: the refund's own lines do), and ``pending``, ``failed``, ``checkout-draft`` and
+full (its open units are released like a cancel's; what comes back to stock is only
+what the shop restocked: each line's ``_restock_refunded_items``, the running total
+WooCommerce keeps when a refund restocks, decision 71), and ``pending``, ``failed``, ``checkout-draft`` and
 ``draft`` are no orders yet. ``*_gmt`` times carry no zone and are UTC.
 """
 
@@ -14,6 +15,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Mapping
+from dataclasses import replace
 from datetime import datetime
 from typing import Any
 
@@ -29,6 +31,7 @@ from backorders.domain.webshops.common import (
     platform_id,
     read_line,
     when,
+    whole,
 )
 
 TOPICS = frozenset({"order.created", "order.updated", "order.deleted"})
@@ -50,7 +53,7 @@ def order(payload: Mapping[str, Any], *, now: datetime) -> ShopOrder:
     if status not in PLACED | NOT_YET | CANCELLED:
         raise Unmappable(f"status {status!r} is not one WooCommerce documents")
     found = [
-        read_line(raw, n, raw.get("quantity"))
+        _restocked(read_line(raw, n, raw.get("quantity")), raw, n)
         for n, raw in enumerate(objects(payload.get("line_items"), "line_items"), 1)
     ]
     created = when(payload.get("date_created_gmt"), "date_created_gmt", now=now, utc_if_bare=True)
@@ -64,10 +67,25 @@ def order(payload: Mapping[str, Any], *, now: datetime) -> ShopOrder:
         customer=_customer(payload, order_id),
         lines=tuple(line for line in found if isinstance(line, ShopLine)),
         held=tuple(line for line in found if isinstance(line, HeldLine)),
-        cancelled=status in CANCELLED,
+        cancelled=status in CANCELLED or status == "refunded",
         placed=status not in NOT_YET,
         completed=status == "completed",
     )
+
+
+RESTOCKED_META = "_restock_refunded_items"
+
+
+def _restocked(line: ShopLine | HeldLine, raw: Mapping[str, Any], n: int) -> ShopLine | HeldLine:
+    """The line with the units WooCommerce put back in stock for its refunds: the line's
+    ``_restock_refunded_items`` meta, a running total WooCommerce keeps when a refund
+    restocks (a refund without "restock refunded items" leaves it alone)."""
+    if isinstance(line, HeldLine):
+        return line
+    for meta in objects(raw.get("meta_data"), f"line_items[{n}].meta_data"):
+        if meta.get("key") == RESTOCKED_META:
+            return replace(line, restocked=max(0, whole(meta.get("value"), f"line_items[{n}].{RESTOCKED_META}")))
+    return line
 
 
 def deleted(payload: Mapping[str, Any]) -> str:
