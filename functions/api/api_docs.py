@@ -11,6 +11,7 @@ powertools ships inside its own package (so the layer gains nothing), never from
 
 from __future__ import annotations
 
+import json
 from functools import cache
 from importlib.resources import files
 from typing import Any
@@ -46,6 +47,50 @@ CSV_BODY: dict[str, Any] = {
 }
 
 
+# The webshops' webhook routes: served by WebhookFunction (template.yaml), not by this app,
+# and described here so that the document holds every route of the API (decision 69).
+# Public: a delivery carries the platform's signature, not an API key.
+WEBHOOK_HEADERS = {
+    "shopify": ("X-Shopify-Hmac-Sha256", "X-Shopify-Topic", "X-Shopify-Shop-Domain", "X-Shopify-Webhook-Id"),
+    "woocommerce": ("X-WC-Webhook-Signature", "X-WC-Webhook-Topic", "X-WC-Webhook-Source"),
+}
+
+
+def _webhook_operation(platform: str, name: str) -> dict[str, Any]:
+    return {
+        "summary": f"A {name} webhook delivery",
+        "description": (
+            f"Where {name} sends its webhooks for the shop `{{shop}}` (docs: README, Webshops). The body is "
+            "the platform's payload, checked by its signature over the bytes as sent; a delivery that is "
+            "not genuine is 401 and stores nothing. A genuine one is stored once and answered 200 "
+            '`{"status": "stored"}` (`"duplicate"` for one stored before, `"ping"` for WooCommerce\'s ping).'
+        ),
+        "operationId": f"webhook_{platform}",
+        "security": [],
+        "parameters": [
+            {"name": "shop", "in": "path", "required": True, "schema": {"type": "string"}},
+            *(
+                {"name": h, "in": "header", "required": False, "schema": {"type": "string"}}
+                for h in WEBHOOK_HEADERS[platform]
+            ),
+        ],
+        "requestBody": {
+            "required": True,
+            "content": {"application/json": {"schema": {"type": "object"}}},
+        },
+        "responses": {
+            "200": {"description": "stored, a duplicate, or a ping"},
+            "401": {"description": "not genuine for this shop: nothing stored"},
+        },
+    }
+
+
+WEBHOOKS: dict[str, Any] = {
+    "/webhooks/shopify/{shop}": {"post": _webhook_operation("shopify", "Shopify")},
+    "/webhooks/woocommerce/{shop}": {"post": _webhook_operation("woocommerce", "WooCommerce")},
+}
+
+
 def is_public(event: dict[str, Any]) -> bool:
     """Whether the request reads the API's description (a GET of one of its paths)."""
     http = (event.get("requestContext") or {}).get("http") or {}
@@ -70,7 +115,9 @@ def register(app: APIGatewayHttpResolver) -> None:
 
     @cache
     def spec() -> str:  # the routes are fixed once the module is imported
-        return app.get_openapi_json_schema()
+        document = json.loads(app.get_openapi_json_schema())
+        document["paths"] |= WEBHOOKS
+        return json.dumps(document, indent=2)
 
     @app.get(SPEC_PATH, include_in_schema=False, compress=True)
     def openapi_json() -> Response[str]:

@@ -14,12 +14,16 @@ from typing import Any
 
 import pytest
 
+import api_docs
 import api_handler
+from localcloud.template import load_yaml
 from tests.api.conftest import lambda_context
+from tests.integration.conftest import ROOT
 from tests.support.events import http_event
 from tests.support.routes import RouteShape, app_routes
 
 DESCRIBED = [route for route in app_routes() if route.in_schema]
+TEMPLATE = ROOT / "template.yaml"
 SWAGGER_UI = files("aws_lambda_powertools.event_handler.openapi") / "swagger_ui"
 
 
@@ -44,7 +48,18 @@ def openapi_path(route: RouteShape) -> str:
 def test_the_app_has_routes_to_describe_and_the_document_describes_nothing_else(spec: dict[str, Any]) -> None:
     assert len(DESCRIBED) >= 30
     operations = {f"{method.upper()} {path}" for path, item in spec["paths"].items() for method in item}
-    assert operations == {f"{route.method} {openapi_path(route)}" for route in DESCRIBED}
+    webhooks = {f"POST {path}" for path in api_docs.WEBHOOKS}
+    assert operations == {f"{route.method} {openapi_path(route)}" for route in DESCRIBED} | webhooks
+
+
+def test_the_webhook_routes_of_the_template_are_in_the_document_and_public(spec: dict[str, Any]) -> None:
+    """They are WebhookFunction's routes, not the app's: the document describes them too."""
+    resources = load_yaml(TEMPLATE.read_text())["Resources"]
+    events = resources["WebhookFunction"]["Properties"]["Events"].values()
+    routes = {f"{e['Properties']['Method']} {e['Properties']['Path']}" for e in events if e["Type"] == "HttpApi"}
+    assert routes == {f"POST {path}" for path in api_docs.WEBHOOKS}
+    for path in api_docs.WEBHOOKS:
+        assert spec["paths"][path]["post"]["security"] == []  # a signature, not an API key
 
 
 @pytest.mark.parametrize("route", DESCRIBED, ids=lambda route: route.key)
@@ -76,8 +91,9 @@ def test_every_operation_takes_a_shops_api_key_as_a_bearer_token(spec: dict[str,
     assert spec["security"] == [{"apiKey": []}]
     assert spec["components"]["securitySchemes"]["apiKey"]["type"] == "http"
     assert spec["components"]["securitySchemes"]["apiKey"]["scheme"] == "bearer"
-    assert not [path for path, item in spec["paths"].items() for op in item.values() if "security" in op]
-    assert all(path.startswith("/v1/") for path in spec["paths"])
+    own = {path: item for path, item in spec["paths"].items() if path not in api_docs.WEBHOOKS}
+    assert not [path for path, item in own.items() for op in item.values() if "security" in op]
+    assert all(path.startswith("/v1/") for path in own)
     assert spec["info"]["title"] == "Backorders"
     assert spec["servers"] == [{"url": "/"}]
 

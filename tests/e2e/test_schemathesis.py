@@ -27,13 +27,14 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from schemathesis import GenerationMode
 
+from api_docs import WEBHOOKS
 from tests.support.routes import app_routes
 
 EXAMPLES = int(os.environ.get("SCHEMATHESIS_EXAMPLES", "3"))
 # the operations, named as schemathesis names them, from the app (the document must hold each)
 OPERATIONS = [
     f"{route.method} {route.path.replace('<', '{').replace('>', '}')}" for route in app_routes() if route.in_schema
-]
+] + [f"POST {path}" for path in WEBHOOKS]  # WebhookFunction's routes, described in the same document
 
 
 @pytest.fixture(scope="module")

@@ -55,7 +55,7 @@ def _role_of_target(cfn: dict[str, Any], target: dict[str, Any]) -> dict[str, An
 
 def test_sam_grants_each_schedule_its_dead_letter_queue(cfn: dict[str, Any]) -> None:
     schedules = {lid for lid, res in cfn["Resources"].items() if res["Type"] == "AWS::Scheduler::Schedule"}
-    assert len(schedules) == 2
+    assert len(schedules) == 3  # the planner's two, the catch-up's
     for schedule in schedules:
         target = cfn["Resources"][schedule]["Properties"]["Target"]
         queue = target["DeadLetterConfig"]["Arn"]["Fn::GetAtt"][0]
@@ -67,6 +67,7 @@ def test_sam_grants_the_functions_their_failure_destinations(cfn: dict[str, Any]
     roles = {lid: res for lid, res in cfn["Resources"].items() if res["Type"] == "AWS::IAM::Role"}
     assert _sends_to(roles["PlannerFunctionRole"], "PlannerFailureQueue")  # its DeadLetterQueue
     assert _sends_to(roles["AllotterFunctionRole"], "AllotterFailureQueue")  # the stream's OnFailure
+    assert _sends_to(roles["CatchUpFunctionRole"], "PlannerFailureQueue")  # its DeadLetterQueue
 
 
 def test_no_queue_policy_is_left_for_the_scheduler(cfn: dict[str, Any]) -> None:
