@@ -49,6 +49,7 @@ def benches(args: argparse.Namespace) -> list[tuple[set[int], Callable[[], list[
         latency_bench,
         planner_bench,
         units_bench,
+        webhook_bench,
     )
 
     quick = args.quick
@@ -56,6 +57,7 @@ def benches(args: argparse.Namespace) -> list[tuple[set[int], Callable[[], list[
         ({5}, lambda: coldstart_bench.run(quick=quick)),
         ({2, 6}, lambda: allotment_bench.run(quick=quick)),
         ({1}, lambda: units_bench.run(quick=quick)),
+        ({8}, lambda: webhook_bench.run(quick=quick)),
         ({3}, lambda: planner_bench.run(quick=quick)),
         ({7}, lambda: day_bench.run(quick=quick, orders=args.day_orders)),
         ({4}, lambda: latency_bench.run(quick=quick)),
