@@ -110,7 +110,7 @@ class CatchUp:
                 report.read += 1
                 for delivery in self._deliveries(mark, raw):
                     report.stored += self.store.put_delivery(delivery, expires=days_after(started, DELIVERY_DAYS))
-                last_seen = _updated_at(mark.platform, raw) or last_seen
+                last_seen = _updated_at(mark.platform, raw, started) or last_seen
                 if report.read >= MAX_ORDERS_PER_SHOP:
                     report.error = f"stopped after {report.read} orders; the next run goes on"
                     break
@@ -128,7 +128,7 @@ class CatchUp:
         and fulfillments as theirs."""
         now = self.clock()
         order_id = str(raw.get("id"))
-        updated = _updated_at(mark.platform, raw) or now
+        updated = _updated_at(mark.platform, raw, now) or now
         yield self._delivery(mark, catch_up_key(order_id, updated), CATCH_UP_TOPIC, raw, now)
         if mark.platform is Platform.SHOPIFY:
             for refund in _objects(raw.get("refunds")):
@@ -144,9 +144,9 @@ class CatchUp:
         return Delivery(mark.shop, mark.platform, key, topic, _json(body), now)
 
 
-def _updated_at(platform: Platform, raw: Mapping[str, Any]) -> str | None:
+def _updated_at(platform: Platform, raw: Mapping[str, Any], now: str) -> str | None:
     """The order's update time in the service's form, as the payload readers read it."""
-    moment = datetime.now(UTC) + timedelta(days=1)  # only bounds the reading: any order of the run passes
+    moment = _moment(now)
     try:
         snapshot = (
             shopify.order(raw, now=moment) if platform is Platform.SHOPIFY else woocommerce.order(raw, now=moment)
