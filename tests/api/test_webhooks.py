@@ -431,3 +431,20 @@ def test_a_woocommerce_refund_restocking_units_not_yet_shipped_releases_them(hoo
     order = order_of(api, "727")
     assert units(order, "cancelled")["WOO-SINGLE-1"] == 1 and units(order, "backordered")["WOO-SINGLE-1"] == 1
     assert api("GET", "/v1/skus/WOO-SINGLE-1").body["on_hand"] == 0
+    # WooCommerce keeps the line's quantity at 2: a later edit of the order does not order the unit again
+    later = restocked(data, "2026-12-01T12:00:00", "on-hold", **{"WOO-SINGLE-1": 1})
+    hooks.woo("order.updated", later)
+    api.deliver_stream()
+    assert order_of(api, "727")["lines"] == order["lines"]
+
+
+def test_a_woocommerce_order_first_seen_after_a_restocked_refund_orders_only_the_rest(hooks, api):
+    data = payload("woocommerce-order-created.json")
+    hooks.woo("order.updated", restocked(data, "2026-12-01T10:00:00", "processing", **{"WOO-SINGLE-1": 1}))
+    api.deliver_stream()
+    assert units(order_of(api, "727"), "backordered") == {"WOO-SINGLE-1": 1, "SHIP-IDEA-BLACK-M": 1}
+    hooks.woo("order.updated", restocked(data, "2026-12-01T11:00:00", "processing", **{"WOO-SINGLE-1": 1}))
+    api.deliver_stream()
+    order = order_of(api, "727")
+    assert units(order, "backordered") == {"WOO-SINGLE-1": 1, "SHIP-IDEA-BLACK-M": 1}
+    assert units(order, "quantity") == {"WOO-SINGLE-1": 1, "SHIP-IDEA-BLACK-M": 1}

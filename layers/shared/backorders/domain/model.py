@@ -282,6 +282,7 @@ class WebshopRef:
     line_ids: Mapping[str, int] = field(default_factory=dict)
     held: tuple[HeldShopLine, ...] = ()
     restocked: Mapping[str, int] = field(default_factory=dict)  # platform line id -> units restocked, applied
+    released: Mapping[str, int] = field(default_factory=dict)  # of those, units released before they shipped
 
 
 @dataclass(frozen=True, slots=True)

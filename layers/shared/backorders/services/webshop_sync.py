@@ -25,7 +25,7 @@ from typing import Protocol
 
 from backorders.domain import orders as rules
 from backorders.domain.allotment import LineChange
-from backorders.domain.errors import Conflict, DomainError
+from backorders.domain.errors import Conflict, DomainError, Throttled
 from backorders.domain.model import HeldShopLine, Movement, MovementKind, OrderLine, WebshopRef
 from backorders.domain.orders import fingerprint
 from backorders.domain.webshops import shopify, sync, woocommerce
@@ -63,8 +63,8 @@ class WebshopSync:
         try:
             done = self._apply(delivery)
         except (Unmappable, DomainError) as exc:
-            if isinstance(exc, Conflict) and exc.field is None:
-                raise  # a concurrent change: the stream retries the record
+            if isinstance(exc, Throttled) or (isinstance(exc, Conflict) and exc.field is None):
+                raise  # transient (throttled, a concurrent change): the stream retries the record
             reason = exc.message if isinstance(exc, DomainError) else str(exc)
             self._reject(delivery, reason)
             self.store.settle_delivery(delivery, Status.REJECTED, reason)
@@ -123,12 +123,18 @@ class WebshopSync:
             return "nothing: not an order (yet)"
         # units the shop refunded and restocked before the service saw the order are no demand
         lines = tuple(replace(line, quantity=max(0, line.quantity - line.restocked)) for line in snapshot.lines)
-        snapshot = replace(snapshot, lines=lines)
-        if not any(line.quantity > 0 for line in snapshot.lines):
+        fresh = replace(snapshot, lines=lines)
+        if not any(line.quantity > 0 for line in fresh.lines):
             return "nothing: no line the service keeps stock for"
-        numbers = line_numbers({}, [line.line_id for line in snapshot.lines])
-        order = replace(new_order(snapshot, shop, numbers), webshop=self._ref(snapshot, numbers))
-        result = self.orders.create(order)
+        numbers = line_numbers({}, [line.line_id for line in fresh.lines])
+        released = {line.line_id: line.restocked for line in snapshot.lines if line.restocked}
+        order = replace(new_order(fresh, shop, numbers), webshop=self._ref(fresh, numbers, released))
+        try:
+            result = self.orders.create(order)
+        except Conflict as exc:
+            if exc.field != "id":
+                raise
+            return self._update(shop, snapshot)  # another state of it was created meanwhile: follow it
         return f"order {result.status}"
 
     def _update(self, shop: str, snapshot: ShopOrder) -> str:
@@ -136,19 +142,24 @@ class WebshopSync:
             ref = _ref_of(view)
             if not snapshot.newer_than(ref.updated_at):
                 return Revision()
-            outcome = sync.apply(snapshot, view.lines, ref.line_ids)
+            # WooCommerce keeps a refunded line's quantity: what restocks released is taken off it
+            shown = replace(snapshot, lines=tuple(
+                replace(line, quantity=max(0, line.quantity - ref.released.get(line.line_id, 0)))
+                for line in snapshot.lines
+            ))  # fmt: skip
+            outcome = sync.apply(shown, view.lines, ref.line_ids)
             notes = tuple(
                 f"line {no}: the shop no longer orders {units} unit(s) that have shipped or are in a released shipment"
                 for no, units in sorted(outcome.stuck.items())
             )
             before = {line.line_no: line for line in view.lines}
             after = before | {b.line_no: a for b, a in outcome.changed}
-            returns = _restocks(snapshot, ref, outcome.numbers, after)
+            returns, released = _restocks(snapshot, ref, outcome.numbers, after)
             return Revision(
                 changes=tuple(LineChange(before[no], a) for no, a in sorted(after.items()) if a != before[no]),
                 added=outcome.added,
                 entered_at=snapshot.updated_at,
-                order_fields={"webshop": self._ref(snapshot, outcome.numbers)},
+                order_fields={"webshop": self._ref(snapshot, outcome.numbers, released)},
                 notes=notes,
                 returns=returns,
             )
@@ -234,7 +245,7 @@ class WebshopSync:
 
     # -------------------------------------------------------------- helpers
     @staticmethod
-    def _ref(snapshot: ShopOrder, numbers: Mapping[str, int]) -> WebshopRef:
+    def _ref(snapshot: ShopOrder, numbers: Mapping[str, int], released: Mapping[str, int]) -> WebshopRef:
         return WebshopRef(
             platform=snapshot.platform.value,
             number=snapshot.number,
@@ -242,6 +253,7 @@ class WebshopSync:
             line_ids=dict(numbers),
             held=tuple(HeldShopLine(h.line_id, h.quantity, h.reason) for h in snapshot.held),
             restocked={line.line_id: line.restocked for line in snapshot.lines if line.restocked},
+            released={line_id: n for line_id, n in released.items() if n},
         )
 
     def _reject(self, delivery: Delivery, reason: str, *, order_id: str | None = None, key: str | None = None) -> None:
@@ -252,13 +264,14 @@ class WebshopSync:
 
 def _restocks(
     snapshot: ShopOrder, ref: WebshopRef, numbers: Mapping[str, int], lines: dict[int, OrderLine]
-) -> tuple[Movement, ...]:
+) -> tuple[tuple[Movement, ...], dict[str, int]]:
     """What the units a shop restocked since the state last applied do (WooCommerce's
     running ``restocked`` per line, decision 71): first they release the line's open units
     (refunded before they shipped: ``lines`` is changed in place), the rest come back on
     hand (refunded after they shipped), at most as many as shipped. A movement's id
-    names the running total it brings the line to, so each increase is booked once."""
-    returns = []
+    names the running total it brings the line to, so each increase is booked once.
+    Also returns the units each line's restocks have released so far."""
+    returns, released_so_far = [], dict(ref.released)
     for shop_line in snapshot.lines:
         more = shop_line.restocked - ref.restocked.get(shop_line.line_id, 0)
         line = lines.get(numbers.get(shop_line.line_id, 0))
@@ -267,13 +280,14 @@ def _restocks(
         released = min(more, rules.open_units(line))
         if released:
             lines[line.line_no] = line = rules.cancel(line, released)
+            released_so_far[shop_line.line_id] = released_so_far.get(shop_line.line_id, 0) + released
         back = min(more - released, line.shipped)
         if back:
             movement_id = (
                 f"{snapshot.platform.value}-restock:{snapshot.order_id}:{shop_line.line_id}:{shop_line.restocked}"
             )
             returns.append(Movement(movement_id, line.sku, MovementKind.RETURN, back, note="restocked refund"))
-    return tuple(returns)
+    return tuple(returns), released_so_far
 
 
 def _ref_of(view: OrderView) -> WebshopRef:

@@ -521,7 +521,7 @@ def webshop_values(ref: WebshopRef | None) -> dict[str, Any] | None:
     return {
         "platform": ref.platform, "number": ref.number, "updated_at": ref.updated_at,
         "line_ids": dict(ref.line_ids), "held": [[h.line_id, h.quantity, h.reason] for h in ref.held],
-        "restocked": dict(ref.restocked),
+        "restocked": dict(ref.restocked), "released": dict(ref.released),
     }  # fmt: skip
 
 
@@ -535,6 +535,7 @@ def webshop_ref(values: dict[str, Any] | None) -> WebshopRef | None:
         line_ids={str(k): int(v) for k, v in (values.get("line_ids") or {}).items()},
         held=tuple(HeldShopLine(str(i), int(q), str(r)) for i, q, r in values.get("held") or []),
         restocked={str(k): int(v) for k, v in (values.get("restocked") or {}).items()},
+        released={str(k): int(v) for k, v in (values.get("released") or {}).items()},
     )
 
 
