@@ -22,11 +22,10 @@ from aws_lambda_powertools.utilities.data_classes import APIGatewayProxyEventV2
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from backorders.bootstrap import services
-from backorders.domain.errors import Throttled
+from backorders.domain.errors import Throttled, TooLarge
 from backorders.domain.inputs import identifier
 from backorders.domain.webshops.common import Platform
 from backorders.domain.webshops.deliveries import Refused
-from backorders.services.webhooks import TooLarge
 
 logger = Logger()
 
@@ -72,7 +71,7 @@ def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, A
         logger.info("webhook refused", extra={"shop": shop, "platform": platform.value, "why": refused.message})
         return _error(401, "unauthorized", refused.message, refused.header)
     except TooLarge as exc:
-        return _error(413, "too_large", str(exc), "body")
+        return _error(413, "too_large", exc.message, "body")
     except Throttled:
         return _error(429, "throttled", "storage is busy; the platform will retry", None)
     logger.info(

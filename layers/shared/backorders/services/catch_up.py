@@ -30,7 +30,7 @@ from typing import Any, Protocol
 
 from backorders.domain.webshops import shopify, woocommerce
 from backorders.domain.webshops.common import Platform, Unmappable
-from backorders.domain.webshops.deliveries import CATCH_UP_TOPIC, Delivery, catch_up_key
+from backorders.domain.webshops.deliveries import CATCH_UP_TOPIC, Delivery, bounded, catch_up_key
 from backorders.domain.webshops.integrations import Integration
 from backorders.services.ports import CatchUpMark, CatchUpMarks, Deliveries
 from backorders.services.webhooks import DELIVERY_DAYS, days_after
@@ -132,10 +132,10 @@ class CatchUp:
         yield self._delivery(mark, catch_up_key(order_id, updated), CATCH_UP_TOPIC, raw, now)
         if mark.platform is Platform.SHOPIFY:
             for refund in _objects(raw.get("refunds")):
-                key = f"catch-up:refund:{refund.get('id')}"
+                key = bounded(f"catch-up:refund:{refund.get('id')}")
                 yield self._delivery(mark, key, "refunds/create", {"order_id": raw.get("id"), **refund}, now)
             for fulfillment in _objects(raw.get("fulfillments")):
-                key = f"catch-up:fulfillment:{fulfillment.get('id')}"
+                key = bounded(f"catch-up:fulfillment:{fulfillment.get('id')}")
                 body = {"order_id": raw.get("id"), **fulfillment}
                 yield self._delivery(mark, key, "fulfillments/create", body, now)
 

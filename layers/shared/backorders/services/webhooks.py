@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Literal, Protocol
 
+from backorders.domain.errors import TooLarge
 from backorders.domain.webshops.common import Platform
 from backorders.domain.webshops.deliveries import (
     MAX_BODY_BYTES,
@@ -28,6 +29,7 @@ from backorders.domain.webshops.deliveries import (
 from backorders.domain.webshops.integrations import Integration
 from backorders.services.ports import Deliveries, Rejection
 
+MAX_TOPIC = 100  # characters of a topic header kept (the platforms' are under 40)
 DELIVERY_DAYS = 30  # how long a delivery's key is remembered (Shopify retries for 4 hours)
 REJECTION_DAYS = 90
 
@@ -46,10 +48,6 @@ class Receipt:
     key: str | None = None
 
 
-class TooLarge(ValueError):
-    """A body over ``MAX_BODY_BYTES``: 413, nothing stored."""
-
-
 class WebhookReceiver:
     def __init__(self, store: Deliveries, integrations: IntegrationReader, *, clock: Callable[[], str]) -> None:
         self.store = store
@@ -57,7 +55,8 @@ class WebhookReceiver:
         self.clock = clock
 
     def receive(self, platform: Platform, shop: str, headers: Mapping[str, str], body: bytes) -> Receipt:
-        """Store a genuine delivery once; ``deliveries.Refused`` when it is not genuine."""
+        """Store a genuine delivery once; ``deliveries.Refused`` when it is not genuine,
+        ``TooLarge`` when its body is over ``MAX_BODY_BYTES`` or does not fit one item."""
         if is_ping(platform, body):
             return Receipt("ping")
         try:
@@ -66,7 +65,7 @@ class WebhookReceiver:
             verify(self.integrations.load(shop, platform, recheck=True), platform, headers, body)
         if len(body) > MAX_BODY_BYTES:
             raise TooLarge(f"the body exceeds {MAX_BODY_BYTES // 1024:,} KB")
-        topic = header(headers, TOPIC_HEADERS[platform]) or ""
+        topic = (header(headers, TOPIC_HEADERS[platform]) or "")[:MAX_TOPIC]
         now = self.clock()
         delivery = Delivery(
             shop=shop,

@@ -200,9 +200,9 @@ class WebshopSync:
             changes = []
             for line_id, units in released.items():
                 line = lines[ref.line_ids[line_id]]
-                after = rules.cancel(line, min(units, rules.open_units(line)))
-                if after != line:
-                    changes.append(LineChange(line, after))
+                open_units = min(units, rules.open_units(line))
+                if open_units > 0:  # a line that has shipped all it orders has nothing to release
+                    changes.append(LineChange(line, rules.cancel(line, open_units)))
             return Revision(
                 changes=tuple(changes),
                 order_fields={"webshop": replace(ref, updated_at=refund.created_at)},

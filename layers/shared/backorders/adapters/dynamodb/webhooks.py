@@ -19,15 +19,16 @@ from backorders.adapters.dynamodb.models import (
     webhook_pk,
 )
 from backorders.adapters.dynamodb.storage import storage
+from backorders.domain.errors import TooLarge
 from backorders.domain.webshops.common import Platform
-from backorders.domain.webshops.deliveries import Delivery, Status
+from backorders.domain.webshops.deliveries import Delivery, Status, bounded
 from backorders.services.ports import CatchUpMark, Rejection
 
 MAX_STORED_BYTES = 350 * 1024  # an item is at most 400 KB; the rest is keys and headers
 
 
-class BodyTooLarge(ValueError):
-    """A delivery whose body, compressed, does not fit in one item."""
+class BodyTooLarge(TooLarge):
+    """A delivery whose body, compressed, does not fit in one item (413, nothing stored)."""
 
 
 def _conditional_failed(exc: PutError) -> bool:
@@ -99,10 +100,10 @@ class WebhookTables:
     def put_rejection(self, shop: str, rejection: Rejection, *, expires: datetime) -> None:
         RejectionItem(
             pk=webhook_pk(shop),
-            sk=f"REJECTED#{rejection.received_at}#{rejection.platform.value}#{rejection.key}",
+            sk=f"REJECTED#{rejection.received_at}#{rejection.platform.value}#{bounded(rejection.key)}",
             platform=rejection.platform.value,
             topic=rejection.topic,
-            key=rejection.key,
+            key=bounded(rejection.key),
             received_at=rejection.received_at,
             reason=rejection.reason[:500],
             order_id=rejection.order_id,

@@ -47,7 +47,9 @@ def read_json(body: bytes) -> dict[str, Any]:
     try:
         parsed = json.loads(body.decode("utf-8"), parse_float=Decimal)
     except (UnicodeDecodeError, ValueError) as exc:
-        raise Unmappable(f"the body is not JSON: {exc}") from None
+        raise Unmappable(f"the body is not JSON: {str(exc)[:200]}") from None
+    except RecursionError:
+        raise Unmappable("the body nests too deep to read") from None
     if not isinstance(parsed, dict):
         raise Unmappable("the body is not a JSON object")
     return parsed
@@ -70,10 +72,10 @@ def whole(value: object, what: str) -> int:
         raise Unmappable(f"{what} is not a whole number")
     try:
         number = Decimal(value)
-    except ArithmeticError:
-        raise Unmappable(f"{what} is not a whole number") from None
-    if number != number.to_integral_value() or abs(number) >= 10**9:
-        raise Unmappable(f"{what} is not a whole number below 10^9")
+        if not number.is_finite() or abs(number) >= 10**9 or number != number.to_integral_value():
+            raise Unmappable(f"{what} is not a whole number below 10^9")
+    except ArithmeticError:  # sNaN, an exponent beyond what Decimal holds
+        raise Unmappable(f"{what} is not a whole number below 10^9") from None
     return int(number)
 
 
@@ -184,7 +186,8 @@ def sku_of(value: object) -> str | None:
 def why_held(value: object) -> str:
     """Why a line with this SKU value is held (``sku_of`` gave None)."""
     if isinstance(value, str) and value.strip():
-        return f"SKU {value!r} is not a valid identifier"
+        shown = value if len(value) <= 80 else value[:80] + "..."
+        return f"SKU {shown!r} is not a valid identifier"
     return "no SKU"
 
 
@@ -206,6 +209,17 @@ def objects(value: object, what: str) -> list[Mapping[str, Any]]:
     if not isinstance(value, list) or not all(isinstance(item, Mapping) for item in value):
         raise Unmappable(f"{what} is not a list of objects")
     return value
+
+
+MAX_NAME = 200  # characters of a customer's name or email kept; the rest is no one's name
+MAX_NUMBER = 64  # characters of a shop's order number kept (for display)
+
+
+def text(value: object, limit: int) -> str | None:
+    """A payload's text for display or contact, cut to ``limit`` characters (None: none)."""
+    if value is None or value == "":
+        return None
+    return str(value)[:limit]
 
 
 def mapping(value: object) -> Mapping[str, Any]:

@@ -104,21 +104,32 @@ def dedupe_key(platform: Platform, topic: str, headers: Mapping[str, str], body:
     """The key two deliveries share when they are the same one (module docstring)."""
     if platform is Platform.SHOPIFY:
         webhook_id = header(headers, "X-Shopify-Webhook-Id")
-        return f"webhook:{webhook_id}" if webhook_id else f"body:{_digest(body)}"
+        return bounded(f"webhook:{webhook_id}") if webhook_id else f"body:{_digest(body)}"
     try:
         payload = read_json(body)
     except Unmappable:
         return f"body:{_digest(body)}"
     order_id, modified = payload.get("id"), payload.get("date_modified_gmt")
     if topic == "order.deleted" and order_id is not None:
-        return f"deleted:{order_id}"
+        return bounded(f"deleted:{order_id}")
     if order_id is None or not modified:
         return f"body:{_digest(body)}"
-    return f"order:{order_id}:{modified}"
+    return bounded(f"order:{order_id}:{modified}")
 
 
 def catch_up_key(order_id: str, updated_at: str) -> str:
-    return f"catch-up:{order_id}:{updated_at}"
+    return bounded(f"catch-up:{order_id}:{updated_at}")
+
+
+MAX_KEY = 200  # characters of a dedupe key; a sort key holds at most 1,024 bytes
+
+
+def bounded(key: str) -> str:
+    """A key as stored: as it is when short, else its digest (a header or an id can be
+    any length; a platform's are far shorter)."""
+    if len(key) <= MAX_KEY and len(key.encode()) <= MAX_KEY:
+        return key
+    return f"sha256:{hashlib.sha256(key.encode('utf-8', 'surrogatepass')).hexdigest()}"
 
 
 def _digest(body: bytes) -> str:

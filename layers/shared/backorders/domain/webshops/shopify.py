@@ -21,6 +21,8 @@ from typing import Any
 
 from backorders.domain.model import Customer
 from backorders.domain.webshops.common import (
+    MAX_NAME,
+    MAX_NUMBER,
     HeldLine,
     Platform,
     ShopLine,
@@ -30,6 +32,7 @@ from backorders.domain.webshops.common import (
     objects,
     platform_id,
     read_line,
+    text,
     when,
     whole,
 )
@@ -86,7 +89,7 @@ def order(payload: Mapping[str, Any], *, now: datetime) -> ShopOrder:
     return ShopOrder(
         platform=Platform.SHOPIFY,
         order_id=order_id,
-        number=str(payload.get("name") or payload.get("order_number") or order_id),
+        number=str(text(payload.get("name") or payload.get("order_number"), MAX_NUMBER) or order_id),
         entered_at=created,
         updated_at=when(payload.get("updated_at") or payload.get("created_at"), "updated_at", now=now),
         customer=_customer(payload, order_id),
@@ -153,6 +156,6 @@ def _customer(payload: Mapping[str, Any], order_id: str) -> Customer:
     address = mapping(payload.get("billing_address"))
     first = raw.get("first_name") or address.get("first_name")
     last = raw.get("last_name") or address.get("last_name")
-    name = " ".join(str(part) for part in (first, last) if part) or None
+    name = text(" ".join(str(part) for part in (first, last) if part), MAX_NAME)
     email = payload.get("email") or payload.get("contact_email") or raw.get("email")
-    return Customer(customer_id, str(email) if email else None, name)
+    return Customer(customer_id, text(email, MAX_NAME), name)

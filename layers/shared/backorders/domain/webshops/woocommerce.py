@@ -21,6 +21,8 @@ from typing import Any
 
 from backorders.domain.model import Customer
 from backorders.domain.webshops.common import (
+    MAX_NAME,
+    MAX_NUMBER,
     HeldLine,
     Platform,
     ShopLine,
@@ -30,6 +32,7 @@ from backorders.domain.webshops.common import (
     objects,
     platform_id,
     read_line,
+    text,
     when,
     whole,
 )
@@ -61,7 +64,7 @@ def order(payload: Mapping[str, Any], *, now: datetime) -> ShopOrder:
     return ShopOrder(
         platform=Platform.WOOCOMMERCE,
         order_id=order_id,
-        number=str(payload.get("number") or order_id),
+        number=str(text(payload.get("number"), MAX_NUMBER) or order_id),
         entered_at=created,
         updated_at=when(modified, "date_modified_gmt", now=now, utc_if_bare=True),
         customer=_customer(payload, order_id),
@@ -97,6 +100,6 @@ def _customer(payload: Mapping[str, Any], order_id: str) -> Customer:
     billing = mapping(payload.get("billing"))
     raw_id = payload.get("customer_id")
     customer_id = platform_id(raw_id, "customer_id") if raw_id not in (None, 0, "0", "") else f"guest-{order_id}"
-    name = " ".join(str(part) for part in (billing.get("first_name"), billing.get("last_name")) if part) or None
+    name = text(" ".join(str(part) for part in (billing.get("first_name"), billing.get("last_name")) if part), MAX_NAME)
     email = billing.get("email")
-    return Customer(customer_id, str(email) if email else None, name)
+    return Customer(customer_id, text(email, MAX_NAME), name)
