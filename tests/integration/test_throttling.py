@@ -56,6 +56,7 @@ READS: dict[str, tuple[Call, Read]] = {
     "import_job": (dynamodb("Query"), lambda s: s.import_job("IMP-1")),
     "delivery": (dynamodb("GetItem", sk="DELIVERY#"), lambda s: s.delivery(SHOP, "DELIVERY#shopify#k")),
     "rejections": (dynamodb("Query"), lambda s: s.rejections(SHOP, limit=10)),
+    "state_seen": (dynamodb("GetItem", sk="STATE#"), lambda s: s.state_seen(SHOP, Platform.SHOPIFY, "1")),
     "catch_up_marks": (dynamodb("Query"), lambda s: list(s.catch_up_marks())),
     "purchase_orders": (
         dynamodb("Query", index="purchase_orders"),
@@ -82,6 +83,10 @@ WRITES: dict[str, tuple[Call, Read]] = {
         ),
     ),
     "mark_configured": (dynamodb("UpdateItem"), lambda s: s.mark_configured(SHOP, Platform.SHOPIFY, "2026-12-02")),
+    "mark_state_seen": (
+        dynamodb("UpdateItem"),
+        lambda s: s.mark_state_seen(SHOP, Platform.SHOPIFY, "1", "2026-12-02", expires=LATER),
+    ),
     "set_seen_until": (dynamodb("UpdateItem"), lambda s: s.set_seen_until(SHOP, Platform.SHOPIFY, "2026-12-02")),
 }
 

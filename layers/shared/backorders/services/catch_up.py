@@ -95,7 +95,16 @@ class CatchUp:
         return report
 
     def shop(self, mark: CatchUpMark) -> ShopReport:
-        """Read one shop's platform since its mark, and move the mark on."""
+        """Read one shop's platform since its mark, and move the mark on. Whatever fails
+        (the platform, or storage throttling a read or the mark's update) fails this
+        shop only: it is reported, and read again from its mark next run."""
+        try:
+            return self._shop(mark)
+        except Exception as exc:
+            log.warning("catch-up of a shop failed", extra={"shop": mark.shop, "platform": mark.platform.value})
+            return ShopReport(mark.shop, mark.platform.value, error=f"{type(exc).__name__}: {exc}")
+
+    def _shop(self, mark: CatchUpMark) -> ShopReport:
         report = ShopReport(mark.shop, mark.platform.value)
         integration = self.integrations.load(mark.shop, mark.platform)
         reader = self.readers(integration) if integration is not None else None

@@ -35,7 +35,7 @@ from backorders.services.orders import Command, OrderService, Revision
 from backorders.services.ports import Balances, Deliveries, Orders, OrderView, Rejection
 from backorders.services.shipments import ShipmentService
 from backorders.services.stock import StockService
-from backorders.services.webhooks import REJECTION_DAYS, days_after
+from backorders.services.webhooks import DELIVERY_DAYS, REJECTION_DAYS, days_after
 
 
 class SyncStore(Deliveries, Orders, Balances, Protocol):
@@ -119,7 +119,16 @@ class WebshopSync:
                 self._reject(delivery, reason, order_id=snapshot.order_id, key=f"{delivery.key}:unknown:{sku}")
 
     def _create(self, shop: str, snapshot: ShopOrder) -> str:
+        """The order a snapshot shows, unless it is none (cancelled, not placed yet) or a
+        newer state of it has been applied: a cancelled state of an order the service
+        never had leaves its time behind (``state_seen``), so that its create, delivered
+        or applied later, creates nothing."""
+        seen = self.store.state_seen(shop, snapshot.platform, snapshot.order_id)
+        if seen is not None and not snapshot.newer_than(seen):
+            return "nothing: a newer state of this order was applied"
         if not snapshot.placed or snapshot.cancelled:
+            self.store.mark_state_seen(shop, snapshot.platform, snapshot.order_id, snapshot.updated_at,
+                                       expires=days_after(self.clock(), DELIVERY_DAYS))  # fmt: skip
             return "nothing: not an order (yet)"
         # units the shop refunded and restocked before the service saw the order are no demand
         lines = tuple(replace(line, quantity=max(0, line.quantity - line.restocked)) for line in snapshot.lines)

@@ -803,6 +803,15 @@ class RejectionItem(_Base):
     expires_at = TTLAttribute()
 
 
+class StateSeenItem(_Base):
+    """``WEBHOOK#<shop>`` / ``STATE#<platform>#<order id>``: the newest state applied of a
+    platform order the service has no order for (cancelled, or no order yet), so that an
+    older state arriving later creates nothing (decision 69)."""
+
+    updated_at = UnicodeAttribute()
+    expires_at = TTLAttribute()
+
+
 class CatchUpItem(_Base):
     """``INTEGRATIONS`` / ``<shop>#<platform>``: a configured integration and up to when the
     catch-up has read its orders. One small partition: one item per shop and platform."""
@@ -840,6 +849,7 @@ MODELS: tuple[type[_Base], ...] = (
     ImportJobItem,
     DeliveryItem,
     RejectionItem,
+    StateSeenItem,
     CatchUpItem,
 )
 

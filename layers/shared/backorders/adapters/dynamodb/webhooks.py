@@ -8,13 +8,14 @@ import zlib
 from collections.abc import Iterator
 from datetime import datetime
 
-from pynamodb.exceptions import PutError
+from pynamodb.exceptions import PutError, UpdateError
 
 from backorders.adapters.dynamodb.models import (
     INTEGRATIONS,
     CatchUpItem,
     DeliveryItem,
     RejectionItem,
+    StateSeenItem,
     delivery_sk,
     webhook_pk,
 )
@@ -117,6 +118,28 @@ class WebhookTables:
             webhook_pk(shop), RejectionItem.sk.startswith("REJECTED#"), scan_index_forward=False, limit=limit
         )
         return [Rejection(i.received_at, Platform(i.platform), i.topic, i.key, i.reason, i.order_id) for i in items]
+
+    @storage
+    def state_seen(self, shop: str, platform: Platform, order_id: str) -> str | None:
+        try:
+            item = StateSeenItem.get(webhook_pk(shop), f"STATE#{platform.value}#{order_id}", consistent_read=True)
+        except StateSeenItem.DoesNotExist:
+            return None
+        return item.updated_at
+
+    @storage
+    def mark_state_seen(self, shop: str, platform: Platform, order_id: str, updated_at: str, *,
+                        expires: datetime) -> None:  # fmt: skip
+        """Keep ``updated_at`` unless a newer one is kept already."""
+        item = StateSeenItem(pk=webhook_pk(shop), sk=f"STATE#{platform.value}#{order_id}")
+        try:
+            item.update(
+                actions=[StateSeenItem.updated_at.set(updated_at), StateSeenItem.expires_at.set(expires)],
+                condition=StateSeenItem.updated_at.does_not_exist() | (StateSeenItem.updated_at < updated_at),
+            )
+        except UpdateError as exc:
+            if getattr(exc, "cause_response_code", None) != "ConditionalCheckFailedException":
+                raise
 
     # -------------------------------------------------------------- catch-up
     @storage
