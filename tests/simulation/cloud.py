@@ -1,9 +1,11 @@
 """One simulated deployment, in-process and deterministic.
 
 moto (``mock_aws``) holds the table exactly as template.yaml declares it (stream on),
-the API keys secret and SES. The real Lambda handlers run against it:
-``api_handler``, ``allotter_handler`` and ``planner_handler``, each through the
-composition root they use in AWS (``backorders.bootstrap.services()``).
+the API keys secret, the shops' integration secrets (under ``INTEGRATION_SECRETS_PREFIX``,
+as the template's Globals set it) and SES. The real Lambda handlers run against it:
+``api_handler``, ``allotter_handler``, ``planner_handler``, ``webhooks_handler`` (API
+Gateway's ``POST /webhooks/shopify/{shop}`` route) and ``catchup_handler``, each through
+the composition root they use in AWS (``backorders.bootstrap.services()``).
 
 Everything that could make two runs of one seed differ is pinned here, in the
 harness and never in production code:
@@ -11,6 +13,7 @@ harness and never in production code:
 * the clock: ``build``'s default ``clock`` is swapped for :class:`FakeClock` before
   the ``services()`` cache is filled (the handlers then use it everywhere);
 * sleeping: the retry back-off sleeps on the fake clock, with seeded jitter;
+* the webhook receiver's secret cache ages on the fake clock, not ``time.monotonic``;
 * the record log's random key suffix (``uuid4`` in the store) and purchase order ids
   (``uuid4`` in the purchasing service) come from seeded generators;
 * nothing iterates a set or reads the wall clock to decide anything.
@@ -47,11 +50,12 @@ ROOT = Path(__file__).resolve().parents[2]
 REGION = "us-east-1"
 SHOP = "sim"  # fills automatically
 MANUAL_SHOP = "hand"  # fills backorders by hand (Stone Edge "Fill Backorders")
-SHOPS = (SHOP, MANUAL_SHOP)
+SHOPIFY_SHOP = "shfy"  # sells on Shopify: its orders come as webhooks and through the catch-up
+SHOPS = (SHOP, MANUAL_SHOP, SHOPIFY_SHOP)
 DAY_START = datetime(2026, 11, 23, 8, 0, tzinfo=UTC)
 ENV = ("TABLE_NAME", "API_KEYS_SECRET_ARN", "AWS_DEFAULT_REGION", "AWS_REGION", "AWS_ENDPOINT_URL",
        "AWS_ENDPOINT_URL_DYNAMODB", "AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "IDEMPOTENCY_TABLE_NAME",
-       "POWERTOOLS_SERVICE_NAME")  # fmt: skip
+       "POWERTOOLS_SERVICE_NAME", "INTEGRATION_SECRETS_PREFIX")  # fmt: skip
 
 
 def template() -> dict[str, Any]:
@@ -120,6 +124,8 @@ class Cloud:
         self.faults = StorageFaults(plan, random.Random(f"{seed}:storage"))
         self.table = self.faults.domain_table = f"sim-{seed}"
         self.api_keys: dict[str, str] = {}
+        self.secrets_prefix = f"sim-{seed}/integrations/"  # template.yaml: ${AWS::StackName}/integrations/
+        self.function_errors: list[str] = []  # a webhook invocation that failed with no fault to explain it
         self._requests = 0
         self._stack = contextlib.ExitStack()
 
@@ -139,7 +145,9 @@ class Cloud:
         import allotter_handler
         import api_handler
         import auth
+        import catchup_handler
         import planner_handler
+        import webhooks_handler
         from backorders import bootstrap, config
         from backorders.adapters.dynamodb import store
         from backorders.services import allotment, commit, purchasing
@@ -163,10 +171,13 @@ class Cloud:
         # ends: remove what this run created, so the next run with the same seed starts clean.
         stack.callback(dynamodb.delete_table, TableName=self.table)
         stack.callback(secrets.delete_secret, SecretId=arn, ForceDeleteWithoutRecovery=True)
+        stack.callback(self._delete_integration_secrets, secrets)
         from backorders.adapters.api_keys import add_key
 
         self.api_keys = {shop: add_key(secrets, arn, shop) for shop in SHOPS}
-        os.environ.update(TABLE_NAME=self.table, API_KEYS_SECRET_ARN=arn)
+        os.environ.update(
+            TABLE_NAME=self.table, API_KEYS_SECRET_ARN=arn, INTEGRATION_SECRETS_PREFIX=self.secrets_prefix
+        )
         self.dynamodb = dynamodb
         self.stream_arn = dynamodb.describe_table(TableName=self.table)["Table"]["LatestStreamArn"]
 
@@ -194,7 +205,8 @@ class Cloud:
 
         # quiet logs: a run logs every injected failure with its traceback (SIM_LOGS=1 keeps them)
         if not os.environ.get("SIM_LOGS"):
-            services = {lg.service for lg in (api_handler.logger, allotter_handler.logger, planner_handler.logger)}
+            handlers = (api_handler, allotter_handler, planner_handler, webhooks_handler, catchup_handler)
+            services = {h.logger.service for h in handlers} | {"backorders"}  # and the catch-up's std logger
             for name in sorted(logging.root.manager.loggerDict):
                 if name.split(".")[0] in services:
                     std = logging.getLogger(name)
@@ -204,10 +216,21 @@ class Cloud:
         stack.enter_context(self.faults.installed())
         svc = bootstrap.services()
         assert svc.clock is self.clock, "handlers must run on the fake clock"
+        kept = svc.webhooks.integrations
+        if hasattr(kept, "clock"):  # CachedIntegrations: its age in seconds of the fake clock
+            patch(kept, "clock", lambda: (self.clock.now - DAY_START).total_seconds())
         self.svc = svc
         self._api = api_handler.lambda_handler
         self._allotter = allotter_handler.lambda_handler
         self._planner = planner_handler.lambda_handler
+        self._webhooks = webhooks_handler.lambda_handler
+        self._catch_up = catchup_handler.lambda_handler
+
+    def _delete_integration_secrets(self, secrets: Any) -> None:
+        listed = secrets.list_secrets(Filters=[{"Key": "name", "Values": [self.secrets_prefix]}])["SecretList"]
+        for secret in listed:
+            if secret["Name"].startswith(self.secrets_prefix):
+                secrets.delete_secret(SecretId=secret["ARN"], ForceDeleteWithoutRecovery=True)
 
     def sleep(self, seconds: float) -> None:
         self.clock.advance(seconds)
@@ -244,6 +267,43 @@ class Cloud:
         except json.JSONDecodeError:
             payload = text
         return Response(int(raw["statusCode"]), payload, committed=committed)
+
+    def webhook(self, platform: str, shop: str, body: bytes, headers: dict[str, str]) -> Response:
+        """One webhook delivery through API Gateway's ``POST /webhooks/<platform>/{shop}``
+        route to the webhook function (public: no API key). A crashed invocation answers
+        502; a function error too (API Gateway's answer), and it is recorded in
+        ``function_errors``: no injected fault explains one."""
+        self._requests += 1
+        event = http_event(
+            "POST",
+            f"/webhooks/{platform}/{shop}",
+            body,
+            headers=headers,
+            request_id=f"req-{self._requests}",
+            now=self.clock.now,
+            route_key=f"POST /webhooks/{platform}/{{shop}}",
+            path_parameters={"shop": shop},
+        )
+        with self.faults.acting("webhooks"):
+            try:
+                raw = self._webhooks(event, Context("webhooks"))
+            except SimulatedCrash:
+                return Response(502, None, crashed=True, committed=self.faults.commits > 0)
+            except Exception as exc:
+                self.function_errors.append(f"webhook function failed: {type(exc).__name__}: {exc}")
+                return Response(502, None, committed=self.faults.commits > 0)
+            committed = self.faults.commits > 0
+        text = raw.get("body") or ""
+        try:
+            payload = json.loads(text) if text else None
+        except json.JSONDecodeError:
+            payload = text
+        return Response(int(raw["statusCode"]), payload, committed=committed)
+
+    def catch_up(self) -> Any:
+        """One scheduled catch-up run; its report. Raises when the invocation fails."""
+        with self.faults.acting("catchup"):
+            return self._catch_up({}, Context("catchup"))
 
     def allotter(self, event: dict[str, Any]) -> Any:
         """One stream batch. Raises when the invocation fails (crash or error)."""

@@ -5,7 +5,8 @@ boto3 and pynamodb call goes through it) for the length of a run. With seeded
 probabilities it
 
 * **throttles** a DynamoDB read or write before it reaches moto (``ThrottlingException``,
-  as if botocore's own retries were exhausted): nothing is written;
+  as if botocore's own retries were exhausted): nothing is written (the webhook function
+  and the catch-up store deliveries with ``PutItem``, which is throttled for them too);
 * **crashes after a write**: performs the write, then raises :class:`SimulatedCrash`,
   as if the Lambda died before it saw the answer. This is "a crash between two writes":
   the allotter committed its release transaction but not its take transaction; the
@@ -44,6 +45,7 @@ import botocore.client
 from botocore.exceptions import ClientError
 
 THROTTLED_OPERATIONS = frozenset({"TransactWriteItems", "UpdateItem", "GetItem", "Query"})
+PUT_THROTTLED_ACTORS = frozenset({"webhooks", "catchup"})  # they store deliveries with PutItem
 WRITE_OPERATIONS = frozenset({"TransactWriteItems", "UpdateItem", "PutItem", "DeleteItem"})
 SES_SEND_OPERATIONS = frozenset({"SendEmail", "SendRawEmail", "SendTemplatedEmail", "SendBulkTemplatedEmail"})
 
@@ -60,6 +62,9 @@ class FaultPlan:
     duplicate_delivery: float = 0.08
     hold_back: float = 0.10  # deliver later, out of order
     lost_response: float = 0.06  # processed, but the webshop sees a failure and re-sends
+    # webhooks (the same network for duplicates, held-back deliveries and lost answers)
+    webhook_drop: float = 0.08  # Shopify gives up on a delivery: it never arrives
+    webhook_unavailable: float = 0.04  # API Gateway answers 429 or 503 before the function runs
     # storage (DynamoDB)
     throttle: float = 0.03
     crash_after_write: float = 0.03
@@ -102,7 +107,7 @@ class StorageFaults:
         self.rng = rng
         self.stats = FaultStats()
         self.enabled = False
-        self.actor: str | None = None  # "api", "allotter", "planner" while a handler runs
+        self.actor: str | None = None  # "api", "allotter", "planner", "webhooks", "catchup" while one runs
         self.commits = 0  # successful writes to the domain table while the current actor ran
         self.domain_table = ""  # set by the harness; other tables (idempotency) are bookkeeping
         self.violations: list[str] = []
@@ -176,7 +181,8 @@ class StorageFaults:
             raise _client_error("Throttling", operation, "simulated SES failure")
         if service != "dynamodb":
             return self._original(client, operation, params)
-        if operation in THROTTLED_OPERATIONS and self._roll(self.plan.throttle):
+        throttled = operation in THROTTLED_OPERATIONS or (operation == "PutItem" and self.actor in PUT_THROTTLED_ACTORS)
+        if throttled and self._roll(self.plan.throttle):
             self._count("throttle:" + operation)
             self.stats.throttled += 1
             raise _client_error("ThrottlingException", operation, "simulated throttling")

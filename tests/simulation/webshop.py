@@ -5,8 +5,9 @@ ship types, line policies, tied entry times, a SKU ordered before it is in the
 catalogue, an untracked gift card), cancellations (whole orders, some units, whole lines), customer returns,
 purchase receipts, counts and adjustments, priority and quantity changes and forced
 backorders. A second shop fills its backorders by hand and sends fill commands.
-Its warehouse reads orders (``GET /v1/orders/{id}``) and releases and ships their
-shipments. Every write is an HTTP API v2.0 event sent to ``api_handler.lambda_handler``.
+Its warehouse reads orders (``GET /v1/orders/{id}``; the Shopify shop's too, see
+:mod:`shopify`) and releases and ships their shipments. Every write is an HTTP API v2.0
+event sent to ``api_handler.lambda_handler``.
 
 The network delivers each write at least once: it may duplicate a delivery, hold one
 back and deliver it after later ones (out of order), or lose the response of a
@@ -109,6 +110,8 @@ class Webshop:
         self.processed: list[Processed] = []
         self.orders: dict[str, dict[str, Any]] = {}  # every order payload sent (ids unique over shops)
         self.order_shop: dict[str, str] = {}
+        # orders a webshop platform holds (shopify.py): the warehouse reads and ships them too
+        self.webshop_orders: set[str] = set()
         self.movements: dict[tuple[str, str], dict[str, Any]] = {}  # (sku, id) -> body
         self.catalogue: list[str] = list(SKUS)
         self._rids = itertools.count(1)
@@ -274,9 +277,11 @@ class Webshop:
 
     # ------------------------------------------------------------ the warehouse
     def warehouse(self) -> str:
-        """Read up to three orders; release the first pending shipment found, or ship a
+        """Read up to three orders (acknowledged ones, and the Shopify shop's, which the
+        service may not have yet); release the first pending shipment found, or ship a
         released one."""
         acked = sorted({r.order_id or "" for r in self.requests if r.kind == "order" and r.acked})
+        acked += sorted(self.webshop_orders)
         if not acked:
             return "warehouse: no orders yet"
         looked = []

@@ -32,6 +32,7 @@ from backorders.domain.webshops import shopify, woocommerce
 from backorders.domain.webshops.common import Platform, Unmappable
 from backorders.domain.webshops.deliveries import CATCH_UP_TOPIC, Delivery, bounded, catch_up_key
 from backorders.domain.webshops.integrations import Integration
+from backorders.services.commit import retrying
 from backorders.services.ports import CatchUpMark, CatchUpMarks, Deliveries
 from backorders.services.webhooks import DELIVERY_DAYS, days_after
 
@@ -90,7 +91,8 @@ class CatchUp:
 
     def run(self) -> CatchUpReport:
         report = CatchUpReport()
-        for mark in self.store.catch_up_marks():
+        marks = retrying(lambda: list(self.store.catch_up_marks()))  # a throttled read is read again
+        for mark in marks:
             report.shops.append(self.shop(mark))
         return report
 
