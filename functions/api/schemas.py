@@ -11,7 +11,9 @@ from __future__ import annotations
 from datetime import UTC, date, datetime
 from decimal import Decimal
 from typing import Annotated, Literal
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
+from babel import Locale, UnknownLocaleError
 from pydantic import (
     AfterValidator,
     BaseModel,
@@ -25,7 +27,7 @@ from pydantic import (
 )
 
 from backorders.domain import inputs
-from backorders.domain.model import Product, Supplier
+from backorders.domain.model import CUSTOMER_MESSAGES, FillMode, LinePolicy, Product, ShopSettings, Supplier
 from backorders.domain.webshops.integrations import ShopifyIntegration, WooCommerceIntegration
 
 Identifier = Annotated[StrictStr, AfterValidator(inputs.identifier)]
@@ -177,10 +179,53 @@ class ReceiptIn(_Body):
     lines: Annotated[list[ReceiptLineIn], Field(min_length=1, max_length=45)]
 
 
+def _time_zone(value: str) -> str:
+    try:
+        ZoneInfo(value)
+    except (ZoneInfoNotFoundError, ValueError):
+        raise ValueError("must be an IANA time zone such as Europe/Amsterdam") from None
+    return value
+
+
+def _locale(value: str) -> str:
+    try:
+        Locale.parse(value)
+    except (UnknownLocaleError, ValueError):
+        raise ValueError("must be a locale such as en, en_GB or nl_NL") from None
+    return value
+
+
+TimeZone = Annotated[StrictStr, Field(max_length=64, pattern=r"^[A-Za-z0-9_+/-]+$"), AfterValidator(_time_zone)]
+LocaleName = Annotated[StrictStr, Field(max_length=16, pattern=r"^[A-Za-z]{2,3}([_-][A-Za-z0-9]{2,8})*$"),
+                       AfterValidator(_locale)]  # fmt: skip
+CustomerMessage = Literal["backordered", "date_moved", "filled", "cancelled"]
+
+
 class ShopIn(_Body):
     line_policy: Literal["split", "whole"] = "split"
     fill_mode: Literal["auto", "manual"] = "auto"
     notify_customers: StrictBool = False
+    # which customer emails, when notify_customers is on (decision 72)
+    customer_messages: Annotated[list[CustomerMessage], Field(max_length=4)] = list(CUSTOMER_MESSAGES)
+    combine_minutes: Annotated[StrictInt, Field(ge=0, le=120)] = 10
+    time_zone: TimeZone = "UTC"
+    locale: LocaleName = "en"
+    name: Text | None = None
+    contact_email: Email | None = None
+
+    def to_domain(self, shop: str) -> ShopSettings:
+        return ShopSettings(
+            shop,
+            LinePolicy(self.line_policy),
+            FillMode(self.fill_mode),
+            self.notify_customers,
+            frozenset(self.customer_messages),
+            self.combine_minutes,
+            self.time_zone,
+            self.locale,
+            self.name,
+            self.contact_email,
+        )
 
 
 class CustomerSettingsIn(_Body):

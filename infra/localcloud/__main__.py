@@ -99,6 +99,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     parameters = dict(args.parameter)
     if args.sender_email:
         parameters["SenderEmail"] = args.sender_email
+    if args.api_port:  # the links in emails lead to this local API
+        parameters.setdefault("PublicUrl", f"http://{args.api_host}:{args.api_port}")
 
     stop = threading.Event()
     for signum in (signal.SIGINT, signal.SIGTERM):

@@ -8,6 +8,7 @@ no SES identity, ignores TTL and point-in-time recovery, and suffixes every name
 from __future__ import annotations
 
 import json
+import secrets
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
@@ -87,6 +88,8 @@ def provision(template: Template, clients: Mapping[str, Any]) -> Provisioned:
         request = {"Name": str(props.get("Name") or template.physical_name(lid))}  # no value: template test
         if props.get("Description"):
             request["Description"] = str(props["Description"]).strip()
+        if generate := props.get("GenerateSecretString"):  # as Secrets Manager would: a random value
+            request["SecretString"] = secrets.token_urlsafe(int(generate.get("PasswordLength", 32)))[:64]
         out.secret_arns[lid] = arn = clients["secretsmanager"].create_secret(**request)["ARN"]
         out.resources[lid] = PhysicalResource(arn, {"Id": arn})
     for identity in dict.fromkeys([*template.ses_identities, *filter(None, [template.sender_email])]):

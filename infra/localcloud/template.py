@@ -24,8 +24,9 @@ ACCOUNT_ID = "123456789012"  # moto's default account
 ROUTE = "AWS::ApiGatewayV2::Route"  # what API Gateway makes of each path and method of an OpenAPI body
 
 # The local stack's own parameter values, as `sam deploy --parameter-overrides` gives them
-# (overrides still win): SenderEmail is empty in the template, locally it is always verified.
-LOCAL_PARAMETERS = {"SenderEmail": "backorders@example.com"}
+# (overrides still win): SenderEmail is empty in the template, locally it is always verified;
+# the buyers' mail goes to a local address too (every message lands in the outbox).
+LOCAL_PARAMETERS = {"SenderEmail": "backorders@example.com", "BuyerEmail": "buyer@example.com"}
 
 
 class TemplateError(ValueError):

@@ -185,7 +185,19 @@ EXAMPLES: dict[str, Example] = {
         "acme,Acme Books,true,25.00,100,both,7,7,2030-01-06,emergency,0.98,buyer@example.com\n"
         "bolt,Bolt,,,,,,,,,,ada@example.com;bob@example.com\n"
     ),
-    "PUT /v1/shop": Example(body={"line_policy": "whole", "fill_mode": "manual", "notify_customers": False}),
+    "PUT /v1/shop": Example(
+        body={
+            "line_policy": "whole",
+            "fill_mode": "manual",
+            "notify_customers": False,
+            "customer_messages": ["backordered", "cancelled"],
+            "combine_minutes": 5,
+            "time_zone": "Europe/Amsterdam",
+            "locale": "nl_NL",
+            "name": "Aacme Books",
+            "contact_email": "orders@aacme.example",
+        }
+    ),
     "PUT /v1/customers/<customer_id>": Example((("customer_id", "cust-42"),), {"line_policy": "whole"}),
     "POST /v1/fill": Example(body={"skus": ["TEXTBOOK", "PEN"], "only_complete_orders": False}),
     "POST /v1/planning/run": Example(),

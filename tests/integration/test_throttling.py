@@ -13,6 +13,8 @@ import pytest
 from backorders.adapters.dynamodb.store import DynamoStore
 from backorders.domain.errors import Throttled
 from backorders.domain.model import ImportJob, Movement, MovementKind, ShopSettings, Supplier
+from backorders.domain.notifications import Status as NoteStatus
+from backorders.domain.notifications import digest
 from backorders.domain.purchasing import PoKind, PoStatus
 from backorders.domain.webshops.common import Platform
 from backorders.domain.webshops.deliveries import Delivery, Status
@@ -22,6 +24,7 @@ from tests.support.world import SHOP, World
 
 Read = Callable[[DynamoStore], Any]
 LATER = datetime(2030, 1, 1, tzinfo=UTC)
+DIGEST = digest("2026-12-02", "2026-12-02T10:00:00.000000Z")
 DELIVERY = Delivery(SHOP, Platform.SHOPIFY, "k", "orders/create", b"{}", "2026-12-02T10:00:00.000000Z")
 
 READS: dict[str, tuple[Call, Read]] = {
@@ -62,6 +65,12 @@ READS: dict[str, tuple[Call, Read]] = {
         dynamodb("Query", index="purchase_orders"),
         lambda s: list(s.purchase_orders([PoStatus.PLACED])),
     ),
+    "shop_modes": (dynamodb("GetItem", sk="MANUAL_SHOPS"), lambda s: s.shop_modes()),
+    "pending_intents": (dynamodb("Query", index="outbox"), lambda s: list(s.pending_intents())),
+    "intents": (dynamodb("BatchGetItem"), lambda s: s.intents("b", ["digest:2026-12-02"])),
+    "failed_intents": (dynamodb("Query", index="outbox"), lambda s: s.failed_intents("2026-12-01")),
+    "suppressed": (dynamodb("BatchGetItem"), lambda s: s.suppressed(["a@example.com"], shop=SHOP)),
+    "choice": (dynamodb("GetItem", sk="CHOICE"), lambda s: s.choice("c1")),
 }
 WRITES: dict[str, tuple[Call, Read]] = {
     "put_import_job": (
@@ -88,6 +97,17 @@ WRITES: dict[str, tuple[Call, Read]] = {
         lambda s: s.mark_state_seen(SHOP, Platform.SHOPIFY, "1", "2026-12-02", expires=LATER),
     ),
     "set_seen_until": (dynamodb("UpdateItem"), lambda s: s.set_seen_until(SHOP, Platform.SHOPIFY, "2026-12-02")),
+    "put_intent": (dynamodb("PutItem"), lambda s: s.put_intent(DIGEST)),
+    "claim": (dynamodb("GetItem", sk="CLAIM"), lambda s: s.claim("b", "t", now="2026-12-02", until="2026-12-03")),
+    "mark_sending": (dynamodb("UpdateItem"), lambda s: s.mark_sending("b", "t", "m", ["digest:2026-12-02"])),
+    "release": (dynamodb("DeleteItem"), lambda s: s.release("b", "t")),
+    "settle": (
+        dynamodb("TransactWriteItems"),
+        lambda s: s.settle("b", None, [(DIGEST, NoteStatus.SENT, None)], at="2026-12-02T10:00:00.000000Z"),
+    ),
+    "postpone": (dynamodb("UpdateItem"), lambda s: s.postpone([DIGEST], due_at="2026-12-03", reason="busy")),
+    "suppress": (dynamodb("PutItem"), lambda s: s.suppress("a@example.com", "bounced", at="2026-12-02")),
+    "opt_out": (dynamodb("PutItem"), lambda s: s.opt_out(SHOP, "d" * 64, "unsubscribed", at="2026-12-02")),
 }
 
 

@@ -55,7 +55,7 @@ def _role_of_target(cfn: dict[str, Any], target: dict[str, Any]) -> dict[str, An
 
 def test_sam_grants_each_schedule_its_dead_letter_queue(cfn: dict[str, Any]) -> None:
     schedules = {lid for lid, res in cfn["Resources"].items() if res["Type"] == "AWS::Scheduler::Schedule"}
-    assert len(schedules) == 3  # the planner's two, the catch-up's
+    assert len(schedules) == 5  # the planner's two, the catch-up's, the notifier's two
     for schedule in schedules:
         target = cfn["Resources"][schedule]["Properties"]["Target"]
         queue = target["DeadLetterConfig"]["Arn"]["Fn::GetAtt"][0]

@@ -9,7 +9,7 @@ from aws_lambda_powertools.event_handler.router import APIGatewayHttpRouter
 
 from backorders.adapters.metrics import fill_counts, publish
 from backorders.bootstrap import services
-from backorders.domain.model import FillMode, LinePolicy, ShopSettings
+from backorders.domain.model import LinePolicy
 from backorders.services.queries import product_view
 from schemas import CustomerSettingsIn, FillIn, Identifier, ProductIn, ShopIn, SupplierIn
 
@@ -50,8 +50,7 @@ def get_supplier(supplier_id: Annotated[Identifier, Path()]) -> dict[str, Any]:
 @router.put("/v1/shop")
 def put_shop(body: Annotated[ShopIn, Body()]) -> dict[str, Any]:
     shop = str(router.context["shop"])
-    settings = ShopSettings(shop, LinePolicy(body.line_policy), FillMode(body.fill_mode), body.notify_customers)
-    released = services().shops.save(settings)
+    released = services().shops.save(body.to_domain(shop))
     return {"status": "saved", "shop": shop, **body.model_dump(), "lines_released": released}
 
 

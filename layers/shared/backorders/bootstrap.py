@@ -11,17 +11,21 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from functools import lru_cache
 
+from backorders.adapters.choice_keys import ChoiceKeys
 from backorders.adapters.dynamodb.store import DynamoStore
 from backorders.adapters.integration_secrets import CachedIntegrations, IntegrationSecrets
 from backorders.adapters.replan_queue import ReplanQueue
+from backorders.adapters.ses import SesSender
 from backorders.adapters.shop_platforms import reader_for
 from backorders.config import Settings, settings
 from backorders.domain.webshops.common import Platform
 from backorders.services.allotment import Allotter
 from backorders.services.catalogue import CatalogueService
 from backorders.services.catch_up import CatchUp
+from backorders.services.choices import Choices
 from backorders.services.fill import FillService
 from backorders.services.integrations import IntegrationService
+from backorders.services.notifier import MailSettings, Notifier
 from backorders.services.orders import OrderService
 from backorders.services.purchasing import Planner, PurchaseOrders
 from backorders.services.queries import QueryService
@@ -59,6 +63,8 @@ class Services:
     webhooks: WebhookReceiver
     webshop_sync: WebshopSync
     catch_up: CatchUp
+    notifier: Notifier
+    choices: Choices
     clock: Callable[[], str]
 
 
@@ -75,6 +81,16 @@ def build(config: Settings, *, clock: Callable[[], str] = utc_now) -> Services:
     )
     stock = StockService(store, clock=clock)
     shipments = ShipmentService(store, clock=clock)
+    keys = ChoiceKeys(config.choice_key_secret_arn) if config.choice_key_secret_arn else tuple
+    mail = MailSettings(
+        sender=config.sender_email or None,
+        buyer_email=config.buyer_email or None,
+        public_url=config.public_url,
+        choice_keys=keys,
+        buyer_locale=config.buyer_locale,
+        buyer_time_zone=config.buyer_time_zone,
+    )
+    ses = SesSender(region=config.region, configuration_set=config.ses_configuration_set or None)
 
     def today() -> date:  # the service's day: UTC, from the same clock
         return date.fromisoformat(clock()[:10])
@@ -98,6 +114,8 @@ def build(config: Settings, *, clock: Callable[[], str] = utc_now) -> Services:
         webhooks=WebhookReceiver(store, CachedIntegrations(secrets) if secrets else _NoIntegrations(), clock=clock),
         webshop_sync=WebshopSync(store, orders, stock, shipments, clock=clock),
         catch_up=CatchUp(store, secrets or _NoIntegrations(), reader_for, clock=clock),
+        notifier=Notifier(store, ses, mail, clock=clock),
+        choices=Choices(store, orders, shipments, keys, clock=clock),
         clock=clock,
     )
 

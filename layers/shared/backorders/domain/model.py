@@ -183,6 +183,8 @@ class SkuBalance:
     dated: str | None = None  # what its waiting lines' expected dates were last computed from
     ordered: int = 0  # every unit ever ordered (new lines), which demand is measured from
     demand: DemandRate = field(default_factory=DemandRate)
+    low: bool = False  # its projected position is under its minimum, and the buyer was told
+    reported: bool = False  # an unknown SKU the buyer was told about
 
     @property
     def available(self) -> int:
@@ -233,12 +235,30 @@ class Supplier:
     settings: Mapping[str, Any]
 
 
+CUSTOMER_MESSAGES = ("backordered", "date_moved", "filled", "cancelled")
+
+
 @dataclass(frozen=True, slots=True)
 class ShopSettings:
     shop: str
     line_policy: LinePolicy = LinePolicy.SPLIT
     fill_mode: FillMode = FillMode.AUTO
     notify_customers: bool = False
+    customer_messages: frozenset[str] = frozenset(CUSTOMER_MESSAGES)  # which ones, when notifying
+    combine_minutes: int = 10  # a customer's messages within this window become one
+    time_zone: str = "UTC"  # dates in customer emails
+    locale: str = "en"
+    name: str | None = None  # the shop's name in customer emails
+    contact_email: str | None = None  # customers' replies, and customers' choices, go here
+
+
+@dataclass(frozen=True, slots=True)
+class ShopModes:
+    """What the allotter needs to know of every shop, from one small item: the shops that
+    fill by hand, and the shops that notify customers with their combining windows."""
+
+    manual: frozenset[str] = frozenset()
+    notifying: Mapping[str, int] = field(default_factory=dict)  # shop -> combining window, minutes
 
 
 @dataclass(frozen=True, slots=True)

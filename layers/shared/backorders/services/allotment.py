@@ -9,9 +9,10 @@ from typing import Protocol
 
 from backorders.domain.allotment import AllotmentPlan, FreeUnits, plan_allotment
 from backorders.domain.demand import DEFAULT_WINDOW_DAYS, rated
-from backorders.domain.model import Product, SkuBalance
+from backorders.domain.model import Product, ShopModes, SkuBalance
+from backorders.domain.notifications import is_low, low_stock, unknown_sku
 from backorders.domain.purchasing import needs_attention
-from backorders.domain.record_log import Event
+from backorders.domain.record_log import Event, causes_of
 from backorders.services.commit import commit_changes, retrying
 from backorders.services.ports import Demand, ManualShops, Products, UnitOfWork, Writes
 
@@ -45,20 +46,21 @@ class Allotter:
         self._sleep = sleep
         self.window_days = window_days
 
-    def plan(self, sku: str) -> tuple[SkuBalance, AllotmentPlan, Product] | None:
+    def plan(self, sku: str) -> tuple[SkuBalance, AllotmentPlan, Product, ShopModes] | None:
         found = self.store.product(sku)
         if found is None:
             return None
         balance, product = found
         free = FreeUnits(balance.free)
+        modes = self.store.shop_modes()
         plan = plan_allotment(
             balance,
             self.store.demand(sku, free.page_hint),
             lambda: self.store.holders_from_end(sku),
-            manual_shops=self.store.manual_shops(),
+            manual_shops=modes.manual,
             free=free,
         )
-        return balance, plan, product
+        return balance, plan, product, modes
 
     def recompute(self, sku: str, *, event: Event) -> RecomputeResult:
         """Recompute ``sku`` until a plan commits or there is nothing to change. A
@@ -75,21 +77,31 @@ class Allotter:
             planned = self.plan(sku)
             if planned is None:
                 return RecomputeResult(sku, AllotmentPlan(sku, (), 0), attempts)
-            balance, plan, product = planned
+            balance, plan, product, modes = planned
             now = self.clock()
             demand = rated(balance.demand, balance.ordered, now, self.window_days)
             rate = demand.at_time(now, self.window_days)
             listing = product.supplier_id if needs_attention(product, balance, rate) else None
+            low = is_low(product, balance)
+            unknown = not balance.known and not balance.reported and balance.ordered > 0
 
             def relist(uow: UnitOfWork) -> None:
                 if listing != balance.attention:
                     uow.list_for_planning(sku, listing)
                 if demand != balance.demand:
                     uow.set_demand(sku, demand)
+                if low != balance.low:  # the buyer hears of it once each time it falls under
+                    uow.mark_low(sku, now if low else None)
+                    if low:
+                        uow.notify(low_stock(product, balance, now))
+                if unknown:
+                    uow.mark_reported(sku)
+                    uow.notify(unknown_sku(sku, balance.version, causes_of(event), now))
 
-            if plan.changes or listing != balance.attention or demand != balance.demand:
+            changed = listing != balance.attention or demand != balance.demand or low != balance.low or unknown
+            if plan.changes or changed:
                 commit_changes(self.store, sku, balance.version, plan.changes, writer="allotter", event=event,
-                               at=now, finish=relist)  # fmt: skip
+                               at=now, finish=relist, notifying=modes.notifying)  # fmt: skip
             # every allotted unit comes off the backorder (and a released one goes back on it)
             return RecomputeResult(sku, plan, attempts, balance.backordered - plan.net)
 

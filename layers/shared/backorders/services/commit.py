@@ -11,16 +11,19 @@ from __future__ import annotations
 
 import random
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
+from datetime import timedelta
 
 from backorders.domain.allotment import LineChange
 from backorders.domain.errors import Conflict, Throttled
+from backorders.domain.notifications import Intent, change_intents
 from backorders.domain.record_log import Event, describe, filled_units
 from backorders.services.ports import UnitOfWork, Writes
 
-# Per transaction: each change writes its line and one order-log entry; plus the SKU
-# balance and one SKU-log entry. 40 changes -> 82 items, under DynamoDB's 100.
-CHANGES_PER_TRANSACTION = 40
+# Per transaction: each change writes its line, one order-log entry and at most one
+# notification intent; plus the SKU balance, one SKU-log entry and what ``finish`` adds.
+# 30 changes -> at most 92 items, under DynamoDB's 100.
+CHANGES_PER_TRANSACTION = 30
 MAX_ATTEMPTS = 8
 
 
@@ -56,12 +59,15 @@ def commit_changes(
     at: str,
     shop: str | None = None,
     finish: Callable[[UnitOfWork], None] | None = None,
+    notifying: Mapping[str, int] | None = None,
 ) -> int:
     """Write line changes of one SKU in as few transactions as the 100-item limit
     allows, releases before takes, each conditioned on the SKU version the plan was
     made from (every commit bumps it by one). ``finish`` adds more writes to the last
-    transaction, so they commit together with the last changes. Returns the SKU
-    version after."""
+    transaction, so they commit together with the last changes. The customers of shops
+    in ``notifying`` (shop -> combining window in minutes) get the intents their lines'
+    changes leave (``domain.notifications.change_intents``), in the same transaction.
+    Returns the SKU version after."""
     starts = list(range(0, len(changes), CHANGES_PER_TRANSACTION)) or [0]
     for start in starts:
         chunk = changes[start : start + CHANGES_PER_TRANSACTION]
@@ -77,6 +83,8 @@ def commit_changes(
                 delta=change.delta,
                 filled=filled_units(change, at) or None,
             )
+        for intent in customer_intents(chunk, at, notifying):
+            uow.notify(intent)
         if chunk:
             net = sum(c.delta for c in chunk)
             uow.log(f"{len(chunk)} line(s) changed, {net:+d} allotted", sku=sku, delta=net)
@@ -86,3 +94,14 @@ def commit_changes(
         uow.commit()
         version += 1
     return version
+
+
+def customer_intents(changes: Sequence[LineChange], at: str, notifying: Mapping[str, int] | None) -> list[Intent]:
+    """The intents of the changes whose shop notifies its customers."""
+    if not notifying:
+        return []
+    out: list[Intent] = []
+    for shop in sorted({c.before.shop for c in changes} & set(notifying)):
+        window = timedelta(minutes=notifying[shop])
+        out += change_intents((c for c in changes if c.before.shop == shop), at, window)
+    return out

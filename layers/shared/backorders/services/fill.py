@@ -19,8 +19,8 @@ from backorders.domain.allotment import LineChange
 from backorders.domain.model import FillMode, LinePolicy, OrderLine, SkuBalance
 from backorders.domain.orders import request_fill
 from backorders.domain.record_log import describe, filled_units
-from backorders.services.commit import retrying
-from backorders.services.ports import Backorders, Balances, Orders, Settings, Writes
+from backorders.services.commit import customer_intents, retrying
+from backorders.services.ports import Backorders, Balances, ManualShops, Orders, Settings, Writes
 
 EVENT = "manual fill"
 
@@ -62,7 +62,7 @@ def _fill_lines(lines: list[OrderLine], free: dict[str, float], *, only_complete
     return changes
 
 
-class FillStore(Writes, Orders, Backorders, Balances, Settings, Protocol):
+class FillStore(Writes, Orders, Backorders, Balances, Settings, ManualShops, Protocol):
     """What a manual fill reads (the shop's waiting lines, their orders, what is free) and writes."""
 
 
@@ -132,5 +132,7 @@ class FillService:
                 delta=change.delta,
                 filled=filled_units(change, uow_at) or None,
             )
+        for intent in customer_intents(changes, uow_at, self.store.shop_modes().notifying):
+            uow.notify(intent)
         uow.commit()
         return changes

@@ -4,7 +4,7 @@ transaction; the allotter picks the change up from the stream."""
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 from typing import Literal, Protocol
@@ -13,8 +13,9 @@ from backorders.domain import orders as rules
 from backorders.domain.allotment import LineChange
 from backorders.domain.errors import Conflict, InvalidInput, NotFound
 from backorders.domain.model import LinePolicy, Movement, NewLine, Order, OrderLine
-from backorders.services.commit import retrying
-from backorders.services.ports import Balances, Orders, OrderView, Settings, Writes
+from backorders.domain.notifications import order_entered
+from backorders.services.commit import customer_intents, retrying
+from backorders.services.ports import Balances, ManualShops, Orders, OrderView, Settings, UnitOfWork, Writes
 
 COMMAND_DAYS = 7  # how long a relative command's idempotency key is remembered
 
@@ -24,7 +25,7 @@ def _days_from(now: str, days: int) -> datetime:
     return datetime.fromisoformat(now.replace("Z", "+00:00")) + timedelta(days=days)
 
 
-class OrderStore(Writes, Orders, Settings, Balances, Protocol):
+class OrderStore(Writes, Orders, Settings, Balances, ManualShops, Protocol):
     """What order intake and edits read (the order, shop and customer settings) and write."""
 
 
@@ -77,10 +78,12 @@ class OrderService:
             return self._replay(order, existing)
         shop = self.store.shop_settings(order.shop)
         policy = rules.resolve_policy(order, self.store.customer_policy(order.shop, order.customer.id), shop)
-        uow = self.store.unit_of_work(
-            writer="api", event=f"order {order.order_id} created", at=self.clock(), shop=order.shop
-        )
+        at = self.clock()
+        uow = self.store.unit_of_work(writer="api", event=f"order {order.order_id} created", at=at, shop=order.shop)
         uow.add_order(order)
+        if shop.notify_customers:  # once the allotter had its pass, the customer hears what waits
+            window = timedelta(minutes=shop.combine_minutes)
+            uow.notify(order_entered(order.shop, order.order_id, order.customer.id, at, window))
         for line in rules.lines_of(order, policy):
             uow.add_line(line)
             uow.touch_sku(line.sku)
@@ -124,11 +127,13 @@ class OrderService:
         line_nos: set[int] | None = None,
         order_fields: dict[str, object] | None = None,
         command: Command | None = None,
+        also: Callable[[UnitOfWork, list[LineChange]], None] | None = None,
     ) -> list[LineChange]:
         """Apply ``edit`` to the chosen lines (all when ``line_nos`` is None) and write
         the result with the SKU counters, re-reading on a concurrent change. With a
         ``command`` key the edit is applied at most once: the key is stored in the same
-        transaction, and a retry that finds it changes nothing."""
+        transaction, and a retry that finds it changes nothing. ``also`` adds writes of
+        the caller's to the same transaction (a customer's choice)."""
 
         def attempt() -> list[LineChange]:
             view = self.view(shop, order_id)
@@ -145,7 +150,8 @@ class OrderService:
             header = {k: v for k, v in (order_fields or {}).items() if getattr(view.order, k) != v}
             if not changes and not header:
                 return []  # nothing to change: nothing is written
-            uow = self.store.unit_of_work(writer="api", event=event, at=self.clock(), shop=shop)
+            at = self.clock()
+            uow = self.store.unit_of_work(writer="api", event=event, at=at, shop=shop)
             for change in changes:
                 uow.change_line(change)
                 uow.log(
@@ -156,11 +162,14 @@ class OrderService:
                     line_no=change.after.line_no,
                     delta=change.delta,
                 )
+            self._notify(uow, changes, at)
             if header:
                 uow.update_order(shop, order_id, view.order.version, **header)
             if command is not None:
                 expires = _days_from(self.clock(), COMMAND_DAYS)
                 uow.add_command(shop, order_id, command.key, command.fingerprint, expires=expires)
+            if also is not None:
+                also(uow, changes)
             uow.commit()
             return changes
 
@@ -177,7 +186,8 @@ class OrderService:
             revision = plan(view)
             if revision.writes_nothing:
                 return revision
-            uow = self.store.unit_of_work(writer="api", event=event, at=self.clock(), shop=shop)
+            at = self.clock()
+            uow = self.store.unit_of_work(writer="api", event=event, at=at, shop=shop)
             for change in revision.changes:
                 uow.change_line(change)
                 uow.log(
@@ -188,6 +198,7 @@ class OrderService:
                     line_no=change.after.line_no,
                     delta=change.delta,
                 )
+            self._notify(uow, revision.changes, at)
             if revision.added:
                 policy = view.lines[0].policy if view.lines else self._policy(view.order)
                 entered = replace(view.order, entered_at=revision.entered_at or view.order.entered_at)
@@ -216,6 +227,13 @@ class OrderService:
             return revision
 
         return retrying(attempt)
+
+    def _notify(self, uow: UnitOfWork, changes: Sequence[LineChange], at: str) -> None:
+        """The intents of an edit's line changes (a cancel of backordered units, units
+        forced back on backorder), for a shop that notifies its customers."""
+        if changes:
+            for intent in customer_intents(changes, at, self.store.shop_modes().notifying):
+                uow.notify(intent)
 
     def _policy(self, order: Order) -> LinePolicy:
         shop = self.store.shop_settings(order.shop)

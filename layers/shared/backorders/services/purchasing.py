@@ -23,6 +23,7 @@ from typing import Any, Protocol
 from backorders.domain.demand import DEFAULT_WINDOW_DAYS
 from backorders.domain.errors import Conflict, InvalidInput, NotFound, Throttled
 from backorders.domain.model import Movement, MovementKind, SkuBalance, Supplier
+from backorders.domain.notifications import date_moved, po_intent
 from backorders.domain.purchasing import (
     OPEN_STATUSES,
     Arrival,
@@ -49,15 +50,24 @@ from backorders.domain.purchasing import (
     withdraw,
 )
 from backorders.services.commit import retrying
-from backorders.services.ports import Balances, Catalogue, Demand, PlanningGroup, Purchasing, UnitOfWork, Writes
+from backorders.services.ports import (
+    Balances,
+    Catalogue,
+    Demand,
+    ManualShops,
+    PlanningGroup,
+    Purchasing,
+    UnitOfWork,
+    Writes,
+)
 
 MAX_RECEIPT_LINES = 45  # a ledger entry and a SKU update per line, and the PO: one transaction
 
 
-LINES_PER_TRANSACTION = 90  # expected dates written per transaction, with the SKU's version
+LINES_PER_TRANSACTION = 45  # expected dates (and their intents) written per transaction, with the SKU's version
 
 
-class PurchasingStore(Writes, Purchasing, Catalogue, Balances, Demand, Protocol):
+class PurchasingStore(Writes, Purchasing, Catalogue, Balances, Demand, ManualShops, Protocol):
     """What planning and the PO life cycle read and write."""
 
 
@@ -171,11 +181,14 @@ class Planner:
             fallback = self.today() + timedelta(days=terms.lead_time_days)
             changes = list(expected_dates(waiting, arrivals, fallback=fallback))
             version, at = current.version, self.clock()
+            notifying = self.store.shop_modes().notifying if changes else {}
             chunks = [changes[n : n + LINES_PER_TRANSACTION] for n in range(0, len(changes), LINES_PER_TRANSACTION)]
             for number, chunk in enumerate(chunks or [[]], 1):
                 uow = self.store.unit_of_work(writer="planner", event=f"expected dates of {sku}", at=at)
                 for line, on, source in chunk:
                     uow.date_line(line, on, source)
+                    if line.shop in notifying and (moved := date_moved(line, on, at, _minutes(notifying[line.shop]))):
+                        uow.notify(moved)
                 if number == max(1, len(chunks)):
                     uow.set_dated(sku, dating_key(version + 1, arrivals))
                 uow.touch_sku(sku, expect_version=version)
@@ -219,12 +232,14 @@ class Planner:
                 po = recommend(new_po_id(at), proposal, at)
                 uow.put_purchase_order(po)
                 uow.set_open_recommendation(terms.supplier_id, kind, po.po_id, was=open_id)
+                uow.notify(po_intent(po, "recommended", at))
                 outcome = "recommended", po.po_id
             else:
                 revised = revise(current, proposal, at)
                 if revised is None:
                     return None
                 uow.put_purchase_order(revised)
+                uow.notify(po_intent(current, "updated", at))  # names the version this write makes
                 outcome = "updated", current.po_id
             for line in proposal.lines if proposal else ():
                 uow.expect_incoming(line.sku, line.incoming_seen, line.purchased_seen)
@@ -234,6 +249,10 @@ class Planner:
         outcome = retrying(attempt)
         if outcome is not None:
             getattr(report, outcome[0]).append(outcome[1])
+
+
+def _minutes(minutes: int) -> timedelta:
+    return timedelta(minutes=minutes)
 
 
 def _with_settings(supplier: Supplier, **changes: Any) -> Supplier:

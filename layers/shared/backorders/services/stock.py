@@ -17,7 +17,7 @@ from backorders.domain.allotment import LineChange
 from backorders.domain.errors import Conflict
 from backorders.domain.model import LinePolicy, Movement, MovementKind, SkuBalance
 from backorders.services.commit import commit_changes, retrying
-from backorders.services.ports import Balances, Demand, Ledger, UnitOfWork, Writes
+from backorders.services.ports import Balances, Demand, Ledger, ManualShops, UnitOfWork, Writes
 
 
 @dataclass(frozen=True, slots=True)
@@ -28,7 +28,7 @@ class MovementResult:
     balance: SkuBalance
 
 
-class StockStore(Writes, Balances, Demand, Ledger, Protocol):
+class StockStore(Writes, Balances, Demand, Ledger, ManualShops, Protocol):
     """What recording a movement reads (the ledger, the balance, its holders) and writes."""
 
 
@@ -116,6 +116,7 @@ class StockService:
             at=self.clock(),
             shop=shop,
             finish=record,
+            notifying=self.store.shop_modes().notifying,
         )
 
     def _releases(self, balance: SkuBalance, shortfall: int) -> list[LineChange]:

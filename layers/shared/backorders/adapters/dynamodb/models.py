@@ -17,6 +17,10 @@ Keys (one table, see docs/data-model.md):
     PO#<id>              PO                  purchase order: lines, status, history (purchase_orders index)
     WEBHOOK#<shop>       DELIVERY#<p>#<key>  a webhook delivery, stored once; REJECTED#... what could not be applied
     INTEGRATIONS         <shop>#<platform>   a configured webshop integration, for the catch-up
+    NOTIFY#<audience>    NOTE#<intent id>    a notification intent (outbox index while pending or failed)
+    NOTIFY#<audience>    CLAIM               a notifier run's claim of the audience (and what it is sending)
+    SUPPRESS#<digest>    SUPPRESS            an address SES reported as bounced or complained about
+    CHOICE#<choice id>   CHOICE              a customer's answer to a backorder email, once
 
 The items of an order's partition (header, lines, shipments, commands, log) carry an
 ``item_type`` discriminator, so that one query of the partition returns each item as its
@@ -31,6 +35,7 @@ import time.
 
 from __future__ import annotations
 
+import zlib
 from dataclasses import fields
 from decimal import Decimal
 from typing import Any, ClassVar
@@ -232,6 +237,8 @@ class SkuItem(PlanPartItem, discriminator="SKU"):
     order_multiple = NumberAttribute(null=True)
     catalogue_pk = UnicodeAttribute(null=True)  # PRODUCTS once the SKU has product settings
     catalogue_index: ClassVar[CatalogueIndex] = CatalogueIndex()
+    low_since = UnicodeAttribute(null=True)  # projected position under minimum since (the buyer was told)
+    reported_at = UnicodeAttribute(null=True)  # an unknown SKU the buyer was told about
 
     def to_domain(self) -> SkuBalance:
         return SkuBalance(
@@ -249,6 +256,8 @@ class SkuItem(PlanPartItem, discriminator="SKU"):
             dated=self.dated,
             ordered=int(self.ordered or 0),
             demand=DemandRate(float(self.demand_rate or 0), self.demand_at, int(self.demand_counted or 0)),
+            low=self.low_since is not None,
+            reported=self.reported_at is not None,
         )
 
     def product(self) -> Product:
@@ -584,9 +593,16 @@ class ShipmentItem(OrderPartItem, discriminator="SHIPMENT"):
 class ShopItem(_Base):
     shop = UnicodeAttribute(null=True)
     manual_shops = UnicodeSetAttribute(null=True)  # only on the CONFIG/MANUAL_SHOPS item
+    notifying = MapAttribute[str, Any](null=True)  # type: ignore[no-untyped-call]  # idem: shop -> combining window (minutes)
     line_policy = UnicodeAttribute(default="split")
     fill_mode = UnicodeAttribute(default="auto")
     notify_customers = BooleanAttribute(default=False)
+    customer_messages = UnicodeSetAttribute(null=True)
+    combine_minutes = NumberAttribute(null=True)
+    time_zone = UnicodeAttribute(null=True)
+    locale = UnicodeAttribute(null=True)
+    name = UnicodeAttribute(null=True)
+    contact_email = UnicodeAttribute(null=True)
     version = NumberAttribute(default=0)
 
 
@@ -833,6 +849,85 @@ def delivery_sk(platform: str, key: str) -> str:
 INTEGRATIONS = "INTEGRATIONS"
 
 
+# ------------------------------------------------------------------ notifications (decision 72)
+
+OUTBOX_SHARDS = 4  # pending intents spread over this many index partitions
+FAILED = "FAILED"  # the outbox index's partition of intents that failed for good (the digest lists them)
+
+
+def outbox_pk(audience: str) -> str:
+    return f"OUTBOX#{zlib.crc32(audience.encode()) % OUTBOX_SHARDS}"
+
+
+def notify_pk(audience: str) -> str:
+    return f"NOTIFY#{audience}"
+
+
+class OutboxIndex(GlobalSecondaryIndex["NoteItem"]):  # type: ignore[no-untyped-call]
+    """Pending intents (``OUTBOX#<n>``, by due time) and failed ones (``FAILED``, by time).
+    Sparse: an intent leaves it when it is sent or skipped."""
+
+    class Meta:
+        index_name = "outbox"
+        projection = AllProjection()
+
+    outbox_pk = UnicodeAttribute(hash_key=True)
+    outbox_sk = UnicodeAttribute(range_key=True)
+
+
+class NoteItem(_Base):
+    """``NOTIFY#<audience>`` / ``NOTE#<intent id>``: a notification intent, written in the
+    transaction of the change it reports; settled by the notifier."""
+
+    audience = UnicodeAttribute()
+    intent_id = UnicodeAttribute()
+    kind = UnicodeAttribute()
+    at = UnicodeAttribute()
+    due_at = UnicodeAttribute()
+    status = UnicodeAttribute()
+    attempts = NumberAttribute(default=0)
+    shop = UnicodeAttribute(null=True)
+    order_id = UnicodeAttribute(null=True)
+    line_no = NumberAttribute(null=True)
+    sku = UnicodeAttribute(null=True)
+    supplier_id = UnicodeAttribute(null=True)
+    po_id = UnicodeAttribute(null=True)
+    data = JSONAttribute(null=True)
+    message_id = UnicodeAttribute(null=True)
+    reason = UnicodeAttribute(null=True)
+    outbox_pk = UnicodeAttribute(null=True)
+    outbox_sk = UnicodeAttribute(null=True)
+    outbox_index: ClassVar[OutboxIndex] = OutboxIndex()
+    expires_at = TTLAttribute(null=True)
+
+
+class ClaimItem(_Base):
+    """``NOTIFY#<audience>`` / ``CLAIM``: one notifier run works on the audience until
+    ``until``; ``sending`` names the message it handed SES and the intents it covers."""
+
+    token = UnicodeAttribute()
+    until = UnicodeAttribute()
+    sending = UnicodeAttribute(null=True)
+    covers = UnicodeSetAttribute(null=True)
+
+
+class SuppressionItem(_Base):
+    """``SUPPRESS#<sha256 of the address>`` / ``SUPPRESS``: nothing more is sent to it."""
+
+    reason = UnicodeAttribute()
+    at = UnicodeAttribute()
+
+
+class ChoiceItem(_Base):
+    """``CHOICE#<choice id>`` / ``CHOICE``: the customer's answer, written once, with its effect."""
+
+    shop = UnicodeAttribute()
+    order_id = UnicodeAttribute()
+    action = UnicodeAttribute()
+    at = UnicodeAttribute()
+    expires_at = TTLAttribute(null=True)
+
+
 MODELS: tuple[type[_Base], ...] = (
     SkuItem,
     LedgerItem,
@@ -851,6 +946,10 @@ MODELS: tuple[type[_Base], ...] = (
     RejectionItem,
     StateSeenItem,
     CatchUpItem,
+    NoteItem,
+    ClaimItem,
+    SuppressionItem,
+    ChoiceItem,
 )
 
 

@@ -34,12 +34,14 @@ from backorders.adapters.dynamodb.models import (
     SUPPLIERS,
     BacklogKey,
     CauseMap,
+    ChoiceItem,
     CommandItem,
     CustomerItem,
     ImportJobItem,
     LedgerItem,
     LineItem,
     LogItem,
+    NoteItem,
     OrderItem,
     OrderPartItem,
     PlanPartItem,
@@ -67,6 +69,7 @@ from backorders.adapters.dynamodb.models import (
     supplier_pk,
     webshop_values,
 )
+from backorders.adapters.dynamodb.notifications import NotificationTables, note_item
 from backorders.adapters.dynamodb.storage import THROTTLE_CODES as _THROTTLE_CODES
 from backorders.adapters.dynamodb.storage import storage as _storage
 from backorders.adapters.dynamodb.webhooks import WebhookTables
@@ -83,10 +86,12 @@ from backorders.domain.model import (
     OrderLine,
     Product,
     Shipment,
+    ShopModes,
     ShopSettings,
     SkuBalance,
     Supplier,
 )
+from backorders.domain.notifications import Intent
 from backorders.domain.purchasing import PoKind, Position, PoStatus, PurchaseOrder
 from backorders.domain.record_log import Event, Fill, LogAbout, LogEntry, causes_of
 from backorders.services.ports import OrderView, PlanningGroup
@@ -290,6 +295,25 @@ class DynamoUnitOfWork:
         )
         self._op("delete", item, condition=None, label="shipment")
 
+    # -------------------------------------------------------------- notifications (decision 72)
+    def notify(self, intent: Intent) -> None:
+        """A notification intent, committed with the change it reports (once: its id)."""
+        self._op("save", note_item(intent), condition=NoteItem.pk.does_not_exist(), label=f"notify:{intent.kind}")
+
+    def mark_low(self, sku: str, since: str | None) -> None:
+        """The SKU's projected position is under its minimum since ``since`` (None: not any more)."""
+        self._skus[sku].set_fields["low_since"] = since
+
+    def mark_reported(self, sku: str) -> None:
+        """The buyer is told of this unknown SKU by an intent in the same transaction."""
+        self._skus[sku].set_fields["reported_at"] = self.at
+
+    def add_choice(self, choice_id: str, shop: str, order_id: str, action: str, *, expires: datetime) -> None:
+        """A customer's answer to a backorder email: once per email (its choice id)."""
+        item = ChoiceItem(pk=f"CHOICE#{choice_id}", sk="CHOICE", shop=shop, order_id=order_id, action=action,
+                          at=self.at, expires_at=expires)  # fmt: skip
+        self._op("save", item, condition=ChoiceItem.pk.does_not_exist(), label="choice")
+
     # -------------------------------------------------------------- record log
     def log(self, message: str, **about: Unpack[LogAbout]) -> None:
         """One record-log entry, in the order's partition when it is about an order
@@ -418,7 +442,7 @@ def _on_order_is(incoming: int, purchased: int) -> Condition:
     return both
 
 
-class DynamoStore(WebhookTables):
+class DynamoStore(WebhookTables, NotificationTables):
     """Reads return domain objects; writes go through ``unit_of_work``. Implements the
     ports of ``backorders.services.ports``."""
 
@@ -588,28 +612,51 @@ class DynamoStore(WebhookTables):
             item = ShopItem.get(f"SHOP#{shop}", "SHOP")
         except ShopItem.DoesNotExist:
             return ShopSettings(shop)
+        defaults = ShopSettings(shop)
         return ShopSettings(
             shop,
             line_policy=LinePolicy(item.line_policy or "split"),
             fill_mode=FillMode(item.fill_mode or "auto"),
             notify_customers=bool(item.notify_customers),
+            customer_messages=defaults.customer_messages
+            if item.customer_messages is None
+            else frozenset(item.customer_messages) - {""},
+            combine_minutes=defaults.combine_minutes if item.combine_minutes is None else int(item.combine_minutes),
+            time_zone=item.time_zone or defaults.time_zone,
+            locale=item.locale or defaults.locale,
+            name=item.name,
+            contact_email=item.contact_email,
         )
 
     @_storage
     def manual_shops(self) -> frozenset[str]:
         """Shops that fill backorders by hand (one small item, kept by put_shop_settings)."""
+        return self.shop_modes().manual
+
+    @_storage
+    def shop_modes(self) -> ShopModes:
+        """The shops that fill by hand and those that notify customers (one small item)."""
         try:
             item = ShopItem.get("CONFIG", "MANUAL_SHOPS")
         except ShopItem.DoesNotExist:
-            return frozenset()
-        return frozenset(item.manual_shops or ())
+            return ShopModes()
+        raw: dict[str, Any] = item.notifying.as_dict() if item.notifying is not None else {}  # type: ignore[no-untyped-call]
+        notifying = {shop: int(minutes) for shop, minutes in raw.items()}
+        return ShopModes(frozenset(item.manual_shops or ()), notifying)
 
     @_storage
     def put_shop_settings(self, settings: ShopSettings) -> None:
         registry = ShopItem(pk="CONFIG", sk="MANUAL_SHOPS")
         shops = {settings.shop}
         manual = settings.fill_mode is FillMode.MANUAL
-        registry.update(actions=[ShopItem.manual_shops.add(shops) if manual else ShopItem.manual_shops.delete(shops)])
+        entry = ShopItem.notifying[settings.shop]
+        registry.update(
+            actions=[
+                ShopItem.manual_shops.add(shops) if manual else ShopItem.manual_shops.delete(shops),
+                ShopItem.notifying.set(ShopItem.notifying | {}),
+            ]
+        )
+        registry.update(actions=[entry.set(settings.combine_minutes) if settings.notify_customers else entry.remove()])
         ShopItem(
             pk=f"SHOP#{settings.shop}",
             sk="SHOP",
@@ -617,6 +664,12 @@ class DynamoStore(WebhookTables):
             line_policy=settings.line_policy.value,
             fill_mode=settings.fill_mode.value,
             notify_customers=settings.notify_customers,
+            customer_messages=set(settings.customer_messages) or {""},
+            combine_minutes=settings.combine_minutes,
+            time_zone=settings.time_zone,
+            locale=settings.locale,
+            name=settings.name,
+            contact_email=settings.contact_email,
         ).save()
 
     @_storage
