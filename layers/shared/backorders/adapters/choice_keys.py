@@ -5,8 +5,6 @@ that says so); nothing else depends on it."""
 
 from __future__ import annotations
 
-from aws_lambda_powertools.utilities import parameters
-
 MAX_AGE = 300
 
 
@@ -15,6 +13,8 @@ class ChoiceKeys:
         self.secret_arn = secret_arn
 
     def __call__(self) -> tuple[bytes, ...]:
+        from aws_lambda_powertools.utilities import parameters  # only the notifier and the choices read it
+
         value = parameters.get_secret(self.secret_arn, max_age=MAX_AGE)
         text = str(value or "")
         return (text.encode(),) if len(text) >= 32 else ()

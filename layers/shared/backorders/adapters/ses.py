@@ -17,7 +17,6 @@ from __future__ import annotations
 
 from typing import Any
 
-import boto3
 from botocore.config import Config
 from botocore.exceptions import (
     ClientError,
@@ -59,6 +58,8 @@ class SesSender:
     @property
     def client(self) -> Any:
         if self._client is None:
+            import boto3  # at the first send: only the notifier sends (0.05 s to import)
+
             config = Config(retries={"max_attempts": 1, "mode": "standard"}, connect_timeout=3, read_timeout=10)
             self._client = boto3.client("sesv2", region_name=self.region, config=config)
         return self._client
