@@ -7,6 +7,7 @@ Every test reads what SES accepted; nothing is mocked in between."""
 from __future__ import annotations
 
 import base64
+import logging
 import re
 from collections.abc import Callable, Iterator
 from datetime import UTC, datetime, timedelta
@@ -419,3 +420,26 @@ def test_one_click_unsubscribe_stops_the_optional_messages_only(
     api.deliver_stream()
     clock.move(11)
     assert notifier().run().sent == 1  # a backorder notice still goes
+
+
+def test_the_notifiers_logs_carry_no_address_or_name(
+    api: Api, mail: None, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture,
+    capsys: pytest.CaptureFixture[str],
+) -> None:  # fmt: skip
+    from tests.api.conftest import clear_caches
+    from tests.api.test_personal_data import _everything_logged
+
+    monkeypatch.setenv("SENDER_EMAIL", SENDER)
+    clear_caches()
+    caplog.set_level(logging.INFO)
+    shop_notifies(api, combine_minutes=0)
+    product(api)
+    order(api)
+    api.deliver_stream()
+    receipt(api, 3)
+    api.deliver_stream()
+    answer = notifier_handler.lambda_handler({"job": "send"}, lambda_context("NotifierFunction"))
+    assert answer["sent"] == 1 and sent()[0]["To"] == "alice@example.com"
+    logged = _everything_logged(caplog, capsys)
+    assert "alice@example.com" not in logged and "Liddell" not in logged and "shop@aacme.example" not in logged
+    clear_caches()

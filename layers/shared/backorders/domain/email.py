@@ -44,6 +44,9 @@ class Email:
     headers: tuple[tuple[str, str], ...] = ()  # List-Unsubscribe and its companion
     message_id: str = ""  # ours: sent as a tag, and the MIME Message-ID's left part
 
+    def __repr__(self) -> str:  # never print an address or a message's content
+        return f"Email(message_id={self.message_id!r}, recipients={len(self.to)})"
+
     def mime(self) -> bytes:
         message = EmailMessage()
         message["From"] = formataddr((self.sender_name or "", self.sender))
